@@ -1,0 +1,11 @@
+//! The dealership's business in pure Rust: parsed values, the mileage forecaster, the retention
+//! policy, triggers and offer pricing. No I/O, no async, no clock reads: time is an argument.
+
+pub mod forecast;
+pub mod money;
+
+pub use forecast::{
+    DueLimit, ForecastError, ForecastInput, RateBasis, Reading, ReadingFlag, ReadingSource,
+    Schedule, ServiceDue, ServicePoint,
+};
+pub use money::{Money, MoneyError};
