@@ -3,9 +3,11 @@
 
 pub mod forecast;
 pub mod money;
+pub mod values;
 
 pub use forecast::{
     DueLimit, ForecastError, ForecastInput, RateBasis, Reading, ReadingFlag, ReadingSource,
     Schedule, ServiceDue, ServicePoint,
 };
 pub use money::{Money, MoneyError};
+pub use values::{LineKind, Quantity, WorkOrderLine};
