@@ -1,9 +1,18 @@
 //! `autodrive`: the service-retention system on one machine.
 
+mod backtest;
+mod odometer_csv;
+
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "autodrive", about = "Dealership service retention on one machine")]
+#[command(
+    name = "autodrive",
+    version,
+    about = "Dealership service retention on one machine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -11,14 +20,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the version.
-    Version,
+    /// Measure the forecaster against the baselines on real odometer logs (BACKTEST.md).
+    Backtest {
+        /// Directory of `*.csv` truth logs (and `*.raw.csv` for --raw).
+        #[arg(long, default_value = "../shared/data/odometer")]
+        data: PathBuf,
+        /// Fit on the raw logs (typos and all); truth still comes from the clean logs.
+        #[arg(long)]
+        raw: bool,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Version => println!("autodrive {}", env!("CARGO_PKG_VERSION")),
+        Command::Backtest { data, raw, json } => {
+            let report = backtest::run(&data, raw)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", backtest::render_table(&report));
+            }
+        }
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ pub mod money;
 pub mod values;
 
 pub use forecast::{
-    DueLimit, ForecastError, ForecastInput, RateBasis, Reading, ReadingFlag, ReadingSource,
+    forecast_due, DueLimit, ForecastError, ForecastInput, Forecaster, RateBasis, Reading, ReadingFlag, ReadingSource,
     Schedule, ServiceDue, ServicePoint,
 };
 pub use money::{Money, MoneyError};

@@ -1,7 +1,11 @@
 //! Mileage forecaster: when does a vehicle's next scheduled maintenance fall due.
 
+mod model;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+pub use model::{add_months, forecast_due, ForecastParams, Forecaster};
 
 /// Where an odometer reading came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,7 +34,10 @@ pub struct Schedule {
 
 impl Default for Schedule {
     fn default() -> Self {
-        Schedule { km: 15_000, months: 12 }
+        Schedule {
+            km: 15_000,
+            months: 12,
+        }
     }
 }
 

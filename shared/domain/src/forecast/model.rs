@@ -1,0 +1,590 @@
+//! The estimator: trusted readings, a recency-weighted km/day with shrinkage toward a prior,
+//! and a log-normal rate uncertainty turned into an 80 % interval of the due date.
+
+use chrono::{Days, Months, NaiveDate};
+
+use super::{
+    DueLimit, ForecastError, ForecastInput, RateBasis, Reading, ReadingFlag, ReadingSource,
+    Schedule, ServiceDue, ServicePoint,
+};
+
+/// z-score of the 90th percentile of the standard normal.
+const Z90: f64 = 1.281_551_565_5;
+const DAYS_PER_YEAR: f64 = 365.25;
+
+/// The estimator's assumptions, each a physical or statistical quantity, not a tuned knob.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastParams {
+    /// Fleet prior km/day when nothing better is known (the schedule's own pace, 15,000 km/year).
+    pub fleet_km_per_day: f64,
+    /// Spread of km/day across the fleet (log scale): how little the fleet prior says.
+    pub fleet_log_sd: f64,
+    /// Spread of one service period's km/day around the car's own level (log scale), before
+    /// the car's own history says otherwise.
+    pub period_log_sd: f64,
+    /// Pseudo-count of that prior spread when pooled with the car's own periods.
+    pub period_prior_weight: f64,
+    /// Variance of a one-day log pace: days are lumpy (trips, weekends); over d days it is /d.
+    pub daily_log_var: f64,
+    /// How far a car's level wanders per year (log scale): old periods count for less.
+    pub drift_log_sd: f64,
+    /// Readings closer together than this are folded into one period of the history.
+    pub min_period_days: i64,
+    /// A jump above this pace is not driving but a typo (km per day, at least one day counted).
+    pub max_km_per_day: f64,
+    /// A stopped car still gets a finite distance due; km/day never goes below this.
+    pub min_km_per_day: f64,
+}
+
+impl Default for ForecastParams {
+    fn default() -> Self {
+        ForecastParams {
+            fleet_km_per_day: 15_000.0 / DAYS_PER_YEAR,
+            fleet_log_sd: 0.6,
+            period_log_sd: 0.2,
+            period_prior_weight: 3.0,
+            daily_log_var: 30.0,
+            drift_log_sd: 0.2,
+            min_period_days: 180,
+            max_km_per_day: 1_500.0,
+            min_km_per_day: 0.1,
+        }
+    }
+}
+
+/// Forecasts the next maintenance of one vehicle under a schedule.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Forecaster {
+    pub schedule: Schedule,
+    pub params: ForecastParams,
+}
+
+/// A trusted point on the vehicle's odometer curve, km on one continuous scale.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    day: i64,
+    km: f64,
+    /// The km shown on the cluster that produced this point.
+    shown: f64,
+    source: ReadingSource,
+}
+
+/// Forecasts with the default schedule (15,000 km / 12 months) and assumptions.
+pub fn forecast_due(input: &ForecastInput<'_>) -> Result<ServiceDue, ForecastError> {
+    Forecaster::default().forecast(input)
+}
+
+impl Forecaster {
+    pub fn new(schedule: Schedule) -> Self {
+        Forecaster {
+            schedule,
+            params: ForecastParams::default(),
+        }
+    }
+
+    pub fn forecast(&self, input: &ForecastInput<'_>) -> Result<ServiceDue, ForecastError> {
+        let mut readings: Vec<Reading> = Vec::with_capacity(input.readings.len());
+        let mut flags = Vec::new();
+        for r in input.readings {
+            match input.as_of {
+                Some(as_of) if r.date > as_of => flags.push(ReadingFlag::AfterAsOf {
+                    date: r.date,
+                    km: r.km,
+                }),
+                _ => readings.push(*r),
+            }
+        }
+        if readings.is_empty() {
+            return Err(ForecastError::NoReadings);
+        }
+        readings.sort_unstable_by_key(|r| (r.date, r.km));
+        let origin = readings[0].date;
+        let day = |d: NaiveDate| (d - origin).num_days();
+
+        let trusted = self.trusted_chain(&readings, origin, &mut flags);
+        let points = self.continuous_points(&readings, &trusted, origin, &mut flags);
+
+        let (service_day, service_km) = self.service_anchor(input.last_service, &points, origin);
+        let service_date = origin + chrono::Duration::days(service_day);
+        let registration = input
+            .first_registration
+            .map(day)
+            .filter(|&reg| points[0].day - reg >= 30 && points[0].km >= 0.0)
+            .filter(|&reg| {
+                points[0].km / (points[0].day - reg) as f64 <= self.params.max_km_per_day
+            });
+
+        let estimate = self.estimate_rate(&points, registration, service_day, service_km);
+        let last = *points.last().unwrap_or(&points[0]);
+        let time_due = add_months(service_date, self.schedule.months);
+        let time_due_day = day(time_due);
+
+        let target_km = service_km + f64::from(self.schedule.km);
+        let distance_due_day = |rate: f64| -> f64 {
+            if last.km >= target_km {
+                crossing_day(&points, target_km).unwrap_or(last.day as f64)
+            } else {
+                last.day as f64 + (target_km - last.km) / rate
+            }
+        };
+        let spread = (Z90 * estimate.log_sd).exp();
+        let point_day = distance_due_day(estimate.km_per_day);
+        let early_day = distance_due_day(estimate.km_per_day * spread);
+        let late_day = distance_due_day(estimate.km_per_day / spread);
+        let clamp = |d: f64| (d.round() as i64).min(time_due_day);
+
+        let due_day = clamp(point_day);
+        let limit = if due_day >= time_due_day {
+            DueLimit::Time
+        } else {
+            DueLimit::Distance
+        };
+        let offset = last.km - last.shown;
+        let due_km = (target_km - offset).round().clamp(0.0, f64::from(u32::MAX)) as u32;
+        let to_date = |d: i64| origin + chrono::Duration::days(d);
+        let due_date = to_date(due_day);
+        let reason = describe(
+            limit,
+            service_date,
+            self.schedule,
+            &estimate,
+            points.len(),
+            (last.day - points[0].day).max(0),
+            flags.len(),
+        );
+        Ok(ServiceDue {
+            km_per_day: estimate.km_per_day,
+            due_date,
+            due_km,
+            p10: to_date(clamp(early_day).min(due_day)),
+            p90: to_date(clamp(late_day).max(due_day)),
+            limit,
+            basis: estimate.basis,
+            service: ServicePoint {
+                date: service_date,
+                km: (service_km - offset).round().max(0.0) as u32,
+            },
+            time_due,
+            flags,
+            reason,
+        })
+    }
+
+    /// Indices of the longest run of readings that a car can actually have produced:
+    /// never decreasing, never faster than `max_km_per_day`. Everything else is flagged.
+    fn trusted_chain(
+        &self,
+        readings: &[Reading],
+        origin: NaiveDate,
+        flags: &mut Vec<ReadingFlag>,
+    ) -> Vec<usize> {
+        let n = readings.len();
+        let mut best = vec![1u32; n];
+        let mut prev = vec![usize::MAX; n];
+        for i in 0..n {
+            for j in 0..i {
+                if self.plausible_step(&readings[j], &readings[i]) && best[j] + 1 >= best[i] {
+                    best[i] = best[j] + 1;
+                    prev[i] = j;
+                }
+            }
+        }
+        let mut end = 0;
+        for i in 0..n {
+            if best[i] >= best[end] {
+                end = i;
+            }
+        }
+        let mut chain = Vec::with_capacity(best[end] as usize);
+        let mut i = end;
+        loop {
+            chain.push(i);
+            if prev[i] == usize::MAX {
+                break;
+            }
+            i = prev[i];
+        }
+        chain.reverse();
+        self.drop_spikes(readings, &mut chain, origin, flags);
+        let mut in_chain = vec![false; n];
+        for &i in &chain {
+            in_chain[i] = true;
+        }
+        for (i, r) in readings.iter().enumerate() {
+            if in_chain[i] || flags.iter().any(|f| flag_is(f, r)) {
+                continue;
+            }
+            let below = chain
+                .iter()
+                .any(|&c| readings[c].date <= r.date && readings[c].km > r.km);
+            flags.push(if below {
+                ReadingFlag::Rollback {
+                    date: r.date,
+                    km: r.km,
+                }
+            } else {
+                ReadingFlag::ImpossibleJump {
+                    date: r.date,
+                    km: r.km,
+                }
+            });
+        }
+        chain
+    }
+
+    fn plausible_step(&self, from: &Reading, to: &Reading) -> bool {
+        let days = (to.date - from.date).num_days().max(1) as f64;
+        to.km >= from.km && f64::from(to.km - from.km) <= self.params.max_km_per_day * days
+    }
+
+    /// Drops an interior reading that makes a spike or a dip: the pace into it and out of it
+    /// differ more than tenfold while skipping it gives a pace close to the car's usual one.
+    fn drop_spikes(
+        &self,
+        readings: &[Reading],
+        chain: &mut Vec<usize>,
+        _origin: NaiveDate,
+        flags: &mut Vec<ReadingFlag>,
+    ) {
+        if chain.len() < 4 {
+            return;
+        }
+        let pace = |a: &Reading, b: &Reading| {
+            f64::from(b.km - a.km) / (b.date - a.date).num_days().max(1) as f64
+        };
+        let first = &readings[chain[0]];
+        let last = &readings[chain[chain.len() - 1]];
+        let usual = pace(first, last).max(self.params.min_km_per_day);
+        let mut k = 1;
+        while k + 1 < chain.len() {
+            let (a, b, c) = (
+                &readings[chain[k - 1]],
+                &readings[chain[k]],
+                &readings[chain[k + 1]],
+            );
+            let (into, out) = (pace(a, b).max(0.1), pace(b, c).max(0.1));
+            let skip = pace(a, c);
+            let lopsided = into / out > 10.0 || out / into > 10.0;
+            let skip_is_usual = skip > usual / 3.0 && skip < usual * 3.0;
+            let strays = (into.max(out) > usual * 5.0) || (into.min(out) < usual / 5.0);
+            let long_enough =
+                (b.date - a.date).num_days() >= 7 && (c.date - b.date).num_days() >= 7;
+            if lopsided && skip_is_usual && strays && long_enough {
+                flags.push(ReadingFlag::ImpossibleJump {
+                    date: b.date,
+                    km: b.km,
+                });
+                chain.remove(k);
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    /// Trusted points on one continuous km scale, one per day. A later run of two or more
+    /// consistent readings that restarts below the trusted run is a replaced instrument
+    /// cluster: it is shifted up to continue the curve.
+    fn continuous_points(
+        &self,
+        readings: &[Reading],
+        chain: &[usize],
+        origin: NaiveDate,
+        flags: &mut Vec<ReadingFlag>,
+    ) -> Vec<Point> {
+        let day = |d: NaiveDate| (d - origin).num_days();
+        let mut points: Vec<Point> = Vec::with_capacity(chain.len());
+        for &i in chain {
+            let r = readings[i];
+            let km = f64::from(r.km);
+            push_daily(
+                &mut points,
+                Point {
+                    day: day(r.date),
+                    km,
+                    shown: km,
+                    source: r.source,
+                },
+            );
+        }
+        let last_day = points.last().map_or(0, |p| p.day);
+        let later: Vec<Reading> = readings
+            .iter()
+            .filter(|r| day(r.date) > last_day && flags.iter().any(|f| flag_is(f, r)))
+            .copied()
+            .collect();
+        if later.len() >= 2 && later.windows(2).all(|w| self.plausible_step(&w[0], &w[1])) {
+            let rate = self.average_pace(&points);
+            let end = *points.last().unwrap_or(&points[0]);
+            let first = later[0];
+            let shift = end.km + rate * (day(first.date) - end.day) as f64 - f64::from(first.km);
+            flags.retain(|f| !later.iter().any(|r| flag_is(f, r)));
+            flags.push(ReadingFlag::ClusterReplaced {
+                date: first.date,
+                km: first.km,
+            });
+            for r in later {
+                let shown = f64::from(r.km);
+                push_daily(
+                    &mut points,
+                    Point {
+                        day: day(r.date),
+                        km: shown + shift,
+                        shown,
+                        source: r.source,
+                    },
+                );
+            }
+        }
+        points
+    }
+
+    /// The last maintenance on the continuous scale: as given (its km checked against the
+    /// trusted curve), else the latest visit reading, else the latest reading.
+    fn service_anchor(
+        &self,
+        given: Option<ServicePoint>,
+        points: &[Point],
+        origin: NaiveDate,
+    ) -> (i64, f64) {
+        match given {
+            Some(s) => {
+                let d = (s.date - origin).num_days();
+                let km = match points.iter().find(|p| p.day == d) {
+                    Some(p) => p.km,
+                    None => km_at(points, d, self.average_pace(points)).unwrap_or(f64::from(s.km)),
+                };
+                (d, km)
+            }
+            None => {
+                let p = points
+                    .iter()
+                    .rev()
+                    .find(|p| p.source == ReadingSource::Visit)
+                    .unwrap_or(&points[points.len() - 1]);
+                (p.day, p.km)
+            }
+        }
+    }
+
+    /// Average km/day of the trusted curve, for bridging gaps (cluster swaps, off-curve dates).
+    fn average_pace(&self, points: &[Point]) -> f64 {
+        match (points.first(), points.last()) {
+            (Some(a), Some(b)) if b.day > a.day => (b.km - a.km) / (b.day - a.day) as f64,
+            _ => self.params.fleet_km_per_day,
+        }
+        .max(self.params.min_km_per_day)
+    }
+
+    /// The km/day for the rest of the current service period, on a period-effect model: each
+    /// service period drives at the car's own level times a period effect (log-normal, spread
+    /// `period_log_sd`); within a period, days vary around it.
+    ///
+    /// The car's level is the precision-weighted mean of the log pace of its completed periods
+    /// (and of the stretch from first registration at 0 km), each observed with the period
+    /// effect, within-period noise and the drift since, on top of the fleet prior. Readings
+    /// since the last service reveal the current period's own effect and are trusted in
+    /// proportion to how many days they cover.
+    fn estimate_rate(
+        &self,
+        points: &[Point],
+        registration: Option<i64>,
+        service_day: i64,
+        service_km: f64,
+    ) -> RateEstimate {
+        let p = &self.params;
+        let now = points.last().map_or(service_day, |q| q.day);
+        let mut blocks = Blocks::default();
+        if let (Some(reg), Some(first)) = (registration, points.first()) {
+            blocks.push(first.km, first.day - reg, (reg + first.day) / 2);
+        }
+        let lifetime_blocks = blocks.len;
+        let mut open: Option<Point> = points.first().copied();
+        for q in points.iter().skip(1).filter(|q| q.day <= service_day) {
+            if let Some(a) = open {
+                if q.day - a.day >= p.min_period_days {
+                    blocks.push(q.km - a.km, q.day - a.day, (a.day + q.day) / 2);
+                    open = Some(*q);
+                }
+            }
+        }
+        let n = blocks.len;
+        let blocks = &blocks.items;
+        let history_blocks = n - lifetime_blocks;
+
+        let sd2 = p.period_log_sd.powi(2);
+        let period_var = {
+            let logs = blocks[lifetime_blocks..n]
+                .iter()
+                .map(|b| (b.0 / b.1).max(p.min_km_per_day).ln());
+            let (count, sum, sum2) = logs.fold((0.0, 0.0, 0.0), |(c, s, s2), y| {
+                (c + 1.0, s + y, s2 + y * y)
+            });
+            let ss = if count >= 2.0 {
+                (sum2 - sum * sum / count).max(0.0)
+            } else {
+                0.0
+            };
+            let dof = (count - 1.0).max(0.0);
+            (p.period_prior_weight * sd2 + ss) / (p.period_prior_weight + dof)
+        };
+        let fleet_var = p.fleet_log_sd.powi(2);
+        let mut precision = 1.0 / fleet_var;
+        let mut weighted = p.fleet_km_per_day.ln() / fleet_var;
+        for &(km, days, mid) in &blocks[..n] {
+            let y = (km / days).max(p.min_km_per_day).ln();
+            let drift = p.drift_log_sd.powi(2) * (now - mid).max(0) as f64 / DAYS_PER_YEAR;
+            let var = period_var + p.daily_log_var / days + drift;
+            precision += 1.0 / var;
+            weighted += y / var;
+        }
+        let level = weighted / precision;
+        let level_var = 1.0 / precision;
+
+        let (mean, var) = match points.iter().rev().find(|q| q.day > service_day) {
+            Some(last) => {
+                let days = (last.day - service_day) as f64;
+                let y = ((last.km - service_km) / days).max(p.min_km_per_day).ln();
+                let noise = p.daily_log_var / days;
+                let w = (period_var + level_var) / (period_var + level_var + noise);
+                (
+                    level + w * (y - level),
+                    (1.0 - w) * (period_var + level_var),
+                )
+            }
+            None => (level, period_var + level_var),
+        };
+        let observed_days = (now - points.first().map_or(now, |q| q.day)) as f64;
+        let basis = match (points.len() > 1, lifetime_blocks > 0) {
+            (false, false) => RateBasis::Fleet,
+            (false, true) => RateBasis::Lifetime,
+            (true, _) if observed_days >= DAYS_PER_YEAR && history_blocks > 0 => RateBasis::History,
+            (true, true) => RateBasis::HistoryShrunkToLifetime,
+            (true, false) => RateBasis::HistoryShrunkToFleet,
+        };
+        RateEstimate {
+            km_per_day: mean.exp().max(p.min_km_per_day),
+            log_sd: var.sqrt(),
+            basis,
+        }
+    }
+}
+
+/// The most recent periods of a history: (km, days, middle day), oldest first.
+#[derive(Default)]
+struct Blocks {
+    items: [(f64, f64, i64); 24],
+    len: usize,
+}
+
+impl Blocks {
+    fn push(&mut self, km: f64, days: i64, mid: i64) {
+        if days <= 0 {
+            return;
+        }
+        if self.len == self.items.len() {
+            self.items.copy_within(1.., 0);
+            self.len -= 1;
+        }
+        self.items[self.len] = (km.max(0.0), days as f64, mid);
+        self.len += 1;
+    }
+}
+
+struct RateEstimate {
+    km_per_day: f64,
+    log_sd: f64,
+    basis: RateBasis,
+}
+
+fn flag_is(flag: &ReadingFlag, r: &Reading) -> bool {
+    let (date, km) = match *flag {
+        ReadingFlag::Rollback { date, km }
+        | ReadingFlag::ImpossibleJump { date, km }
+        | ReadingFlag::ClusterReplaced { date, km }
+        | ReadingFlag::AfterAsOf { date, km } => (date, km),
+    };
+    date == r.date && km == r.km
+}
+
+/// Keeps one point per day (the highest; same-day readings are already plausible steps).
+fn push_daily(points: &mut Vec<Point>, p: Point) {
+    match points.last_mut() {
+        Some(last) if last.day == p.day => {
+            if p.km >= last.km {
+                last.km = p.km;
+                last.shown = p.shown;
+                if p.source == ReadingSource::Visit {
+                    last.source = p.source;
+                }
+            }
+        }
+        _ => points.push(p),
+    }
+}
+
+/// Odometer on `day` by interpolation, or extrapolation at `rate` outside the points.
+fn km_at(points: &[Point], day: i64, rate: f64) -> Option<f64> {
+    let first = points.first()?;
+    let last = points.last()?;
+    if day <= first.day {
+        return Some((first.km - rate * (first.day - day) as f64).max(0.0));
+    }
+    if day >= last.day {
+        return Some(last.km + rate * (day - last.day) as f64);
+    }
+    let w = points
+        .windows(2)
+        .find(|w| w[0].day <= day && day <= w[1].day)?;
+    let t = (day - w[0].day) as f64 / (w[1].day - w[0].day).max(1) as f64;
+    Some(w[0].km + t * (w[1].km - w[0].km))
+}
+
+/// Fractional day on which the trusted curve reached `km`, if it did.
+fn crossing_day(points: &[Point], km: f64) -> Option<f64> {
+    let i = points.iter().position(|p| p.km >= km)?;
+    if i == 0 {
+        return Some(points[0].day as f64);
+    }
+    let (a, b) = (points[i - 1], points[i]);
+    let t = (km - a.km) / (b.km - a.km).max(f64::EPSILON);
+    Some(a.day as f64 + t * (b.day - a.day) as f64)
+}
+
+/// `date` + `months` calendar months, the day clamped to the month's end.
+pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_add_months(Months::new(months))
+        .unwrap_or_else(|| {
+            date.checked_add_days(Days::new(u64::from(months) * 30))
+                .unwrap_or(date)
+        })
+}
+
+fn describe(
+    limit: DueLimit,
+    service: NaiveDate,
+    schedule: Schedule,
+    estimate: &RateEstimate,
+    readings: usize,
+    span_days: i64,
+    flagged: usize,
+) -> String {
+    let why = match limit {
+        DueLimit::Time => format!("{} months after the service of {service}", schedule.months),
+        DueLimit::Distance => format!("{} km after the service of {service}", schedule.km),
+    };
+    let basis = match estimate.basis {
+        RateBasis::History => "own history",
+        RateBasis::HistoryShrunkToLifetime => "short history shrunk toward the lifetime average",
+        RateBasis::HistoryShrunkToFleet => "short history shrunk toward the fleet average",
+        RateBasis::Lifetime => "lifetime average since first registration",
+        RateBasis::Fleet => "fleet average",
+    };
+    let mut text = format!(
+        "{why}; {:.1} km/day from {basis} ({readings} readings over {span_days} days)",
+        estimate.km_per_day
+    );
+    if flagged > 0 {
+        text.push_str(&format!("; {flagged} reading(s) not trusted"));
+    }
+    text
+}
