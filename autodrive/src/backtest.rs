@@ -77,7 +77,7 @@ fn true_due(series: &[Reading], k: usize) -> Option<NaiveDate> {
 /// A rate baseline: the earlier of the time due and `d + round(15,000 / rate)` days.
 fn rate_due(date: NaiveDate, rate: f64) -> NaiveDate {
     let time_due = add_months(date, SCHEDULE.months);
-    if !(rate > 0.0) || !rate.is_finite() {
+    if rate.is_nan() || rate <= 0.0 || !rate.is_finite() {
         return time_due;
     }
     let days = (f64::from(SCHEDULE.km) / rate).round();
@@ -332,8 +332,8 @@ fn reported(truth: &[Reading], visit: NaiveDate, predicted: NaiveDate) -> Option
     let latest = predicted - chrono::Duration::days(REPORT_LEAD_DAYS);
     truth
         .iter()
-        .filter(|r| r.date > visit && r.date <= latest)
-        .last()
+        .rev()
+        .find(|r| r.date > visit && r.date <= latest)
         .map(|r| Reading {
             source: ReadingSource::CustomerReported,
             ..*r

@@ -1,6 +1,8 @@
 //! `autodrive`: the service-retention system on one machine.
 
 mod backtest;
+mod bench;
+mod forecast;
 mod odometer_csv;
 
 use std::path::PathBuf;
@@ -32,6 +34,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Forecast every vehicle of odometer CSVs (rows grouped by vehicle), one row per vehicle.
+    Forecast {
+        /// A CSV file or a directory of them (`vehicle_id,date,odometer_km[,first_registration][,source]`).
+        #[arg(long)]
+        data: PathBuf,
+        /// Forecast as of this day (YYYY-MM-DD): later readings are ignored.
+        #[arg(long)]
+        at: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = forecast::Format::Csv)]
+        format: forecast::Format,
+    },
+    /// Benchmarks printing one JSON line of figures.
+    #[command(subcommand)]
+    Bench(bench::Bench),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +61,8 @@ fn main() -> anyhow::Result<()> {
                 print!("{}", backtest::render_table(&report));
             }
         }
+        Command::Forecast { data, at, format } => forecast::run(&data, at, format)?,
+        Command::Bench(b) => bench::run(b)?,
     }
     Ok(())
 }

@@ -94,8 +94,6 @@ pub enum ReadingFlag {
     ImpossibleJump { date: NaiveDate, km: u32 },
     /// A later run of readings restarts lower: the instrument cluster was replaced.
     ClusterReplaced { date: NaiveDate, km: u32 },
-    /// Dated after the forecast's as-of day.
-    AfterAsOf { date: NaiveDate, km: u32 },
 }
 
 /// The forecast for one vehicle.

@@ -1,7 +1,7 @@
 //! The estimator: trusted readings, a recency-weighted km/day with shrinkage toward a prior,
 //! and a log-normal rate uncertainty turned into an 80 % interval of the due date.
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 
 use super::{
     DueLimit, ForecastError, ForecastInput, RateBasis, Reading, ReadingFlag, ReadingSource,
@@ -83,29 +83,28 @@ impl Forecaster {
     }
 
     pub fn forecast(&self, input: &ForecastInput<'_>) -> Result<ServiceDue, ForecastError> {
-        let mut readings: Vec<Reading> = Vec::with_capacity(input.readings.len());
+        let mut readings: Vec<Reading> = match input.as_of {
+            Some(as_of) => input
+                .readings
+                .iter()
+                .filter(|r| r.date <= as_of)
+                .copied()
+                .collect(),
+            None => input.readings.to_vec(),
+        };
         let mut flags = Vec::new();
-        for r in input.readings {
-            match input.as_of {
-                Some(as_of) if r.date > as_of => flags.push(ReadingFlag::AfterAsOf {
-                    date: r.date,
-                    km: r.km,
-                }),
-                _ => readings.push(*r),
-            }
-        }
         if readings.is_empty() {
             return Err(ForecastError::NoReadings);
         }
         readings.sort_unstable_by_key(|r| (r.date, r.km));
         let origin = readings[0].date;
-        let day = |d: NaiveDate| (d - origin).num_days();
+        let day = |d: NaiveDate| days_between(origin, d);
 
         let trusted = self.trusted_chain(&readings, origin, &mut flags);
         let points = self.continuous_points(&readings, &trusted, origin, &mut flags);
 
         let (service_day, service_km) = self.service_anchor(input.last_service, &points, origin);
-        let service_date = origin + chrono::Duration::days(service_day);
+        let service_date = date_after(origin, service_day);
         let registration = input
             .first_registration
             .map(day)
@@ -141,7 +140,7 @@ impl Forecaster {
         };
         let offset = last.km - last.shown;
         let due_km = (target_km - offset).round().clamp(0.0, f64::from(u32::MAX)) as u32;
-        let to_date = |d: i64| origin + chrono::Duration::days(d);
+        let to_date = |d: i64| date_after(origin, d);
         let due_date = to_date(due_day);
         let reason = describe(
             limit,
@@ -179,39 +178,42 @@ impl Forecaster {
         flags: &mut Vec<ReadingFlag>,
     ) -> Vec<usize> {
         let n = readings.len();
-        let mut best = vec![1u32; n];
-        let mut prev = vec![usize::MAX; n];
+        // (length of the best run ending here, the reading before it in that run)
+        let mut best: Vec<(u32, u32)> = vec![(1, u32::MAX); n];
+        let days: Vec<(i32, u32)> = readings
+            .iter()
+            .map(|r| (r.date.num_days_from_ce(), r.km))
+            .collect();
         for i in 0..n {
             for j in 0..i {
-                if self.plausible_step(&readings[j], &readings[i]) && best[j] + 1 >= best[i] {
-                    best[i] = best[j] + 1;
-                    prev[i] = j;
+                if self.plausible_pace(days[j], days[i]) && best[j].0 + 1 >= best[i].0 {
+                    best[i] = (best[j].0 + 1, j as u32);
                 }
             }
         }
         let mut end = 0;
         for i in 0..n {
-            if best[i] >= best[end] {
+            if best[i].0 >= best[end].0 {
                 end = i;
             }
         }
-        let mut chain = Vec::with_capacity(best[end] as usize);
+        let mut chain = Vec::with_capacity(best[end].0 as usize);
         let mut i = end;
         loop {
             chain.push(i);
-            if prev[i] == usize::MAX {
+            if best[i].1 == u32::MAX {
                 break;
             }
-            i = prev[i];
+            i = best[i].1 as usize;
         }
         chain.reverse();
         self.drop_spikes(readings, &mut chain, origin, flags);
-        let mut in_chain = vec![false; n];
-        for &i in &chain {
-            in_chain[i] = true;
+        if chain.len() == n {
+            return chain;
         }
+        let mut next = chain.iter().peekable();
         for (i, r) in readings.iter().enumerate() {
-            if in_chain[i] || flags.iter().any(|f| flag_is(f, r)) {
+            if next.next_if(|&&c| c == i).is_some() || flags.iter().any(|f| flag_is(f, r)) {
                 continue;
             }
             let below = chain
@@ -233,8 +235,16 @@ impl Forecaster {
     }
 
     fn plausible_step(&self, from: &Reading, to: &Reading) -> bool {
-        let days = (to.date - from.date).num_days().max(1) as f64;
-        to.km >= from.km && f64::from(to.km - from.km) <= self.params.max_km_per_day * days
+        self.plausible_pace(
+            (from.date.num_days_from_ce(), from.km),
+            (to.date.num_days_from_ce(), to.km),
+        )
+    }
+
+    /// Whether a car can go from `(day, km)` to `(day, km)`: never back, never too fast.
+    fn plausible_pace(&self, from: (i32, u32), to: (i32, u32)) -> bool {
+        let days = (to.0 - from.0).max(1) as f64;
+        to.1 >= from.1 && f64::from(to.1 - from.1) <= self.params.max_km_per_day * days
     }
 
     /// Drops an interior reading that makes a spike or a dip: the pace into it and out of it
@@ -250,7 +260,7 @@ impl Forecaster {
             return;
         }
         let pace = |a: &Reading, b: &Reading| {
-            f64::from(b.km - a.km) / (b.date - a.date).num_days().max(1) as f64
+            f64::from(b.km - a.km) / days_between(a.date, b.date).max(1) as f64
         };
         let first = &readings[chain[0]];
         let last = &readings[chain[chain.len() - 1]];
@@ -268,7 +278,7 @@ impl Forecaster {
             let skip_is_usual = skip > usual / 3.0 && skip < usual * 3.0;
             let strays = (into.max(out) > usual * 5.0) || (into.min(out) < usual / 5.0);
             let long_enough =
-                (b.date - a.date).num_days() >= 7 && (c.date - b.date).num_days() >= 7;
+                days_between(a.date, b.date) >= 7 && days_between(b.date, c.date) >= 7;
             if lopsided && skip_is_usual && strays && long_enough {
                 flags.push(ReadingFlag::ImpossibleJump {
                     date: b.date,
@@ -291,7 +301,7 @@ impl Forecaster {
         origin: NaiveDate,
         flags: &mut Vec<ReadingFlag>,
     ) -> Vec<Point> {
-        let day = |d: NaiveDate| (d - origin).num_days();
+        let day = |d: NaiveDate| days_between(origin, d);
         let mut points: Vec<Point> = Vec::with_capacity(chain.len());
         for &i in chain {
             let r = readings[i];
@@ -348,7 +358,7 @@ impl Forecaster {
     ) -> (i64, f64) {
         match given {
             Some(s) => {
-                let d = (s.date - origin).num_days();
+                let d = days_between(origin, s.date);
                 let km = match points.iter().find(|p| p.day == d) {
                     Some(p) => p.km,
                     None => km_at(points, d, self.average_pace(points)).unwrap_or(f64::from(s.km)),
@@ -500,8 +510,7 @@ fn flag_is(flag: &ReadingFlag, r: &Reading) -> bool {
     let (date, km) = match *flag {
         ReadingFlag::Rollback { date, km }
         | ReadingFlag::ImpossibleJump { date, km }
-        | ReadingFlag::ClusterReplaced { date, km }
-        | ReadingFlag::AfterAsOf { date, km } => (date, km),
+        | ReadingFlag::ClusterReplaced { date, km } => (date, km),
     };
     date == r.date && km == r.km
 }
@@ -550,6 +559,19 @@ fn crossing_day(points: &[Point], km: f64) -> Option<f64> {
     Some(a.day as f64 + t * (b.day - a.day) as f64)
 }
 
+/// Days from `a` to `b` (cheaper than a chrono duration on the hot path).
+fn days_between(a: NaiveDate, b: NaiveDate) -> i64 {
+    i64::from(b.num_days_from_ce()) - i64::from(a.num_days_from_ce())
+}
+
+/// The day `days` after `origin`.
+fn date_after(origin: NaiveDate, days: i64) -> NaiveDate {
+    i32::try_from(i64::from(origin.num_days_from_ce()) + days)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .unwrap_or(origin)
+}
+
 /// `date` + `months` calendar months, the day clamped to the month's end.
 pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
     date.checked_add_months(Months::new(months))
@@ -568,10 +590,7 @@ fn describe(
     span_days: i64,
     flagged: usize,
 ) -> String {
-    let why = match limit {
-        DueLimit::Time => format!("{} months after the service of {service}", schedule.months),
-        DueLimit::Distance => format!("{} km after the service of {service}", schedule.km),
-    };
+    use std::fmt::Write;
     let basis = match estimate.basis {
         RateBasis::History => "own history",
         RateBasis::HistoryShrunkToLifetime => "short history shrunk toward the lifetime average",
@@ -579,12 +598,19 @@ fn describe(
         RateBasis::Lifetime => "lifetime average since first registration",
         RateBasis::Fleet => "fleet average",
     };
-    let mut text = format!(
-        "{why}; {:.1} km/day from {basis} ({readings} readings over {span_days} days)",
+    let mut text = String::with_capacity(160);
+    let _ = match limit {
+        DueLimit::Time => write!(text, "{} months", schedule.months),
+        DueLimit::Distance => write!(text, "{} km", schedule.km),
+    };
+    let _ = write!(
+        text,
+        " after the service of {service}; {:.1} km/day from {basis} ({readings} readings over \
+         {span_days} days)",
         estimate.km_per_day
     );
     if flagged > 0 {
-        text.push_str(&format!("; {flagged} reading(s) not trusted"));
+        let _ = write!(text, "; {flagged} reading(s) not trusted");
     }
     text
 }
