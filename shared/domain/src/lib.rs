@@ -3,6 +3,8 @@
 
 pub mod forecast;
 pub mod money;
+pub mod policy;
+pub mod status;
 pub mod values;
 
 pub use forecast::{
