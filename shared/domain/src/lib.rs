@@ -4,6 +4,7 @@
 pub mod forecast;
 pub mod money;
 pub mod policy;
+pub mod segments;
 pub mod status;
 pub mod values;
 
