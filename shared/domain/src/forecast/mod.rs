@@ -128,3 +128,6 @@ pub enum ForecastError {
     #[error("the vehicle has no odometer readings on or before the as-of date")]
     NoReadings,
 }
+
+#[cfg(test)]
+mod tests;

@@ -193,7 +193,9 @@ impl Forecaster {
         }
         let mut end = 0;
         for i in 0..n {
-            if best[i].0 >= best[end].0 {
+            let longer = best[i].0 > best[end].0;
+            let as_long_but_lower = best[i].0 == best[end].0 && readings[i].km <= readings[end].km;
+            if longer || as_long_but_lower {
                 end = i;
             }
         }
@@ -437,7 +439,8 @@ impl Forecaster {
             let dof = (count - 1.0).max(0.0);
             (p.period_prior_weight * sd2 + ss) / (p.period_prior_weight + dof)
         };
-        let fleet_var = p.fleet_log_sd.powi(2);
+        let span_years = (now - points.first().map_or(now, |q| q.day)) as f64 / DAYS_PER_YEAR;
+        let fleet_var = p.fleet_log_sd.powi(2) + p.drift_log_sd.powi(2) * span_years;
         let mut precision = 1.0 / fleet_var;
         let mut weighted = p.fleet_km_per_day.ln() / fleet_var;
         for &(km, days, mid) in &blocks[..n] {
