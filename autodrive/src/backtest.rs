@@ -372,3 +372,91 @@ pub fn render_table(report: &Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_data() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/odometer")
+    }
+
+    fn reading(d: &str, km: u32) -> Reading {
+        Reading {
+            date: d.parse().unwrap(),
+            km,
+            source: ReadingSource::Visit,
+        }
+    }
+
+    #[test]
+    fn the_true_due_is_the_interpolated_day_the_distance_is_reached() {
+        let series = [
+            reading("2020-01-01", 0),
+            reading("2020-05-01", 10_000),
+            reading("2020-09-01", 20_000),
+        ];
+        let cases = cases_of(&series);
+        assert_eq!(cases[0].truth, "2020-07-02".parse::<NaiveDate>().unwrap());
+    }
+
+    #[test]
+    fn the_true_due_of_a_slow_car_is_twelve_months_clamped_to_the_month_end() {
+        let series = [reading("2020-02-29", 0), reading("2021-06-01", 5_000)];
+        let cases = cases_of(&series);
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].truth, "2021-02-28".parse::<NaiveDate>().unwrap());
+    }
+
+    #[test]
+    fn cases_stop_when_no_due_is_observable() {
+        let series = [reading("2020-01-01", 0), reading("2020-06-01", 3_000)];
+        assert!(cases_of(&series).is_empty());
+    }
+
+    #[test]
+    fn the_baselines_reproduce_the_protocols_published_figures() {
+        let report = run(&shared_data(), false)
+            .expect("../shared/data/odometer must be beside the repository");
+        assert_eq!(report.vehicles, 5);
+        assert_eq!(report.warm.model.cases, 19);
+        assert_eq!(report.warm.calendar_12m.unwrap().mae_days, 9.0);
+        assert!((report.warm.last_two.mae_days - 17.3).abs() < 0.05);
+        assert!((report.warm.all_history_avg.unwrap().mae_days - 24.2).abs() < 0.05);
+        assert_eq!(report.cold.model.cases, 4);
+        assert!((report.cold.calendar_12m.unwrap().mae_days - 62.8).abs() < 0.05);
+    }
+
+    #[test]
+    fn the_model_beats_last_two_after_a_self_report_and_matches_the_calendar_when_cold() {
+        let report = run(&shared_data(), false).unwrap();
+        let sr = &report.self_report;
+        assert!(
+            sr.model.mae_days <= 8.0 && sr.model.mae_days <= sr.last_two.mae_days,
+            "{sr:?}"
+        );
+        assert!(report.cold.model.mae_days <= report.cold.calendar_12m.unwrap().mae_days);
+        assert!(report.warm.model.mae_days < report.warm.last_two.mae_days);
+    }
+
+    #[test]
+    fn raw_logs_cost_the_model_at_most_a_fifth_of_its_warm_accuracy() {
+        let clean = run(&shared_data(), false).unwrap();
+        let raw = run(&shared_data(), true).unwrap();
+        assert_eq!(raw.warm.model.cases, clean.warm.model.cases);
+        assert!(raw.warm.model.mae_days <= clean.warm.model.mae_days * 1.2);
+    }
+
+    #[test]
+    fn the_json_report_has_the_protocols_shape() {
+        let report = run(&shared_data(), false).unwrap();
+        let json = serde_json::to_value(&report).unwrap();
+        for kind in ["warm", "cold", "self_report"] {
+            for key in ["cases", "mae_days", "within_14d", "coverage_80"] {
+                assert!(json[kind]["model"].get(key).is_some(), "{kind}.model.{key}");
+            }
+        }
+        assert!(json["cold"]["lifetime_avg"]["cases"].is_u64());
+        assert!(json["warm"].get("lifetime_avg").is_none());
+    }
+}

@@ -185,3 +185,56 @@ pub fn read_all(files: &[PathBuf]) -> Result<Vec<VehicleLog>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vehicles(text: &str) -> Result<Vec<VehicleLog>> {
+        let mut reader = LogReader::new(text.as_bytes())?;
+        let mut out = Vec::new();
+        let mut log = VehicleLog::default();
+        while reader.next_vehicle(&mut log)? {
+            out.push(log.clone());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rows_are_grouped_per_vehicle_with_an_optional_source_column() {
+        let logs = vehicles(
+            "vehicle_id,date,odometer_km,first_registration,source\n\
+             a,2020-01-01,100,2019-01-01,visit\na,2020-06-01,5000,,customer_reported\n\
+             b,2021-01-01,7,,\n",
+        )
+        .unwrap();
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].readings[1].source, ReadingSource::CustomerReported);
+        assert_eq!(
+            logs[0].first_registration,
+            Some("2019-01-01".parse().unwrap())
+        );
+        assert_eq!(logs[1].first_registration, None);
+    }
+
+    #[test]
+    fn a_vehicle_split_across_the_file_is_refused() {
+        let err = vehicles(
+            "vehicle_id,date,odometer_km\na,2020-01-01,1\nb,2020-01-01,1\na,2020-02-01,2\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not contiguous"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_odometer_names_its_line() {
+        let err = vehicles("vehicle_id,date,odometer_km\na,2020-01-01,-5\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let err = vehicles("vehicle_id,odometer_km\na,1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("date"), "{err:#}");
+    }
+}
