@@ -13,4 +13,8 @@ pub use forecast::{
     Schedule, ServiceDue, ServicePoint,
 };
 pub use money::{Money, MoneyError};
+pub use values::{
+    AdvisorId, Consents, ContactClass, Customer, CustomerId, FieldError, FirstName, Odometer,
+    PhoneE164, TelegramChatId, Vehicle, Vin, Visit, VisitDto, VisitErrors, VisitKind, WorkOrderId,
+};
 pub use values::{LineKind, Quantity, WorkOrderLine};
