@@ -9,8 +9,8 @@ pub mod status;
 pub mod values;
 
 pub use forecast::{
-    forecast_due, DueLimit, ForecastError, ForecastInput, Forecaster, RateBasis, Reading, ReadingFlag, ReadingSource,
-    Schedule, ServiceDue, ServicePoint,
+    forecast_due, DueLimit, ForecastError, ForecastInput, Forecaster, RateBasis, Reading,
+    ReadingFlag, ReadingSource, Schedule, ServiceDue, ServicePoint,
 };
 pub use money::{Money, MoneyError};
 pub use values::{
