@@ -1,0 +1,643 @@
+//! Embedded backend: the whole table in one redb file, with the port's semantics.
+//!
+//! Layout: table `items` maps `hash(pk) ‖ len(pk) ‖ pk ‖ sk` to the encoded item, so a partition
+//! is one contiguous range ordered by sort key and a scan segment is one range of hashes. Each
+//! GSI is a table of `hash(gpk) ‖ len(gpk) ‖ gpk ‖ gsk ‖ 0 ‖ item key` entries. Writes run in
+//! redb write transactions (one at a time), which gives conditional writes and transactions
+//! their atomicity; calls run on tokio's blocking pool.
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+
+use crate::expr::SortKey;
+use crate::item::{codec, Item, Key};
+use crate::port::{
+    is_expired, now_epoch, validate_item, validate_key, validate_transaction, BatchOp, Cursor,
+    ItemRead, ItemWrite, Page, Query, Scan, StoreError, WriteOp,
+};
+use crate::table::{GsiSpec, PK, SK, TABLE};
+
+const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+const GSI_TABLES: [TableDefinition<&[u8], &[u8]>; 2] =
+    [TableDefinition::new("gsi1"), TableDefinition::new("gsi2")];
+
+/// Environment variable naming the directory of the embedded store.
+pub const DATA_DIR_ENV: &str = "AUTODRIVE_DATA_DIR";
+/// Directory of the embedded store when [`DATA_DIR_ENV`] is not set.
+pub const DEFAULT_DATA_DIR: &str = "./autodrive-data";
+/// File name of the embedded store inside its directory.
+pub const STORE_FILE: &str = "store.redb";
+const CACHE_BYTES: usize = 48 * 1024 * 1024;
+
+/// The embedded store. Clones share one open file.
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+}
+
+/// The store file path: `$AUTODRIVE_DATA_DIR/store.redb`, by default `./autodrive-data/store.redb`.
+pub fn default_path() -> PathBuf {
+    let dir = std::env::var_os(DATA_DIR_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    dir.join(STORE_FILE)
+}
+
+fn backend(e: impl Into<anyhow::Error>, what: &'static str) -> StoreError {
+    StoreError::Backend(e.into().context(what))
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store at [`default_path`].
+    pub fn open_default() -> Result<Self, StoreError> {
+        Self::open(default_path())
+    }
+
+    /// Opens (or creates) the store file at `path`, creating its directory.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))
+                .map_err(StoreError::Backend)?;
+        }
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| backend(e, "opening the embedded store"))?;
+        let txn = db
+            .begin_write()
+            .map_err(|e| backend(e, "initialising the embedded store"))?;
+        {
+            txn.open_table(ITEMS)
+                .map_err(|e| backend(e, "creating the items table"))?;
+            for def in GSI_TABLES {
+                txn.open_table(def)
+                    .map_err(|e| backend(e, "creating an index table"))?;
+            }
+        }
+        txn.commit()
+            .map_err(|e| backend(e, "initialising the embedded store"))?;
+        Ok(RedbStore { db: Arc::new(db) })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| backend(e, "embedded store task failed"))?
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
+}
+
+fn partition_prefix(pk: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + pk.len() + 32);
+    k.extend_from_slice(&fnv1a(pk.as_bytes()).to_be_bytes());
+    k.extend_from_slice(&(pk.len() as u32).to_be_bytes());
+    k.extend_from_slice(pk.as_bytes());
+    k
+}
+
+fn main_key(pk: &str, sk: &str) -> Vec<u8> {
+    let mut k = partition_prefix(pk);
+    k.extend_from_slice(sk.as_bytes());
+    k
+}
+
+fn gsi_key(gpk: &str, gsk: &str, main: &[u8]) -> Vec<u8> {
+    let mut k = partition_prefix(gpk);
+    k.extend_from_slice(gsk.as_bytes());
+    k.push(0);
+    k.extend_from_slice(main);
+    k
+}
+
+/// The item key inside a GSI entry.
+fn main_key_of_gsi_entry(entry: &[u8]) -> Option<&[u8]> {
+    let len = u32::from_be_bytes(entry.get(4..8)?.try_into().ok()?) as usize;
+    let rest = entry.get(8 + len..)?;
+    let nul = rest.iter().position(|&b| b == 0)?;
+    rest.get(nul + 1..)
+}
+
+/// The smallest byte string greater than every string starting with `prefix`.
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xff {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+fn with(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(tail);
+    k
+}
+
+/// Key range of a query's partition and sort-key condition.
+fn query_range(
+    partition: &[u8],
+    sk: Option<&SortKey>,
+    index: bool,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    use Bound::{Excluded, Included, Unbounded};
+    let end_of_partition = || successor(partition).map_or(Unbounded, Excluded);
+    // On an index the sort key is followed by a NUL and the item key.
+    let at = |s: &str, after: bool| -> Vec<u8> {
+        let mut k = with(partition, s.as_bytes());
+        if index {
+            k.push(if after { 1 } else { 0 });
+        }
+        k
+    };
+    let start = Included(partition.to_vec());
+    match sk {
+        None => (start, end_of_partition()),
+        Some(SortKey::Eq(s)) if !index => (Included(at(s, false)), Included(at(s, false))),
+        Some(SortKey::Eq(s)) => (Included(at(s, false)), Excluded(at(s, true))),
+        Some(SortKey::BeginsWith(p)) => {
+            let lo = with(partition, p.as_bytes());
+            let hi = successor(&lo).map_or(Unbounded, Excluded);
+            (Included(lo), hi)
+        }
+        Some(SortKey::Between(a, b)) if !index => (Included(at(a, false)), Included(at(b, false))),
+        Some(SortKey::Between(a, b)) => (Included(at(a, false)), Excluded(at(b, true))),
+        Some(SortKey::Lt(s)) => (start, Excluded(at(s, false))),
+        Some(SortKey::Le(s)) if !index => (start, Included(at(s, false))),
+        Some(SortKey::Le(s)) => (start, Excluded(at(s, true))),
+        Some(SortKey::Gt(s)) if !index => (Excluded(at(s, false)), end_of_partition()),
+        Some(SortKey::Gt(s)) => (Included(at(s, true)), end_of_partition()),
+        Some(SortKey::Ge(s)) => (Included(at(s, false)), end_of_partition()),
+    }
+}
+
+fn segment_range(segment: u32, total: u32) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let bound = |s: u32| (s as u64 * (1u64 << 32)) / total as u64;
+    let lo = (bound(segment) as u32).to_be_bytes().to_vec();
+    let hi = bound(segment + 1);
+    let hi = if hi >= 1 << 32 {
+        Bound::Unbounded
+    } else {
+        Bound::Excluded((hi as u32).to_be_bytes().to_vec())
+    };
+    (Bound::Included(lo), hi)
+}
+
+/// The table or index key a cursor resumes after.
+fn cursor_key(cursor: &Cursor, index: Option<&GsiSpec>) -> Result<Vec<u8>, StoreError> {
+    let keys = cursor.keys();
+    let get = |n: &str| {
+        keys.get(n)
+            .ok_or_else(|| StoreError::Invalid("the cursor does not belong to this query".into()))
+    };
+    let main = main_key(get(PK)?, get(SK)?);
+    Ok(match index {
+        None => main,
+        Some(g) => gsi_key(get(g.pk)?, get(g.sk)?, &main),
+    })
+}
+
+fn decode(raw: &[u8], what: &[u8]) -> Result<Item, StoreError> {
+    codec::decode(raw).ok_or_else(|| StoreError::Malformed {
+        key: String::from_utf8_lossy(what).into_owned(),
+        reason: "undecodable bytes".into(),
+    })
+}
+
+fn gsi_entries<'a>(item: &'a Item, main: &'a [u8]) -> impl Iterator<Item = (usize, Vec<u8>)> + 'a {
+    TABLE.gsis.iter().enumerate().filter_map(move |(i, g)| {
+        let gpk = item.get(g.pk)?.as_s()?;
+        let gsk = item.get(g.sk)?.as_s()?;
+        Some((i, gsi_key(gpk, gsk, main)))
+    })
+}
+
+fn gsi_index(name: &str) -> Result<(usize, &'static GsiSpec), StoreError> {
+    TABLE
+        .gsis
+        .iter()
+        .enumerate()
+        .find(|(_, g)| g.name == name)
+        .ok_or_else(|| StoreError::Invalid(format!("no index named {name}")))
+}
+
+struct Collector<'a> {
+    limit: usize,
+    filter: Option<&'a crate::expr::Condition>,
+    index: Option<&'static GsiSpec>,
+    now: i64,
+    page: Page,
+}
+
+impl Collector<'_> {
+    /// Takes an item; returns false once the page is full.
+    fn take(&mut self, item: Item) -> bool {
+        if is_expired(&item, self.now) || self.filter.is_some_and(|f| !f.holds(Some(&item))) {
+            return true;
+        }
+        self.page.items.push(item);
+        if self.page.items.len() >= self.limit {
+            let last = self.page.items.last().expect("just pushed");
+            self.page.cursor = Some(Cursor::after(last, self.index));
+            return false;
+        }
+        true
+    }
+}
+
+type RangeIter<'a> = redb::Range<'a, &'static [u8], &'static [u8]>;
+type RangeEntry<'a> = Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+fn walk(
+    db: &Database,
+    index: Option<&'static str>,
+    range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    descending: bool,
+    mut collector: Collector<'_>,
+) -> Result<Page, StoreError> {
+    let txn = db
+        .begin_read()
+        .map_err(|e| backend(e, "reading the embedded store"))?;
+    let items = txn
+        .open_table(ITEMS)
+        .map_err(|e| backend(e, "opening the items table"))?;
+    let gsi = match index {
+        Some(name) => {
+            let (i, _) = gsi_index(name)?;
+            Some(
+                txn.open_table(GSI_TABLES[i])
+                    .map_err(|e| backend(e, "opening an index table"))?,
+            )
+        }
+        None => None,
+    };
+    let bounds = (
+        range.0.as_ref().map(Vec::as_slice),
+        range.1.as_ref().map(Vec::as_slice),
+    );
+    if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) =
+        bounds
+    {
+        if a > b || (a == b && !matches!(bounds, (Bound::Included(_), Bound::Included(_)))) {
+            return Ok(collector.page);
+        }
+    }
+    let source = gsi.as_ref().unwrap_or(&items);
+    let iter: RangeIter<'_> = source
+        .range::<&[u8]>(bounds)
+        .map_err(|e| backend(e, "reading a range"))?;
+    let mut step = |entry: RangeEntry<'_>| -> Result<bool, StoreError> {
+        let (k, v) = entry.map_err(|e| backend(e, "reading a range"))?;
+        let item = if gsi.is_some() {
+            let main = main_key_of_gsi_entry(k.value())
+                .ok_or_else(|| StoreError::Invalid("corrupt index entry".into()))?;
+            match items
+                .get(main)
+                .map_err(|e| backend(e, "reading an indexed item"))?
+            {
+                Some(raw) => decode(raw.value(), main)?,
+                None => return Ok(true),
+            }
+        } else {
+            decode(v.value(), k.value())?
+        };
+        Ok(collector.take(item))
+    };
+    if descending {
+        for entry in iter.rev() {
+            if !step(entry)? {
+                break;
+            }
+        }
+    } else {
+        for entry in iter {
+            if !step(entry)? {
+                break;
+            }
+        }
+    }
+    Ok(collector.page)
+}
+
+fn query_blocking(db: &Database, q: Query) -> Result<Page, StoreError> {
+    let gsi = match q.index {
+        Some(name) => Some(gsi_index(name)?.1),
+        None => None,
+    };
+    if q.pk.is_empty() {
+        return Err(StoreError::Invalid("a query needs a partition key".into()));
+    }
+    let partition = partition_prefix(&q.pk);
+    let (mut lo, mut hi) = query_range(&partition, q.sk.as_ref(), gsi.is_some());
+    if let Some(c) = &q.cursor {
+        let after = cursor_key(c, gsi)?;
+        if q.descending {
+            hi = Bound::Excluded(after);
+        } else {
+            lo = Bound::Excluded(after);
+        }
+    }
+    let collector = Collector {
+        limit: q.limit.map_or(usize::MAX, |l| l.max(1) as usize),
+        filter: q.filter.as_ref(),
+        index: gsi,
+        now: now_epoch(),
+        page: Page::default(),
+    };
+    walk(db, q.index, (lo, hi), q.descending, collector)
+}
+
+fn scan_blocking(db: &Database, s: Scan) -> Result<Page, StoreError> {
+    s.validate()?;
+    let gsi = match s.index {
+        Some(name) => Some(gsi_index(name)?.1),
+        None => None,
+    };
+    let (mut lo, hi) = segment_range(s.segment, s.total_segments);
+    if let Some(c) = &s.cursor {
+        lo = Bound::Excluded(cursor_key(c, gsi)?);
+    }
+    let collector = Collector {
+        limit: s.limit.map_or(usize::MAX, |l| l.max(1) as usize),
+        filter: s.filter.as_ref(),
+        index: gsi,
+        now: now_epoch(),
+        page: Page::default(),
+    };
+    walk(db, s.index, (lo, hi), false, collector)
+}
+
+type Tables<'t> = (
+    Table<'t, &'static [u8], &'static [u8]>,
+    Vec<Table<'t, &'static [u8], &'static [u8]>>,
+);
+
+fn open_tables(txn: &redb::WriteTransaction) -> Result<Tables<'_>, StoreError> {
+    let items = txn
+        .open_table(ITEMS)
+        .map_err(|e| backend(e, "opening the items table"))?;
+    let gsis = GSI_TABLES
+        .iter()
+        .map(|d| txn.open_table(*d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| backend(e, "opening an index table"))?;
+    Ok((items, gsis))
+}
+
+fn read_raw(
+    items: &Table<'_, &'static [u8], &'static [u8]>,
+    main: &[u8],
+) -> Result<Option<Item>, StoreError> {
+    match items.get(main).map_err(|e| backend(e, "reading an item"))? {
+        Some(raw) => Ok(Some(decode(raw.value(), main)?)),
+        None => Ok(None),
+    }
+}
+
+/// Replaces (or deletes) the item at `main`, keeping the indexes in step.
+fn write_one(
+    tables: &mut Tables<'_>,
+    main: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), StoreError> {
+    let (items, gsis) = tables;
+    if let Some(old) = old {
+        for (i, entry) in gsi_entries(old, main) {
+            gsis[i]
+                .remove(entry.as_slice())
+                .map_err(|e| backend(e, "updating an index"))?;
+        }
+    }
+    match new {
+        Some(item) => {
+            items
+                .insert(main, codec::encode(item).as_slice())
+                .map_err(|e| backend(e, "writing an item"))?;
+            for (i, entry) in gsi_entries(item, main) {
+                gsis[i]
+                    .insert(entry.as_slice(), [].as_slice())
+                    .map_err(|e| backend(e, "updating an index"))?;
+            }
+        }
+        None => {
+            items
+                .remove(main)
+                .map_err(|e| backend(e, "deleting an item"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs conditional writes atomically; returns the new state of each item. On a failed
+/// condition the transaction is dropped (aborted) and the index of the operation returned.
+fn transact_blocking(
+    db: &Database,
+    ops: Vec<WriteOp>,
+) -> Result<Result<Vec<Option<Item>>, usize>, StoreError> {
+    let keys = validate_transaction(&ops)?;
+    let txn = db
+        .begin_write()
+        .map_err(|e| backend(e, "starting a write"))?;
+    let now = now_epoch();
+    let mut staged = Vec::with_capacity(ops.len());
+    {
+        let mut tables = open_tables(&txn)?;
+        for (index, (op, key)) in ops.into_iter().zip(keys).enumerate() {
+            let main = main_key(&key.pk, &key.sk);
+            let stored = read_raw(&tables.0, &main)?;
+            let visible = stored.clone().filter(|i| !is_expired(i, now));
+            if let Some(condition) = op.condition() {
+                if !condition.holds(visible.as_ref()) {
+                    return Ok(Err(index));
+                }
+            }
+            let new = match op {
+                WriteOp::Put { item, .. } => Some(item),
+                WriteOp::Update(u) => Some(u.apply(visible)?),
+                WriteOp::Delete { .. } => None,
+                WriteOp::Check { .. } => {
+                    staged.push((main, None, None, false));
+                    continue;
+                }
+            };
+            staged.push((main, stored, new, true));
+        }
+        for (main, old, new, writes) in &staged {
+            if *writes {
+                write_one(&mut tables, main, old.as_ref(), new.as_ref())?;
+            }
+        }
+    }
+    txn.commit().map_err(|e| backend(e, "committing a write"))?;
+    Ok(Ok(staged.into_iter().map(|(_, _, new, _)| new).collect()))
+}
+
+fn batch_blocking(db: &Database, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+    let txn = db
+        .begin_write()
+        .map_err(|e| backend(e, "starting a write"))?;
+    {
+        let mut tables = open_tables(&txn)?;
+        for op in ops {
+            let (key, new) = match op {
+                BatchOp::Put(item) => (validate_item(&item)?, Some(item)),
+                BatchOp::Delete(key) => {
+                    validate_key(&key)?;
+                    (key, None)
+                }
+            };
+            let main = main_key(&key.pk, &key.sk);
+            let old = read_raw(&tables.0, &main)?;
+            write_one(&mut tables, &main, old.as_ref(), new.as_ref())?;
+        }
+    }
+    txn.commit().map_err(|e| backend(e, "committing a batch"))
+}
+
+impl ItemRead for RedbStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        validate_key(key)?;
+        let main = main_key(&key.pk, &key.sk);
+        self.blocking(move |db| {
+            let txn = db
+                .begin_read()
+                .map_err(|e| backend(e, "reading the embedded store"))?;
+            let items = txn
+                .open_table(ITEMS)
+                .map_err(|e| backend(e, "opening the items table"))?;
+            let item = match items
+                .get(main.as_slice())
+                .map_err(|e| backend(e, "reading an item"))?
+            {
+                Some(raw) => Some(decode(raw.value(), &main)?),
+                None => None,
+            };
+            Ok(item.filter(|i| !is_expired(i, now_epoch())))
+        })
+        .await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        let query = query.clone();
+        self.blocking(move |db| query_blocking(db, query)).await
+    }
+
+    async fn scan(&self, scan: &Scan) -> Result<Page, StoreError> {
+        let scan = scan.clone();
+        self.blocking(move |db| scan_blocking(db, scan)).await
+    }
+}
+
+impl ItemWrite for RedbStore {
+    async fn put(
+        &self,
+        item: Item,
+        condition: Option<crate::expr::Condition>,
+    ) -> Result<(), StoreError> {
+        let op = WriteOp::Put { item, condition };
+        match self
+            .blocking(move |db| transact_blocking(db, vec![op]))
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(_) => Err(StoreError::ConditionFailed),
+        }
+    }
+
+    async fn update(&self, update: crate::expr::Update) -> Result<Item, StoreError> {
+        let op = WriteOp::Update(update);
+        match self
+            .blocking(move |db| transact_blocking(db, vec![op]))
+            .await?
+        {
+            Ok(mut items) => items
+                .pop()
+                .flatten()
+                .ok_or_else(|| StoreError::Invalid("update produced no item".into())),
+            Err(_) => Err(StoreError::ConditionFailed),
+        }
+    }
+
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<crate::expr::Condition>,
+    ) -> Result<(), StoreError> {
+        let op = WriteOp::Delete {
+            key: key.clone(),
+            condition,
+        };
+        match self
+            .blocking(move |db| transact_blocking(db, vec![op]))
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(_) => Err(StoreError::ConditionFailed),
+        }
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        match self.blocking(move |db| transact_blocking(db, ops)).await? {
+            Ok(_) => Ok(()),
+            Err(index) => Err(StoreError::TransactionConditionFailed { index }),
+        }
+    }
+
+    async fn batch_write(&self, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |db| batch_blocking(db, ops)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cover_the_hash_space_without_gaps() {
+        let total = 7;
+        let mut prev_hi: Option<Bound<Vec<u8>>> = None;
+        for s in 0..total {
+            let (lo, hi) = segment_range(s, total);
+            match (&prev_hi, &lo) {
+                (None, Bound::Included(l)) => assert_eq!(l, &vec![0, 0, 0, 0]),
+                (Some(Bound::Excluded(p)), Bound::Included(l)) => assert_eq!(p, l),
+                other => panic!("unexpected bounds {other:?}"),
+            }
+            prev_hi = Some(hi);
+        }
+        assert_eq!(prev_hi, Some(Bound::Unbounded));
+    }
+
+    #[test]
+    fn an_index_entry_leads_back_to_its_item() {
+        let main = main_key("VEH#1", "PROFILE");
+        let entry = gsi_key("CUST#9", "VEH#1", &main);
+        assert_eq!(main_key_of_gsi_entry(&entry), Some(main.as_slice()));
+    }
+}

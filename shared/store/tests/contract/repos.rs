@@ -1,0 +1,1 @@
+//! Contract of the repositories: the guarantees of the storage layer, on both backends.
