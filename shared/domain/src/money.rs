@@ -22,7 +22,9 @@ pub enum MoneyError {
 }
 
 /// A non-negative amount of roubles with kopeck precision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Money(Decimal);
 
@@ -33,7 +35,9 @@ impl Money {
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
         let trimmed = text.trim();
         if trimmed.is_empty()
-            || !trimmed.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+            || !trimmed
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
         {
             return Err(MoneyError::NotADecimal(text.to_owned()));
         }
@@ -155,12 +159,18 @@ mod tests {
 
     #[test]
     fn a_negative_amount_is_rejected() {
-        assert!(matches!(Money::parse("-1.00"), Err(MoneyError::Negative(_))));
+        assert!(matches!(
+            Money::parse("-1.00"),
+            Err(MoneyError::Negative(_))
+        ));
     }
 
     #[test]
     fn a_fraction_of_a_kopeck_is_rejected() {
-        assert!(matches!(Money::parse("1.005"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(
+            Money::parse("1.005"),
+            Err(MoneyError::TooPrecise(_))
+        ));
     }
 
     #[test]
