@@ -1,11 +1,13 @@
 //! The dealership's business in pure Rust: parsed values, the mileage forecaster, the retention
 //! policy, triggers and offer pricing. No I/O, no async, no clock reads: time is an argument.
 
+pub mod contact;
 pub mod forecast;
 pub mod money;
 pub mod policy;
 pub mod segments;
 pub mod status;
+pub mod triggers;
 pub mod values;
 
 pub use forecast::{
