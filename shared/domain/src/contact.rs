@@ -162,7 +162,7 @@ pub fn next_allowed_instant(policy: &Policy, at: DateTime<Utc>) -> DateTime<Utc>
 }
 
 /// `time` on `day` in `tz`; a time skipped by a clock change moves to the next existing minute.
-fn local_instant(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+pub(crate) fn local_instant(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     let mut naive = day.and_time(time);
     for _ in 0..180 {
         if let Some(t) = tz.from_local_datetime(&naive).earliest() {

@@ -5,6 +5,7 @@ pub mod contact;
 pub mod forecast;
 pub mod money;
 pub mod policy;
+pub mod pricing;
 pub mod segments;
 pub mod status;
 pub mod triggers;

@@ -14,6 +14,12 @@ use crate::money::Money;
 use crate::status::{AgeBand, CustomerStatus};
 use crate::values::{LineDto, WorkOrderLine};
 
+/// Ids the pricing reports for its built-in rules; an offer rule may not take them.
+const RESERVED_RULE_IDS: &[&str] = &[
+    crate::pricing::MARGIN_FLOOR_RULE,
+    crate::pricing::WEEKDAY_BONUS_RULE,
+];
+
 const ROOT_KEYS: &[&str] = &[
     "dealer",
     "schedule",
@@ -792,6 +798,13 @@ impl Reader {
                     })
                 });
             let Some(id) = id else { continue };
+            if RESERVED_RULE_IDS.contains(&id.as_str()) {
+                self.error(
+                    item.key("id"),
+                    format!("{id:?} is reserved for a built-in rule"),
+                );
+                continue;
+            }
             if rules.iter().any(|r| r.id == id) {
                 self.error(
                     item.key("id"),

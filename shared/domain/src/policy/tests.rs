@@ -340,3 +340,11 @@ fn a_bad_season_day_is_rejected() {
     let text = "[[triggers.seasonal_tires]]\nname = \"spring\"\nfrom = \"02-30\"\nto = \"04-01\"\n";
     assert_eq!(keys(text), ["triggers.seasonal_tires[0].from"]);
 }
+
+#[test]
+fn an_offer_rule_may_not_take_a_built_in_rule_id() {
+    assert_eq!(
+        keys("[[offers]]\nid = \"margin_floor\"\n"),
+        ["offers[0].id"]
+    );
+}
