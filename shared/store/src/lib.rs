@@ -6,6 +6,7 @@ pub mod expr;
 pub mod item;
 pub mod port;
 pub mod redb_store;
+pub mod repo;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;

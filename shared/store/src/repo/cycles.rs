@@ -1,0 +1,168 @@
+//! Contact cycles (at most one open per vehicle) and their stage marks (each at most once).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::visits::vehicle_pk;
+use super::{data, query_all, string, with_data};
+use crate::expr::{Condition, Update};
+use crate::item::Key;
+use crate::port::{Query, Store, StoreError, WriteOp};
+
+const CYCLE: &str = "cycle";
+const STAGE: &str = "stage";
+const OPEN: &str = "open_cycle";
+
+fn pointer_key(vin: &str) -> Key {
+    Key::new(vehicle_pk(vin), "CYCLE")
+}
+
+fn cycle_key(vin: &str, cycle_id: &str) -> Key {
+    Key::new(vehicle_pk(vin), format!("CYCLE#{cycle_id}"))
+}
+
+fn stage_key(vin: &str, cycle_id: &str, stage: &str) -> Key {
+    Key::new(vehicle_pk(vin), format!("CYCLE#{cycle_id}#STAGE#{stage}"))
+}
+
+/// What opening a cycle did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenOutcome {
+    /// The cycle is open now (also when it was this cycle that was open already).
+    Opened,
+    /// Another cycle of the vehicle is open.
+    OtherOpen { cycle_id: String },
+}
+
+/// What marking a stage did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageOutcome {
+    Marked,
+    /// The stage was marked before; nothing changed.
+    AlreadyMarked,
+}
+
+/// Contact cycles of vehicles.
+#[derive(Clone)]
+pub struct Cycles<S> {
+    store: S,
+}
+
+impl<S: Store> Cycles<S> {
+    pub fn new(store: S) -> Self {
+        Cycles { store }
+    }
+
+    /// Opens `cycle_id` for the vehicle unless another cycle is open. Idempotent.
+    pub async fn open<P: Serialize>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+        cycle: &P,
+    ) -> Result<OpenOutcome, StoreError> {
+        let claim = Update::new(pointer_key(vin))
+            .set(super::ENTITY, "cycle_pointer")
+            .set(OPEN, cycle_id)
+            .when(Condition::NotExists(OPEN.into()).or(Condition::eq(OPEN, cycle_id)));
+        let mut item = with_data(&cycle_key(vin, cycle_id), CYCLE, cycle)?;
+        item.insert("cycle_id".into(), cycle_id.into());
+        item.insert("status".into(), "OPEN".into());
+        match self
+            .store
+            .transact(vec![WriteOp::Update(claim), WriteOp::put(item)])
+            .await
+        {
+            Ok(()) => Ok(OpenOutcome::Opened),
+            Err(StoreError::TransactionConditionFailed { index: 0 }) => {
+                match self.open_cycle_id(vin).await? {
+                    Some(other) if other != cycle_id => {
+                        Ok(OpenOutcome::OtherOpen { cycle_id: other })
+                    }
+                    _ => Err(StoreError::Conflict),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn open_cycle_id(&self, vin: &str) -> Result<Option<String>, StoreError> {
+        match self.store.get(&pointer_key(vin)).await? {
+            Some(item) if item.contains_key(OPEN) => string(&item, OPEN).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The open cycle of a vehicle.
+    pub async fn open_cycle<P: DeserializeOwned>(
+        &self,
+        vin: &str,
+    ) -> Result<Option<(String, P)>, StoreError> {
+        let Some(id) = self.open_cycle_id(vin).await? else {
+            return Ok(None);
+        };
+        match self.store.get(&cycle_key(vin, &id)).await? {
+            Some(item) => Ok(Some((id, data(&item)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Closes the cycle with an outcome; returns false when it was not the open one.
+    pub async fn close<O: Serialize>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+        outcome: &O,
+    ) -> Result<bool, StoreError> {
+        let release = Update::new(pointer_key(vin))
+            .remove(OPEN)
+            .when(Condition::eq(OPEN, cycle_id));
+        let close = Update::new(cycle_key(vin, cycle_id))
+            .set("status", "CLOSED")
+            .set("outcome", crate::item::to_attr(outcome)?)
+            .when(Condition::present());
+        match self
+            .store
+            .transact(vec![WriteOp::Update(release), WriteOp::Update(close)])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Marks a stage of a cycle (reminder sent, offer sent, ...) at most once.
+    pub async fn mark_stage<P: Serialize>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+        stage: &str,
+        mark: &P,
+    ) -> Result<StageOutcome, StoreError> {
+        let mut item = with_data(&stage_key(vin, cycle_id, stage), STAGE, mark)?;
+        item.insert("stage".into(), stage.into());
+        match self.store.put(item, Some(Condition::absent())).await {
+            Ok(()) => Ok(StageOutcome::Marked),
+            Err(StoreError::ConditionFailed) => Ok(StageOutcome::AlreadyMarked),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The marked stages of a cycle, by stage name.
+    pub async fn stages<P: DeserializeOwned>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+    ) -> Result<Vec<(String, P)>, StoreError> {
+        let prefix = format!("CYCLE#{cycle_id}#STAGE#");
+        let items = query_all(
+            &self.store,
+            Query::partition(vehicle_pk(vin)).begins_with(prefix),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|item| Ok((string(item, "stage")?, data(item)?)))
+            .collect()
+    }
+}
