@@ -15,6 +15,11 @@ pub enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         vehicles: u64,
     },
+    /// Triggers, contact policy and offer pricing for synthetic vehicles on one thread.
+    Rules {
+        #[arg(long, default_value_t = 1_000_000)]
+        vehicles: u64,
+    },
 }
 
 /// The line every benchmark prints.
@@ -53,6 +58,7 @@ pub fn peak_rss_mb() -> f64 {
 pub fn run(bench: Bench) -> Result<()> {
     let line = match bench {
         Bench::Forecast { vehicles } => forecast(vehicles),
+        Bench::Rules { vehicles } => crate::bench_rules::run(vehicles),
     };
     println!("{}", serde_json::to_string(&line)?);
     Ok(())

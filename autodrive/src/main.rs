@@ -2,6 +2,8 @@
 
 mod backtest;
 mod bench;
+mod bench_rules;
+mod explain;
 mod forecast;
 mod odometer_csv;
 
@@ -45,6 +47,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = forecast::Format::Csv)]
         format: forecast::Format,
     },
+    /// What the system would do for one customer at an instant, and why.
+    Explain {
+        /// Scenario JSON: `{"visits": [webhook bodies], "readings": [..], "contacts": [..]}`.
+        #[arg(long)]
+        input: PathBuf,
+        /// Policy TOML; the built-in defaults (as in `policy.toml`) when left out.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The instant, RFC 3339 (`2025-01-09T12:00:00+03:00`).
+        #[arg(long)]
+        at: chrono::DateTime<chrono::FixedOffset>,
+        /// Print JSON instead of a short text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks printing one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -62,6 +79,12 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::Forecast { data, at, format } => forecast::run(&data, at, format)?,
+        Command::Explain {
+            input,
+            policy,
+            at,
+            json,
+        } => explain::run(&input, policy.as_deref(), at, json)?,
         Command::Bench(b) => bench::run(b)?,
     }
     Ok(())

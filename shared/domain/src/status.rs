@@ -13,13 +13,14 @@ use crate::policy::{AgeBands, Thresholds};
 pub enum CustomerStatus {
     /// No visit yet, or only one recent visit.
     New,
-    /// Comes regularly: the last visit is recent and so was the one before it.
+    /// Comes regularly: the last visit is recent and came less than the lost threshold after
+    /// the one before it.
     Loyal,
     /// No visit for more than the sleeping threshold (8 months by default).
     Sleeping,
     /// No visit for more than the lost threshold (12 months by default).
     Lost,
-    /// The last visit is recent and came after a gap longer than the sleeping threshold.
+    /// The last visit is recent and came after a gap longer than the lost threshold.
     Returned,
     /// Opted out of every message.
     Blocked,
@@ -147,9 +148,7 @@ pub fn customer_status(
     }
     match previous {
         None => CustomerStatus::New,
-        Some(p) if last > plus_months(p, thresholds.sleeping_after_months) => {
-            CustomerStatus::Returned
-        }
+        Some(p) if last > plus_months(p, thresholds.lost_after_months) => CustomerStatus::Returned,
         Some(_) => CustomerStatus::Loyal,
     }
 }
@@ -204,6 +203,12 @@ mod tests {
     fn a_recent_visit_after_a_long_gap_is_returned() {
         let s = status(&["2022-01-10", "2024-12-01"], "2025-01-01");
         assert_eq!(s, CustomerStatus::Returned);
+    }
+
+    #[test]
+    fn a_visit_ten_months_after_the_previous_one_keeps_the_customer_loyal() {
+        let s = status(&["2023-02-01", "2023-12-01"], "2024-01-01");
+        assert_eq!(s, CustomerStatus::Loyal);
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub struct TriggerInput<'a> {
 
 /// Why a critical offer fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "critical")]
 pub enum CriticalReason {
     Overdue { due: NaiveDate, days_overdue: i64 },
     WarrantyEnds { on: NaiveDate },

@@ -500,3 +500,17 @@ fn stages_and_reactions_have_stable_wire_names() {
         Reaction::Booked
     );
 }
+
+#[test]
+fn a_critical_reason_round_trips_through_json_with_its_kind() {
+    let reason = Reason::Critical(CriticalReason::Overdue {
+        due: day("2025-01-10"),
+        days_overdue: 61,
+    });
+    let json = serde_json::to_value(&reason).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"kind": "critical", "critical": "overdue", "due": "2025-01-10", "days_overdue": 61})
+    );
+    assert_eq!(serde_json::from_value::<Reason>(json).unwrap(), reason);
+}
