@@ -364,11 +364,11 @@ pub fn render_text(e: &Explanation) -> String {
             (None, Some(why)) => format!("deferred ({why}) to {}", d.at),
             (None, None) => format!("sent at {}", d.at),
         };
-        let _ = writeln!(
-            out,
-            "- {} [{:?}] {}: {}",
-            d.stage, d.class, d.reason, verdict
-        );
+        let class = match d.class {
+            ContactClass::Service => "service",
+            ContactClass::Marketing => "marketing",
+        };
+        let _ = writeln!(out, "- {} [{class}] {}: {verdict}", d.stage, d.reason);
     }
     if let Some(o) = &e.offer {
         let _ = writeln!(

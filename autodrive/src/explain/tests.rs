@@ -161,3 +161,20 @@ fn a_bad_visit_in_the_scenario_is_reported_with_its_index_and_field() {
         "{text}"
     );
 }
+
+#[test]
+fn the_documented_example_scenario_gives_a_personal_offer() {
+    let bytes = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/explain-scenario.json"
+    ));
+    let scenario = Scenario::parse_json(bytes).unwrap();
+    let at = DateTime::parse_from_rfc3339("2025-01-09T12:00:00+03:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    let e = explain(&Policy::default(), &scenario, at).unwrap();
+    assert_eq!(e.decisions[0].stage, Stage::PersonalOffer);
+    let text = render_text(&e);
+    assert!(text.contains("personal_offer [marketing]"), "{text}");
+    assert!(text.contains("7700.00 -> 6400.00"), "{text}");
+}
