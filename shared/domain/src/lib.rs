@@ -6,6 +6,7 @@ pub mod forecast;
 pub mod money;
 pub mod policy;
 pub mod pricing;
+pub mod render;
 pub mod segments;
 pub mod status;
 pub mod triggers;

@@ -1,0 +1,372 @@
+//! Customer-facing message texts (Russian) for each stage of the cycle.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::money::Money;
+use crate::pricing::Offer;
+use crate::triggers::{CriticalReason, Reason, Stage};
+
+/// What a message is about.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageContext<'a> {
+    pub first_name: &'a str,
+    /// Make and model as the customer knows the car ("Toyota Camry").
+    pub car: &'a str,
+    pub stage: Stage,
+    pub reason: &'a Reason,
+    /// The priced offer, for the offer stages.
+    pub offer: Option<&'a Offer>,
+    /// The dealer's zone, for the dates shown.
+    pub time_zone: Tz,
+}
+
+/// `1 день`, `2 дня`, `5 дней`.
+pub fn days_ru(n: i64) -> String {
+    let n = n.abs();
+    let word = match (n % 10, n % 100) {
+        (1, x) if x != 11 => "день",
+        (2..=4, x) if !(12..=14).contains(&x) => "дня",
+        _ => "дней",
+    };
+    format!("{n} {word}")
+}
+
+/// `15.01.2025`.
+fn date_ru(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+fn instant_ru(at: DateTime<Utc>, tz: Tz) -> String {
+    date_ru(at.with_timezone(&tz).date_naive())
+}
+
+/// `6 400 ₽`, `1 234,50 ₽`.
+pub fn money_ru(m: Money) -> String {
+    let kopecks = m.kopecks();
+    let roubles = (kopecks / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in roubles.chars().enumerate() {
+        if i > 0 && (roubles.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(ch);
+    }
+    match kopecks % 100 {
+        0 => format!("{grouped}\u{a0}₽"),
+        k => format!("{grouped},{k:02}\u{a0}₽"),
+    }
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn offer_details(out: &mut String, offer: &Offer, tz: Tz) {
+    if let Some(price) = offer.package_price {
+        let _ = write!(out, " ТО по фиксированной цене {}", money_ru(price));
+        if offer.customer_saving > Money::ZERO {
+            let _ = write!(out, " вместо {}", money_ru(offer.list_price));
+        }
+        out.push('.');
+    } else if offer.customer_saving > Money::ZERO {
+        let _ = write!(
+            out,
+            " Скидка {} % на работы: {} вместо {}.",
+            offer.labor_discount_percent.normalize(),
+            money_ru(offer.final_price),
+            money_ru(offer.list_price)
+        );
+    } else {
+        let _ = write!(out, " Стоимость ТО — {}.", money_ru(offer.final_price));
+    }
+    let free: Vec<String> = offer
+        .perks
+        .iter()
+        .filter(|p| p.expires_at.is_none())
+        .map(|p| lower_first(&p.name))
+        .collect();
+    if !free.is_empty() {
+        let _ = write!(out, " Для вас: {}.", free.join(", "));
+    }
+    for gift in offer.perks.iter().filter(|p| p.expires_at.is_some()) {
+        if let Some(until) = gift.expires_at {
+            let _ = write!(
+                out,
+                " {} при записи до {}.",
+                gift.name,
+                instant_ru(until, tz)
+            );
+        }
+    }
+    if offer.weekday_bonus_points > 0 {
+        let _ = write!(
+            out,
+            " +{} бонусных баллов при записи на вторник–четверг.",
+            offer.weekday_bonus_points
+        );
+    }
+    let _ = write!(
+        out,
+        " Предложение действует до {}.",
+        instant_ru(offer.expires_at, tz)
+    );
+}
+
+fn critical_intro(reason: &Reason, car: &str) -> String {
+    match reason {
+        Reason::Critical(CriticalReason::Overdue { days_overdue, .. }) => {
+            format!(
+                "плановое ТО вашего {car} просрочено на {}.",
+                days_ru(*days_overdue)
+            )
+        }
+        Reason::Critical(CriticalReason::WarrantyEnds { on }) => {
+            format!("гарантия на ваш {car} заканчивается {}.", date_ru(*on))
+        }
+        Reason::Critical(CriticalReason::TurnedLost { .. }) => {
+            format!("давно не видели ваш {car} у нас в сервисе.")
+        }
+        Reason::Critical(CriticalReason::LowSatisfaction { .. }) => {
+            "нам жаль, что прошлый визит вас не порадовал. Хотим это исправить.".to_owned()
+        }
+        Reason::Critical(CriticalReason::CrossedAgeLine { years, .. }) => {
+            format!("вашему {car} исполнилось {years} лет — самое время проверить его у нас.")
+        }
+        _ => format!("для вашего {car} есть предложение."),
+    }
+}
+
+/// The text of one message. Marketing messages end with how to unsubscribe.
+pub fn render_message(cx: &MessageContext<'_>) -> String {
+    let name = cx.first_name;
+    let car = cx.car;
+    let mut out = match (cx.stage, cx.reason) {
+        (Stage::AskOdometer, _) => format!(
+            "{name}, подскажите, пожалуйста, текущий пробег вашего {car}? Ответьте числом, \
+             например 45000, — так мы точнее напомним о ТО."
+        ),
+        (Stage::SoftReminder, Reason::DueSoon { due, days_left }) if *days_left > 0 => format!(
+            "{name}, через {} ({}) вашему {car} пора на плановое ТО. Записаться можно прямо \
+             здесь — нажмите «Записаться».",
+            days_ru(*days_left),
+            date_ru(*due)
+        ),
+        (Stage::SoftReminder, _) => format!(
+            "{name}, вашему {car} пора на плановое ТО. Записаться можно прямо здесь — нажмите \
+             «Записаться»."
+        ),
+        (Stage::PersonalOffer, _) => {
+            format!("{name}, мы подготовили для вашего {car} персональное предложение на ТО.")
+        }
+        (Stage::CriticalOffer, reason) => format!("{name}, {}", critical_intro(reason, car)),
+        (Stage::SatisfactionRequest, Reason::AfterVisit { visit }) => format!(
+            "{name}, спасибо, что были у нас {}! Оцените, пожалуйста, визит от 0 до 10 — \
+             ответьте одной цифрой.",
+            date_ru(*visit)
+        ),
+        (Stage::SatisfactionRequest, _) => format!(
+            "{name}, спасибо, что были у нас! Оцените, пожалуйста, визит от 0 до 10 — ответьте \
+             одной цифрой."
+        ),
+        (Stage::SeasonalTires, reason) => {
+            let tyres = match reason {
+                Reason::TireSeason { window } if window == "autumn" => "зимние",
+                Reason::TireSeason { window } if window == "spring" => "летние",
+                _ => "сезонные",
+            };
+            format!(
+                "{name}, пора менять шины на {tyres}. Запишитесь на шиномонтаж — нажмите \
+                 «Записаться»."
+            )
+        }
+    };
+    if let (true, Some(offer)) = (cx.stage.is_offer(), cx.offer) {
+        offer_details(&mut out, offer, cx.time_zone);
+        out.push_str(" Записаться — кнопка «Записаться».");
+    }
+    if cx.stage.class() == crate::values::ContactClass::Marketing {
+        out.push_str(" Отписаться от предложений: ответьте СТОП.");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::policy::Policy;
+    use crate::pricing::{price_offer, OfferInput};
+    use crate::status::{AgeBand, CustomerStatus};
+    use crate::values::{LineKind, Quantity, WorkOrderLine};
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn cx<'a>(stage: Stage, reason: &'a Reason, offer: Option<&'a Offer>) -> MessageContext<'a> {
+        MessageContext {
+            first_name: "Михаил",
+            car: "Toyota Camry",
+            stage,
+            reason,
+            offer,
+            time_zone: chrono_tz::Europe::Moscow,
+        }
+    }
+
+    #[test]
+    fn day_counts_take_the_russian_plural() {
+        let got: Vec<String> = [1, 2, 5, 11, 12, 21, 22, 25, 30, 101, 111]
+            .map(days_ru)
+            .to_vec();
+        assert_eq!(
+            got,
+            [
+                "1 день",
+                "2 дня",
+                "5 дней",
+                "11 дней",
+                "12 дней",
+                "21 день",
+                "22 дня",
+                "25 дней",
+                "30 дней",
+                "101 день",
+                "111 дней"
+            ]
+        );
+    }
+
+    #[test]
+    fn roubles_are_grouped_by_thousands() {
+        assert_eq!(money_ru(Money::from_roubles(6_400)), "6\u{a0}400\u{a0}₽");
+        assert_eq!(
+            money_ru(Money::from_kopecks(123_456_750)),
+            "1\u{a0}234\u{a0}567,50\u{a0}₽"
+        );
+        assert_eq!(money_ru(Money::from_roubles(900)), "900\u{a0}₽");
+    }
+
+    #[test]
+    fn the_soft_reminder_says_when_the_service_is_due() {
+        let reason = Reason::DueSoon {
+            due: day(2025, 1, 15),
+            days_left: 30,
+        };
+        let text = render_message(&cx(Stage::SoftReminder, &reason, None));
+        assert_eq!(
+            text,
+            "Михаил, через 30 дней (15.01.2025) вашему Toyota Camry пора на плановое ТО. \
+             Записаться можно прямо здесь — нажмите «Записаться»."
+        );
+    }
+
+    #[test]
+    fn a_personal_offer_lists_the_discount_the_gift_the_bonus_and_how_to_unsubscribe() {
+        let lines = [
+            WorkOrderLine::parse(
+                LineKind::Labor,
+                "TO-60",
+                "ТО-6",
+                Quantity::ONE,
+                Money::from_roubles(6_500),
+                Money::from_roubles(2_600),
+            )
+            .unwrap(),
+            WorkOrderLine::parse(
+                LineKind::Part,
+                "F",
+                "Фильтр",
+                Quantity::ONE,
+                Money::from_roubles(1_200),
+                Money::from_roubles(950),
+            )
+            .unwrap(),
+        ];
+        let at = Utc.with_ymd_and_hms(2025, 1, 9, 9, 0, 0).unwrap();
+        let input = OfferInput {
+            status: CustomerStatus::Sleeping,
+            age_band: AgeBand::Middle,
+            make: "Toyota",
+            model: "Camry",
+            last_maintenance: &lines,
+            at,
+        };
+        let offer = price_offer(&Policy::default(), &input).unwrap();
+        let reason = Reason::ReminderUnanswered {
+            due: day(2025, 1, 15),
+            reminder_sent: at,
+        };
+        let text = render_message(&cx(Stage::PersonalOffer, &reason, Some(&offer)));
+        for part in [
+            "персональное предложение",
+            "Скидка 20 % на работы: 6\u{a0}400\u{a0}₽ вместо 7\u{a0}700\u{a0}₽.",
+            "Моторное масло в подарок при записи до 16.01.2025.",
+            "+500 бонусных баллов при записи на вторник–четверг.",
+            "Предложение действует до 23.01.2025.",
+            "ответьте СТОП.",
+        ] {
+            assert!(text.contains(part), "{part:?} missing in {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_critical_offer_opens_with_its_reason() {
+        let reason = Reason::Critical(CriticalReason::WarrantyEnds {
+            on: day(2025, 3, 1),
+        });
+        let text = render_message(&cx(Stage::CriticalOffer, &reason, None));
+        assert!(text.starts_with("Михаил, гарантия на ваш Toyota Camry заканчивается 01.03.2025."));
+    }
+
+    #[test]
+    fn a_warranty_offer_lists_its_perks() {
+        let lines = [WorkOrderLine::parse(
+            LineKind::Labor,
+            "TO",
+            "ТО",
+            Quantity::ONE,
+            Money::from_roubles(5_000),
+            Money::from_roubles(2_000),
+        )
+        .unwrap()];
+        let input = OfferInput {
+            status: CustomerStatus::New,
+            age_band: AgeBand::Warranty,
+            make: "Kia",
+            model: "Rio",
+            last_maintenance: &lines,
+            at: Utc.with_ymd_and_hms(2025, 1, 9, 9, 0, 0).unwrap(),
+        };
+        let offer = price_offer(&Policy::default(), &input).unwrap();
+        let reason = Reason::Critical(CriticalReason::WarrantyEnds {
+            on: day(2025, 3, 1),
+        });
+        let text = render_message(&cx(Stage::CriticalOffer, &reason, Some(&offer)));
+        assert!(
+            text.contains(
+                "Стоимость ТО — 5\u{a0}000\u{a0}₽. Для вас: бесплатная проверка автомобиля, \
+                 такси до дома, мойка автомобиля."
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn service_messages_carry_no_unsubscribe_line() {
+        let reason = Reason::AfterVisit {
+            visit: day(2024, 1, 10),
+        };
+        let text = render_message(&cx(Stage::SatisfactionRequest, &reason, None));
+        assert!(text.contains("10.01.2024"));
+        assert!(!text.contains("СТОП"));
+    }
+}
