@@ -49,7 +49,7 @@ pub fn money_ru(m: Money) -> String {
     let roubles = (kopecks / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in roubles.chars().enumerate() {
-        if i > 0 && (roubles.len() - i) % 3 == 0 {
+        if i > 0 && (roubles.len() - i).is_multiple_of(3) {
             grouped.push('\u{a0}');
         }
         grouped.push(ch);
