@@ -20,6 +20,11 @@ pub enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         vehicles: u64,
     },
+    /// Nightly re-forecast on a fresh embedded store: read readings, forecast, write forecasts.
+    Nightly {
+        #[arg(long, default_value_t = 1_000_000)]
+        vehicles: u64,
+    },
 }
 
 /// The line every benchmark prints.
@@ -59,6 +64,7 @@ pub fn run(bench: Bench) -> Result<()> {
     let line = match bench {
         Bench::Forecast { vehicles } => forecast(vehicles),
         Bench::Rules { vehicles } => crate::bench_rules::run(vehicles),
+        Bench::Nightly { vehicles } => crate::bench_nightly::run(vehicles)?,
     };
     println!("{}", serde_json::to_string(&line)?);
     Ok(())

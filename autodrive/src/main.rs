@@ -2,6 +2,7 @@
 
 mod backtest;
 mod bench;
+mod bench_nightly;
 mod bench_rules;
 mod explain;
 mod forecast;
