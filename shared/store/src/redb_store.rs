@@ -41,10 +41,15 @@ pub struct RedbStore {
 
 /// The store file path: `$AUTODRIVE_DATA_DIR/store.redb`, by default `./autodrive-data/store.redb`.
 pub fn default_path() -> PathBuf {
-    let dir = std::env::var_os(DATA_DIR_ENV)
+    store_path(std::env::var_os(DATA_DIR_ENV))
+}
+
+fn store_path(data_dir: Option<std::ffi::OsString>) -> PathBuf {
+    data_dir
+        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    dir.join(STORE_FILE)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+        .join(STORE_FILE)
 }
 
 fn backend(e: impl Into<anyhow::Error>, what: &'static str) -> StoreError {
@@ -632,6 +637,22 @@ mod tests {
             prev_hi = Some(hi);
         }
         assert_eq!(prev_hi, Some(Bound::Unbounded));
+    }
+
+    #[test]
+    fn the_store_file_is_in_the_data_dir_or_in_autodrive_data() {
+        assert_eq!(
+            store_path(None),
+            PathBuf::from("./autodrive-data/store.redb")
+        );
+        assert_eq!(
+            store_path(Some("".into())),
+            PathBuf::from("./autodrive-data/store.redb")
+        );
+        assert_eq!(
+            store_path(Some("/var/lib/autodrive".into())),
+            PathBuf::from("/var/lib/autodrive/store.redb")
+        );
     }
 
     #[test]

@@ -95,15 +95,18 @@ pub fn find_moto_server() -> Option<PathBuf> {
     on_path("moto_server")
 }
 
-/// The interpreter of a Python script (from its `#!` line), if it is one.
+/// The interpreter of a Python entry script: its `#!` line, or the `python3` beside it (pip
+/// writes a `#!/bin/sh` trampoline when the interpreter path is long).
 fn python_of(script: &Path) -> Option<Vec<String>> {
     let file = std::fs::File::open(script).ok()?;
     let mut first = String::new();
     BufReader::new(file).read_line(&mut first).ok()?;
     let interp = first.strip_prefix("#!")?.trim();
-    interp
-        .contains("python")
-        .then(|| interp.split_whitespace().map(str::to_owned).collect())
+    if interp.contains("python") {
+        return Some(interp.split_whitespace().map(str::to_owned).collect());
+    }
+    let beside = script.parent()?.join("python3");
+    beside.is_file().then(|| vec![beside.display().to_string()])
 }
 
 fn free_port() -> std::io::Result<u16> {
