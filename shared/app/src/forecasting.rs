@@ -1,0 +1,66 @@
+//! Re-forecasting one vehicle from its stored readings and visits.
+
+use chrono::NaiveDate;
+use domain::policy::Policy;
+use domain::{ForecastInput, Forecaster, ServiceDue, ServicePoint, Vehicle, Visit};
+use store::repo::Repos;
+use store::{Store, StoreError};
+
+/// Forecasts the vehicle's next maintenance as of `as_of` from everything stored about it and
+/// stores the forecast. `None` when the readings do not allow a forecast (nothing is stored).
+pub async fn forecast_vehicle<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    vehicle: &Vehicle,
+    as_of: NaiveDate,
+) -> Result<Option<ServiceDue>, StoreError> {
+    let due = compute_forecast(repos, policy, vehicle, as_of).await?;
+    if let Some(due) = &due {
+        repos.forecasts.put(vehicle.vin().as_str(), due).await?;
+    }
+    Ok(due)
+}
+
+/// The vehicle's forecast as of `as_of` from its stored readings and visits, not stored.
+pub async fn compute_forecast<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    vehicle: &Vehicle,
+    as_of: NaiveDate,
+) -> Result<Option<ServiceDue>, StoreError> {
+    let vin = vehicle.vin().as_str();
+    let tz = policy.time_zone();
+    let readings: Vec<_> = repos
+        .readings
+        .for_vehicle(vin)
+        .await?
+        .into_iter()
+        .filter(|r| r.date <= as_of)
+        .collect();
+    let visits = repos.visits.for_vehicle::<Visit>(vin).await?;
+    let last_service = visits
+        .iter()
+        .rev()
+        .map(|v| &v.visit)
+        .filter(|v| v.closed_on(tz) <= as_of)
+        .find(|v| v.kind().is_scheduled_maintenance())
+        .map(|v| ServicePoint {
+            date: v.closed_on(tz),
+            km: v.odometer().km(),
+        });
+    let input = ForecastInput {
+        readings: &readings,
+        first_registration: Some(vehicle.first_registration()),
+        last_service,
+        as_of: Some(as_of),
+    };
+    let forecaster =
+        Forecaster::new(policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str()));
+    match forecaster.forecast(&input) {
+        Ok(due) => Ok(Some(due)),
+        Err(e) => {
+            tracing::warn!(vehicle_id = %vin, error = %e, "no forecast");
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The use cases of the dealership, generic over the storage port. They return the messages to
+//! pass on (`messages`) instead of sending them, so the same code runs in Lambda and in process.
+
+pub mod fixtures;
+pub mod forecasting;
+pub mod messages;
+pub mod nightly;
+pub mod visits;
+
+pub use forecasting::forecast_vehicle;
+pub use messages::{EvaluateVehicle, NightlyShard};
+pub use nightly::{
+    commit_page, forecast_page, needs_evaluation, plan_night, run_date_of, run_shard, start_shard,
+    ForecastedPage, NightPlan, ShardBudget, ShardReport, ShardRun,
+};
+pub use visits::{record_visit, RecordVisitError, RecordedVisit};

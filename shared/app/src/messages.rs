@@ -1,0 +1,74 @@
+//! Messages between the functions, versioned and defined once. Each is an enum tagged by `v`, so
+//! a consumer rejects a version it does not know instead of misreading it.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// One shard of a nightly run, from the planner to the forecast workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum NightlyShard {
+    #[serde(rename = "1")]
+    V1 {
+        run_date: NaiveDate,
+        shard: u32,
+        total_shards: u32,
+    },
+}
+
+/// A vehicle that needs a decision, from the nightly run (or a recorded visit) to the evaluator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum EvaluateVehicle {
+    #[serde(rename = "1")]
+    V1 { run_date: NaiveDate, vin: String },
+}
+
+/// Why a queue message could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable message: {0}")]
+pub struct MessageError(#[from] serde_json::Error);
+
+macro_rules! wire {
+    ($t:ty) => {
+        impl $t {
+            pub fn to_json(&self) -> String {
+                serde_json::to_string(self).unwrap_or_default()
+            }
+
+            pub fn from_json(text: &str) -> Result<Self, MessageError> {
+                Ok(serde_json::from_str(text)?)
+            }
+        }
+    };
+}
+
+wire!(NightlyShard);
+wire!(EvaluateVehicle);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_message_carries_its_version_and_reads_back() {
+        let run_date = NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
+        let msg = NightlyShard::V1 {
+            run_date,
+            shard: 3,
+            total_shards: 64,
+        };
+        let json = msg.to_json();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&json).unwrap()["v"],
+            "1"
+        );
+        assert_eq!(NightlyShard::from_json(&json).unwrap(), msg);
+    }
+
+    #[test]
+    fn a_message_of_an_unknown_version_is_rejected() {
+        let json = r#"{"v":"2","run_date":"2026-11-12","vin":"XW7BE40K70S025476"}"#;
+        assert!(EvaluateVehicle::from_json(json).is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! Recording a closed work order from the CRM: validate, store once, re-forecast at once.
+
+use chrono::{DateTime, Utc};
+use domain::policy::Policy;
+use domain::{ServiceDue, Visit, VisitErrors};
+use store::repo::{CustomerRecord, NewVisit, RecordOutcome, Repos, VehicleRecord};
+use store::{Store, StoreError};
+
+/// What recording a visit did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedVisit {
+    /// True when stored now; false when this work order was stored before (nothing changed).
+    pub newly_stored: bool,
+    pub work_order_id: String,
+    pub vin: String,
+    /// The vehicle's forecast after the visit (`None` if the readings allow none).
+    pub due: Option<ServiceDue>,
+}
+
+/// Why a visit was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordVisitError {
+    /// The body is not a valid visit; nothing was stored.
+    #[error("invalid visit: {0}")]
+    Invalid(VisitErrors),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Parses the webhook body and stores the visit, its odometer reading, the vehicle and the
+/// customer once per work-order id, then re-forecasts the vehicle as of `now`'s dealer day.
+pub async fn record_visit<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<RecordedVisit, RecordVisitError> {
+    let visit = Visit::parse_json(body).map_err(RecordVisitError::Invalid)?;
+    let tz = policy.time_zone();
+    let customer = visit.customer();
+    let vehicle = visit.vehicle();
+    let work_order_id = visit.work_order_id().as_str().to_owned();
+    let vin = vehicle.vin().as_str().to_owned();
+    let new = NewVisit {
+        work_order_id: &work_order_id,
+        closed_on: visit.closed_on(tz),
+        odometer_km: visit.odometer().km(),
+        visit: &visit,
+        vehicle: VehicleRecord {
+            vin: &vin,
+            customer_id: customer.id.as_str(),
+            vehicle,
+        },
+        customer: CustomerRecord {
+            customer_id: customer.id.as_str(),
+            telegram_chat_id: customer.telegram_chat_id.map(|c| c.get()),
+            phone: Some(customer.phone.as_str()),
+            profile: customer,
+        },
+    };
+    let outcome = repos.visits.record(&new).await?;
+    let newly_stored = outcome == RecordOutcome::Recorded;
+    let today = now.with_timezone(&tz).date_naive();
+    let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
+    tracing::info!(
+        work_order_id = %work_order_id,
+        vehicle_id = %vin,
+        newly_stored,
+        "visit recorded"
+    );
+    Ok(RecordedVisit {
+        newly_stored,
+        work_order_id,
+        vin,
+        due,
+    })
+}
