@@ -5,6 +5,7 @@ pub mod fixtures;
 pub mod forecasting;
 pub mod messages;
 pub mod nightly;
+pub mod ports;
 pub mod visits;
 
 pub use forecasting::forecast_vehicle;

@@ -248,3 +248,9 @@ pub async fn secret_from_ssm(
 pub async fn load_aws_config() -> SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+impl app::ports::Outbound for SqsQueue {
+    async fn send(&self, bodies: Vec<String>) -> anyhow::Result<()> {
+        self.send_all(&bodies).await
+    }
+}
