@@ -1,0 +1,237 @@
+//! The stack on moto_server: the table and queues as the template defines them, real event
+//! payloads through the handlers, then every event delivered a second time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::messages::EvaluateVehicle;
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::Policy;
+use domain::Visit;
+use lambda_support::aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_support::aws_lambda_events::sqs::SqsEvent;
+use lambda_support::SqsQueue;
+use store::repo::Repos;
+use store::testing::Moto;
+use store::DynamoStore;
+
+const VIN: &str = "XW7BE40K70S025476";
+
+fn sqs_client(moto: &Moto) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-central-1"))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// A queue with its dead-letter queue, attributes as in `infra/template.yaml`.
+async fn queue_with_dlq(client: &aws_sdk_sqs::Client, name: &str) -> String {
+    let dlq = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .send()
+        .await
+        .unwrap();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(dlq.queue_url().unwrap())
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5});
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::VisibilityTimeout, "360")
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "345600")
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned()
+}
+
+/// Receives and deletes every message of the queue, returned as the SQS event Lambda delivers.
+async fn drain(client: &aws_sdk_sqs::Client, url: &str) -> SqsEvent {
+    let mut records = Vec::new();
+    loop {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            records.push(serde_json::json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:autodrive-e2e-evaluate",
+                "awsRegion": "eu-central-1"
+            }));
+            client
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+fn api_gateway_request(body: &[u8], signature: &str) -> lambda_http::Request {
+    let payload = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "POST /v1/visits",
+        "rawPath": "/v1/visits",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "x-signature": signature},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "requestId": "req-1", "routeKey": "POST /v1/visits",
+            "stage": "$default", "time": "12/Nov/2026:13:00:00 +0000", "timeEpoch": 1_794_488_400_000_i64,
+            "http": {"method": "POST", "path": "/v1/visits", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "crm"}
+        },
+        "body": String::from_utf8(body.to_vec()).unwrap(),
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&payload.to_string()).unwrap()
+}
+
+fn schedule_event(time: &str) -> EventBridgeEvent<serde_json::Value> {
+    serde_json::from_value(serde_json::json!({
+        "version": "0",
+        "id": "0d9c3c4e-aaaa-bbbb-cccc-000000000001",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": time,
+        "region": "eu-central-1",
+        "resources": ["arn:aws:scheduler:eu-central-1:123456789012:schedule/default/autodrive-e2e-nightly-forecast"],
+        "detail": "{}"
+    }))
+    .unwrap()
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+struct Run {
+    ingest: ingest_visit::Deps<DynamoStore>,
+    nightly: Arc<nightly_forecast::Deps<DynamoStore, SqsQueue>>,
+    repos: Repos<DynamoStore>,
+    sqs: aws_sdk_sqs::Client,
+    evaluate_url: String,
+}
+
+impl Run {
+    async fn deliver_everything(&self) -> (u16, nightly_forecast::NightSummary, SqsEvent) {
+        let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+        let posted_at = at("2026-11-12T16:00:00+03:00");
+        let signature = self.ingest.secret.sign(posted_at.timestamp(), &body);
+        let response = ingest_visit::handle_request(
+            &self.ingest,
+            api_gateway_request(&body, &signature),
+            posted_at,
+        )
+        .await;
+        // 01:00 Moscow on 1 November 2027: the car is due by 12 November (12 months).
+        let night = nightly_forecast::handle(
+            self.nightly.clone(),
+            schedule_event("2027-10-31T22:00:00Z"),
+            Instant::now() + Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+        let evaluate = drain(&self.sqs, &self.evaluate_url).await;
+        (response.status().as_u16(), night, evaluate)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_visit_and_a_night_queue_the_due_car_once_however_often_events_repeat() {
+    let moto = Moto::shared();
+    let store = moto.fresh_store("e2e").await.unwrap();
+    let sqs = sqs_client(moto);
+    let evaluate_url = queue_with_dlq(&sqs, "autodrive-e2e-evaluate").await;
+    let repos = Repos::new(store.clone());
+    let run = Run {
+        ingest: ingest_visit::Deps {
+            repos: repos.clone(),
+            policy: Policy::default(),
+            secret: ingest_visit::Secret::parse("the-dealer-shared-secret").unwrap(),
+        },
+        nightly: Arc::new(nightly_forecast::Deps {
+            repos: repos.clone(),
+            policy: Policy::default(),
+            evaluate: SqsQueue::new(sqs.clone(), evaluate_url.clone()),
+            segments: 4,
+            page_size: 10,
+        }),
+        repos,
+        sqs,
+        evaluate_url,
+    };
+
+    let (status, night, evaluate) = run.deliver_everything().await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        night.run_date,
+        Some(NaiveDate::from_ymd_opt(2027, 11, 1).unwrap())
+    );
+    assert_eq!(
+        (night.segments_done, night.forecast, night.queued),
+        (4, 1, 1)
+    );
+    assert_eq!(evaluate.records.len(), 1);
+    let message = EvaluateVehicle::from_json(evaluate.records[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        message,
+        EvaluateVehicle::V1 {
+            run_date: NaiveDate::from_ymd_opt(2027, 11, 1).unwrap(),
+            vin: VIN.into()
+        }
+    );
+    let due = run.repos.forecasts.get(VIN).await.unwrap().unwrap();
+    assert!(due.due_date <= NaiveDate::from_ymd_opt(2027, 11, 12).unwrap());
+
+    let (status, night, evaluate) = run.deliver_everything().await;
+    assert_eq!(status, 200);
+    assert_eq!((night.forecast, night.queued), (0, 0));
+    assert!(evaluate.records.is_empty());
+    assert_eq!(
+        run.repos
+            .visits
+            .for_vehicle::<Visit>(VIN)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(run.repos.readings.for_vehicle(VIN).await.unwrap().len(), 1);
+}
