@@ -1,6 +1,7 @@
 //! The use cases of the dealership, generic over the storage port. They return the messages to
 //! pass on (`messages`) instead of sending them, so the same code runs in Lambda and in process.
 
+pub mod evaluate;
 pub mod fixtures;
 pub mod forecasting;
 pub mod messages;
@@ -8,8 +9,9 @@ pub mod nightly;
 pub mod ports;
 pub mod visits;
 
+pub use evaluate::{commit_evaluation, evaluate_vehicle, EvaluateError, Evaluation};
 pub use forecasting::forecast_vehicle;
-pub use messages::{EvaluateVehicle, NightlyShard};
+pub use messages::{ComposeOffer, EvaluateVehicle, NightlyShard};
 pub use nightly::{
     commit_page, forecast_page, needs_evaluation, plan_night, run_date_of, run_shard, start_shard,
     ForecastedPage, NightPlan, ShardBudget, ShardReport, ShardRun,

@@ -1,7 +1,8 @@
 //! Messages between the functions, versioned and defined once. Each is an enum tagged by `v`, so
 //! a consumer rejects a version it does not know instead of misreading it.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::triggers::Stage;
 use serde::{Deserialize, Serialize};
 
 /// One shard of a nightly run, from the planner to the forecast workers.
@@ -22,6 +23,23 @@ pub enum NightlyShard {
 pub enum EvaluateVehicle {
     #[serde(rename = "1")]
     V1 { run_date: NaiveDate, vin: String },
+}
+
+/// A stage that goes out, from the evaluator to the composer; `offer_id` is the idempotency key
+/// of the send (one per vehicle, cycle and stage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum ComposeOffer {
+    #[serde(rename = "1")]
+    V1 {
+        offer_id: String,
+        vin: String,
+        customer_id: String,
+        cycle_id: String,
+        stage: Stage,
+        /// Not before this instant (after quiet hours).
+        send_at: DateTime<Utc>,
+    },
 }
 
 /// Why a queue message could not be read.
@@ -45,6 +63,7 @@ macro_rules! wire {
 
 wire!(NightlyShard);
 wire!(EvaluateVehicle);
+wire!(ComposeOffer);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@ use app::messages::{EvaluateVehicle, NightlyShard};
 use app::{fixtures, plan_night, record_visit, run_shard, ShardBudget};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
+use domain::triggers::Stage;
 use domain::Visit;
 use store::repo::Repos;
 use store::RedbStore;
@@ -168,4 +169,97 @@ async fn a_repeated_run_date_does_no_work_twice_and_a_stopped_shard_resumes() {
     let replay = run_shard(&repos, &policy, &shard, rest).await.unwrap();
     assert_eq!((replay.pages, replay.forecast), (0, 0));
     assert!(replay.evaluate.is_empty());
+}
+
+#[tokio::test]
+async fn a_due_car_gets_its_stage_once_however_often_it_is_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = repos(&dir);
+    let policy = Policy::default();
+    let body = serde_json::to_vec(&fixtures::example_visit()).unwrap();
+    record_visit(&repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
+        .await
+        .unwrap();
+    let night = run_shard(
+        &repos,
+        &policy,
+        &NightlyShard::V1 {
+            run_date: date("2027-11-01"),
+            shard: 0,
+            total_shards: 1,
+        },
+        ShardBudget {
+            page_size: 10,
+            max_pages: 10,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(night.evaluate.len(), 1);
+    let message = &night.evaluate[0];
+
+    // Decided at 01:00, inside the quiet hours: it goes out at 09:00 Moscow time.
+    let now = at("2027-11-01T01:00:00+03:00");
+    let first = app::evaluate_vehicle(&repos, &policy, message, now)
+        .await
+        .unwrap();
+    let stages: Vec<Stage> = first
+        .compose
+        .iter()
+        .map(|app::ComposeOffer::V1 { stage, .. }| *stage)
+        .collect();
+    assert_eq!(
+        stages,
+        vec![Stage::SoftReminder, Stage::SeasonalTires],
+        "a month before the due date, in November"
+    );
+    for app::ComposeOffer::V1 {
+        vin,
+        send_at,
+        offer_id,
+        cycle_id,
+        ..
+    } in &first.compose
+    {
+        assert_eq!(vin, "XW7BE40K70S025476");
+        assert_eq!(cycle_id, "A3C0001116");
+        assert_eq!(*send_at, at("2027-11-01T09:00:00+03:00"));
+        assert!(offer_id.starts_with("XW7BE40K70S025476-A3C0001116-"));
+    }
+    let uncommitted = app::evaluate_vehicle(&repos, &policy, message, now)
+        .await
+        .unwrap();
+    assert_eq!(uncommitted.compose, first.compose, "not marked yet");
+    assert_eq!(app::commit_evaluation(&repos, &first).await.unwrap(), 2);
+    assert_eq!(
+        app::commit_evaluation(&repos, &uncommitted).await.unwrap(),
+        0
+    );
+
+    let again = app::evaluate_vehicle(&repos, &policy, message, now)
+        .await
+        .unwrap();
+    assert!(again.compose.is_empty(), "{again:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_vehicle_is_an_error_that_retrying_does_not_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = repos(&dir);
+    let message = EvaluateVehicle::V1 {
+        run_date: date("2027-11-01"),
+        vin: "XW7BE40K70S999999".into(),
+    };
+    let err = app::evaluate_vehicle(
+        &repos,
+        &Policy::default(),
+        &message,
+        at("2027-11-01T12:00:00Z"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, app::EvaluateError::UnknownVehicle(_)),
+        "{err}"
+    );
 }

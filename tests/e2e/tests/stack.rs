@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::messages::EvaluateVehicle;
+use app::messages::{ComposeOffer, EvaluateVehicle};
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
+use domain::triggers::Stage;
 use domain::Visit;
 use lambda_support::aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_support::aws_lambda_events::sqs::SqsEvent;
@@ -144,13 +145,23 @@ fn at(text: &str) -> DateTime<Utc> {
 struct Run {
     ingest: ingest_visit::Deps<DynamoStore>,
     nightly: Arc<nightly_forecast::Deps<DynamoStore, SqsQueue>>,
+    evaluator: trigger_evaluator::Deps<DynamoStore, SqsQueue>,
     repos: Repos<DynamoStore>,
     sqs: aws_sdk_sqs::Client,
     evaluate_url: String,
+    compose_url: String,
+}
+
+/// What one delivery of every event produced.
+struct Delivery {
+    ingest_status: u16,
+    night: nightly_forecast::NightSummary,
+    evaluate: SqsEvent,
+    compose: SqsEvent,
 }
 
 impl Run {
-    async fn deliver_everything(&self) -> (u16, nightly_forecast::NightSummary, SqsEvent) {
+    async fn deliver_everything(&self, earlier: Option<&Delivery>) -> Delivery {
         let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
         let posted_at = at("2026-11-12T16:00:00+03:00");
         let signature = self.ingest.secret.sign(posted_at.timestamp(), &body);
@@ -168,17 +179,35 @@ impl Run {
         )
         .await
         .unwrap();
-        let evaluate = drain(&self.sqs, &self.evaluate_url).await;
-        (response.status().as_u16(), night, evaluate)
+        let mut evaluate = drain(&self.sqs, &self.evaluate_url).await;
+        if let Some(earlier) = earlier {
+            evaluate.records.extend(earlier.evaluate.records.clone());
+        }
+        let evaluated = trigger_evaluator::handle(
+            &self.evaluator,
+            evaluate.clone(),
+            at("2027-11-01T01:00:05+03:00"),
+        )
+        .await;
+        assert!(evaluated.batch_item_failures.is_empty());
+        let compose = drain(&self.sqs, &self.compose_url).await;
+        Delivery {
+            ingest_status: response.status().as_u16(),
+            night,
+            evaluate,
+            compose,
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_visit_and_a_night_queue_the_due_car_once_however_often_events_repeat() {
+async fn a_signed_visit_a_night_and_the_evaluator_decide_for_the_due_car_once_however_often_events_repeat(
+) {
     let moto = Moto::shared();
     let store = moto.fresh_store("e2e").await.unwrap();
     let sqs = sqs_client(moto);
     let evaluate_url = queue_with_dlq(&sqs, "autodrive-e2e-evaluate").await;
+    let compose_url = queue_with_dlq(&sqs, "autodrive-e2e-compose").await;
     let repos = Repos::new(store.clone());
     let run = Run {
         ingest: ingest_visit::Deps {
@@ -193,13 +222,20 @@ async fn a_signed_visit_and_a_night_queue_the_due_car_once_however_often_events_
             segments: 4,
             page_size: 10,
         }),
+        evaluator: trigger_evaluator::Deps {
+            repos: repos.clone(),
+            policy: Policy::default(),
+            compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
+        },
         repos,
         sqs,
         evaluate_url,
+        compose_url,
     };
 
-    let (status, night, evaluate) = run.deliver_everything().await;
-    assert_eq!(status, 201);
+    let first = run.deliver_everything(None).await;
+    assert_eq!(first.ingest_status, 201);
+    let night = &first.night;
     assert_eq!(
         night.run_date,
         Some(NaiveDate::from_ymd_opt(2027, 11, 1).unwrap())
@@ -208,8 +244,9 @@ async fn a_signed_visit_and_a_night_queue_the_due_car_once_however_often_events_
         (night.segments_done, night.forecast, night.queued),
         (4, 1, 1)
     );
-    assert_eq!(evaluate.records.len(), 1);
-    let message = EvaluateVehicle::from_json(evaluate.records[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(first.evaluate.records.len(), 1);
+    let message =
+        EvaluateVehicle::from_json(first.evaluate.records[0].body.as_deref().unwrap()).unwrap();
     assert_eq!(
         message,
         EvaluateVehicle::V1 {
@@ -219,11 +256,27 @@ async fn a_signed_visit_and_a_night_queue_the_due_car_once_however_often_events_
     );
     let due = run.repos.forecasts.get(VIN).await.unwrap().unwrap();
     assert!(due.due_date <= NaiveDate::from_ymd_opt(2027, 11, 12).unwrap());
+    let composed: Vec<ComposeOffer> = first
+        .compose
+        .records
+        .iter()
+        .map(|r| ComposeOffer::from_json(r.body.as_deref().unwrap()).unwrap())
+        .collect();
+    assert!(composed
+        .iter()
+        .any(|ComposeOffer::V1 { stage, send_at, .. }| {
+            *stage == Stage::SoftReminder && *send_at == at("2027-11-01T09:00:00+03:00")
+        }));
 
-    let (status, night, evaluate) = run.deliver_everything().await;
-    assert_eq!(status, 200);
-    assert_eq!((night.forecast, night.queued), (0, 0));
-    assert!(evaluate.records.is_empty());
+    let second = run.deliver_everything(Some(&first)).await;
+    assert_eq!(second.ingest_status, 200);
+    assert_eq!((second.night.forecast, second.night.queued), (0, 0));
+    assert_eq!(
+        second.evaluate.records.len(),
+        1,
+        "the first night's message again"
+    );
+    assert!(second.compose.records.is_empty());
     assert_eq!(
         run.repos
             .visits

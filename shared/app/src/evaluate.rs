@@ -1,0 +1,192 @@
+//! Deciding for one vehicle: triggers, then the contact policy, each stage marked once per
+//! (vehicle, cycle, stage); the stages that go out become compose messages.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::contact::{apply_contact_policy, Recipient};
+use domain::policy::Policy;
+use domain::status::customer_status;
+use domain::triggers::{
+    evaluate_triggers, ContactRecord, LastVisit, Stage, StageSet, TriggerInput,
+};
+use domain::{Customer, Vehicle, Visit};
+use serde::{Deserialize, Serialize};
+use store::repo::{OpenOutcome, Repos, StageOutcome};
+use store::{Store, StoreError};
+
+use crate::messages::{ComposeOffer, EvaluateVehicle};
+
+/// The mark stored once per (vehicle, cycle, stage): when the message goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageMark {
+    pub send_at: DateTime<Utc>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A contact cycle as stored: it began with the visit that opened it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleInfo {
+    pub started_at: DateTime<Utc>,
+}
+
+/// What an evaluation decided. Pass `compose` on, then `commit_evaluation` marks the stages, so
+/// a failure in between repeats the decision (the composer is idempotent on the offer id).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evaluation {
+    /// The messages to compose: stages not marked in this cycle before.
+    pub compose: Vec<ComposeOffer>,
+    marks: Vec<(String, String, Stage, StageMark)>,
+    /// Stages decided but vetoed, with the veto (ids and reasons only).
+    pub vetoed: Vec<(Stage, String)>,
+}
+
+/// Why a vehicle could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    /// The message names a vehicle the store does not know: retrying does not help.
+    #[error("unknown vehicle {0}")]
+    UnknownVehicle(String),
+    #[error("vehicle {vin}: customer {customer_id} not found")]
+    UnknownCustomer { vin: String, customer_id: String },
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Evaluates the vehicle at `now`; nothing is marked until `commit_evaluation`. A stage marked
+/// before is not decided again.
+pub async fn evaluate_vehicle<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    message: &EvaluateVehicle,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, EvaluateError> {
+    let EvaluateVehicle::V1 { vin, .. } = message;
+    let tz = policy.time_zone();
+    let today = now.with_timezone(&tz).date_naive();
+    let vehicle = repos
+        .vehicles
+        .get::<Vehicle>(vin)
+        .await?
+        .ok_or_else(|| EvaluateError::UnknownVehicle(vin.clone()))?;
+    let Some(due) = repos.forecasts.get(vin).await? else {
+        return Ok(Evaluation::default());
+    };
+    let customer = repos
+        .customers
+        .get::<Customer>(&vehicle.customer_id)
+        .await?
+        .ok_or_else(|| EvaluateError::UnknownCustomer {
+            vin: vin.clone(),
+            customer_id: vehicle.customer_id.clone(),
+        })?
+        .profile;
+    let own = repos.visits.for_vehicle::<Visit>(vin).await?;
+    let Some(last) = own.iter().rev().find(|v| v.visit.closed_at() <= now) else {
+        return Ok(Evaluation::default());
+    };
+    let cycle_id = last.work_order_id.clone();
+    let started_at = last.visit.closed_at().to_utc();
+    open_cycle(repos, vin, &cycle_id, started_at).await?;
+
+    let marks = repos.cycles.stages::<StageMark>(vin, &cycle_id).await?;
+    let contacts: Vec<ContactRecord> = marks
+        .iter()
+        .filter_map(|(stage, mark)| {
+            Some(ContactRecord {
+                stage: Stage::parse(stage)?,
+                sent_at: mark.send_at,
+                reaction: None,
+            })
+        })
+        .collect();
+    let sent: StageSet = contacts.iter().map(|c| c.stage).collect();
+    let visit_days: Vec<NaiveDate> = repos
+        .visits
+        .for_customer::<Visit>(customer.id.as_str())
+        .await?
+        .iter()
+        .map(|v| v.closed_on)
+        .filter(|d| *d <= today)
+        .collect();
+    let status = customer_status(&visit_days, false, today, policy.thresholds());
+    let input = TriggerInput {
+        at: now,
+        due: &due,
+        last_visit: LastVisit {
+            closed_at: started_at,
+            kind: last.visit.kind(),
+        },
+        sent,
+        contacts: &contacts,
+        status,
+        first_registration: vehicle.vehicle.first_registration(),
+        warranty_until: vehicle.vehicle.warranty_until(),
+    };
+    let decisions = evaluate_triggers(policy, &input);
+    let recipient = Recipient {
+        customer_id: &customer.id,
+        consents: customer.consents,
+        opted_out: false,
+    };
+    let checked = apply_contact_policy(policy, &recipient, &contacts, started_at, decisions);
+
+    let mut evaluation = Evaluation::default();
+    for c in checked {
+        let stage = c.decision.stage;
+        let Some(send_at) = c.verdict.send_at() else {
+            let veto = c.verdict.veto().map(|v| v.to_string()).unwrap_or_default();
+            tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, %veto, "vetoed");
+            evaluation.vetoed.push((stage, veto));
+            continue;
+        };
+        let mark = StageMark {
+            send_at,
+            decided_at: now,
+        };
+        tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, "stage decided");
+        evaluation.compose.push(ComposeOffer::V1 {
+            offer_id: format!("{vin}-{cycle_id}-{}", stage.as_str()),
+            vin: vin.clone(),
+            customer_id: customer.id.as_str().to_owned(),
+            cycle_id: cycle_id.clone(),
+            stage,
+            send_at,
+        });
+        evaluation
+            .marks
+            .push((vin.clone(), cycle_id.clone(), stage, mark));
+    }
+    Ok(evaluation)
+}
+
+/// Marks the evaluation's stages once per (vehicle, cycle, stage); returns how many were new.
+pub async fn commit_evaluation<S: Store>(
+    repos: &Repos<S>,
+    evaluation: &Evaluation,
+) -> Result<usize, StoreError> {
+    let mut marked = 0;
+    for (vin, cycle_id, stage, mark) in &evaluation.marks {
+        let outcome = repos
+            .cycles
+            .mark_stage(vin, cycle_id, stage.as_str(), mark)
+            .await?;
+        marked += usize::from(outcome == StageOutcome::Marked);
+    }
+    Ok(marked)
+}
+
+/// Opens the cycle of the latest visit, closing an older one still open.
+async fn open_cycle<S: Store>(
+    repos: &Repos<S>,
+    vin: &str,
+    cycle_id: &str,
+    started_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let info = CycleInfo { started_at };
+    if let OpenOutcome::OtherOpen { cycle_id: older } =
+        repos.cycles.open(vin, cycle_id, &info).await?
+    {
+        repos.cycles.close(vin, &older, &"superseded").await?;
+        repos.cycles.open(vin, cycle_id, &info).await?;
+    }
+    Ok(())
+}
