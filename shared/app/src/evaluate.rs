@@ -144,11 +144,12 @@ pub async fn evaluate_vehicle<S: Store>(
         };
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, "stage decided");
         evaluation.compose.push(ComposeOffer::V1 {
-            offer_id: format!("{vin}-{cycle_id}-{}", stage.as_str()),
+            offer_id: crate::messages::offer_id(vin, &cycle_id, stage),
             vin: vin.clone(),
             customer_id: customer.id.as_str().to_owned(),
             cycle_id: cycle_id.clone(),
             stage,
+            reason: c.decision.reason.clone(),
             send_at,
         });
         evaluation

@@ -2,7 +2,7 @@
 //! a consumer rejects a version it does not know instead of misreading it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::triggers::Stage;
+use domain::triggers::{Reason, Stage};
 use serde::{Deserialize, Serialize};
 
 /// One shard of a nightly run, from the planner to the forecast workers.
@@ -37,9 +37,21 @@ pub enum ComposeOffer {
         customer_id: String,
         cycle_id: String,
         stage: Stage,
+        reason: Reason,
         /// Not before this instant (after quiet hours).
         send_at: DateTime<Utc>,
     },
+}
+
+/// The offer id of a stage: short (it travels in button callback data), the same for every
+/// evaluation of the same (vehicle, cycle, stage). FNV-1a 64 of the three.
+pub fn offer_id(vin: &str, cycle_id: &str, stage: Stage) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in [vin, cycle_id, stage.as_str()].join("\u{1f}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("o{hash:016x}")
 }
 
 /// Why a queue message could not be read.

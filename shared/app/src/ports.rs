@@ -29,3 +29,28 @@ impl Outbound for Collected {
         Ok(())
     }
 }
+
+/// A button under a message; `callback_data` comes back when the customer presses it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Button {
+    pub text: String,
+    pub callback_data: String,
+}
+
+/// A message to one chat, with rows of buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub chat_id: i64,
+    pub text: String,
+    pub buttons: Vec<Vec<Button>>,
+}
+
+/// A messenger the customer is reached through.
+pub trait Channel: Send + Sync + 'static {
+    /// Sends the message; returns the messenger's message id. An error means it was not sent
+    /// (as far as the sender can tell) and may be retried.
+    fn send(
+        &self,
+        message: &OutgoingMessage,
+    ) -> impl Future<Output = anyhow::Result<String>> + Send;
+}

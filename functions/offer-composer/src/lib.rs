@@ -1,0 +1,145 @@
+//! `offer-composer`: consumes compose messages and sends each through the customer's messenger
+//! at most once (outbox lease per offer id). A message decided inside quiet hours is handed back
+//! to the queue, invisible until its send time; failures are partial batch failures.
+
+use std::future::Future;
+
+use app::messages::ComposeOffer;
+use app::ports::Channel;
+use app::{ComposeError, ComposeOutcome};
+use chrono::{DateTime, Utc};
+use domain::policy::Policy;
+use lambda_support::aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_support::{batch_response, RecordError};
+use store::repo::Repos;
+use store::Store;
+
+/// Hands a received message back to its queue for a while.
+pub trait Postpone: Send + Sync + 'static {
+    /// Makes the message invisible for `seconds` (at most 12 hours).
+    fn postpone(
+        &self,
+        record: &SqsMessage,
+        seconds: i32,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// SQS's longest visibility timeout.
+pub const MAX_POSTPONE_SECONDS: i64 = 12 * 3600;
+
+/// What the handler needs, built once per cold start.
+pub struct Deps<S, C, P> {
+    pub repos: Repos<S>,
+    pub policy: Policy,
+    pub channel: C,
+    pub postpone: P,
+}
+
+/// Handles a batch at `now` as `sender` (the invocation's request id).
+pub async fn handle<S: Store, C: Channel, P: Postpone>(
+    deps: &Deps<S, C, P>,
+    event: SqsEvent,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> SqsBatchResponse {
+    let mut outcomes = Vec::with_capacity(event.records.len());
+    for record in &event.records {
+        outcomes.push(handle_record(deps, record, sender, now).await);
+    }
+    batch_response(&event, outcomes)
+}
+
+async fn handle_record<S: Store, C: Channel, P: Postpone>(
+    deps: &Deps<S, C, P>,
+    record: &SqsMessage,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RecordError> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let message =
+        ComposeOffer::from_json(body).map_err(|e| RecordError::Rejected(e.to_string()))?;
+    let outcome = app::compose_and_send(
+        &deps.repos,
+        &deps.policy,
+        &deps.channel,
+        &message,
+        sender,
+        now,
+    )
+    .await
+    .map_err(record_error)?;
+    match outcome {
+        ComposeOutcome::Sent { .. } | ComposeOutcome::AlreadySent | ComposeOutcome::NoChannel => {
+            Ok(())
+        }
+        ComposeOutcome::NotYet { send_at } => {
+            let seconds = (send_at - now).num_seconds().clamp(1, MAX_POSTPONE_SECONDS);
+            deps.postpone.postpone(record, seconds as i32).await?;
+            Err(RecordError::Retry(anyhow::anyhow!(
+                "not before {send_at}; postponed {seconds} s"
+            )))
+        }
+    }
+}
+
+/// The one place compose errors become record outcomes.
+fn record_error(e: ComposeError) -> RecordError {
+    match e {
+        ComposeError::Unknown(_) => RecordError::Rejected(e.to_string()),
+        ComposeError::Busy(_) | ComposeError::Store(_) | ComposeError::Channel(_) => {
+            RecordError::Retry(anyhow::anyhow!("{e}"))
+        }
+    }
+}
+
+/// Postpones through SQS `ChangeMessageVisibility` on the record's own queue.
+#[derive(Debug, Clone)]
+pub struct SqsPostpone {
+    pub client: lambda_support::aws_sdk_sqs::Client,
+}
+
+/// The queue URL of an SQS ARN (`arn:aws:sqs:<region>:<account>:<name>`).
+pub fn queue_url_of(arn: &str, endpoint: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [_, _, "sqs", region, account, name] = parts.as_slice() else {
+        return None;
+    };
+    Some(match endpoint {
+        Some(base) => format!("{}/{account}/{name}", base.trim_end_matches('/')),
+        None => format!("https://sqs.{region}.amazonaws.com/{account}/{name}"),
+    })
+}
+
+impl Postpone for SqsPostpone {
+    async fn postpone(&self, record: &SqsMessage, seconds: i32) -> anyhow::Result<()> {
+        let arn = record.event_source_arn.as_deref().unwrap_or_default();
+        let url =
+            queue_url_of(arn, None).ok_or_else(|| anyhow::anyhow!("record without a queue ARN"))?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(record.receipt_handle.as_deref().unwrap_or_default())
+            .visibility_timeout(seconds)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_arn_gives_its_url() {
+        assert_eq!(
+            queue_url_of(
+                "arn:aws:sqs:eu-central-1:123456789012:autodrive-dev-compose",
+                None
+            )
+            .as_deref(),
+            Some("https://sqs.eu-central-1.amazonaws.com/123456789012/autodrive-dev-compose")
+        );
+        assert_eq!(queue_url_of("not-an-arn", None), None);
+    }
+}
