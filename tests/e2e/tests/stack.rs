@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use app::messages::{ComposeOffer, EvaluateVehicle};
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
+use channels::fake_telegram::FakeTelegram;
+use channels::TelegramBot;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
 use domain::triggers::Stage;
@@ -146,6 +148,8 @@ struct Run {
     ingest: ingest_visit::Deps<DynamoStore>,
     nightly: Arc<nightly_forecast::Deps<DynamoStore, SqsQueue>>,
     evaluator: trigger_evaluator::Deps<DynamoStore, SqsQueue>,
+    composer: offer_composer::Deps<DynamoStore, TelegramBot, offer_composer::SqsPostpone>,
+    telegram: FakeTelegram,
     repos: Repos<DynamoStore>,
     sqs: aws_sdk_sqs::Client,
     evaluate_url: String,
@@ -190,7 +194,19 @@ impl Run {
         )
         .await;
         assert!(evaluated.batch_item_failures.is_empty());
-        let compose = drain(&self.sqs, &self.compose_url).await;
+        let mut compose = drain(&self.sqs, &self.compose_url).await;
+        if let Some(earlier) = earlier {
+            compose.records.extend(earlier.compose.records.clone());
+        }
+        // The morning after the night: past the quiet hours.
+        let composed = offer_composer::handle(
+            &self.composer,
+            compose.clone(),
+            "e2e-composer",
+            at("2027-11-01T09:00:30+03:00"),
+        )
+        .await;
+        assert!(composed.batch_item_failures.is_empty());
         Delivery {
             ingest_status: response.status().as_u16(),
             night,
@@ -201,13 +217,14 @@ impl Run {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_visit_a_night_and_the_evaluator_decide_for_the_due_car_once_however_often_events_repeat(
+async fn a_signed_visit_and_a_night_send_the_due_car_one_reminder_with_a_booking_button_however_often_events_repeat(
 ) {
     let moto = Moto::shared();
     let store = moto.fresh_store("e2e").await.unwrap();
     let sqs = sqs_client(moto);
     let evaluate_url = queue_with_dlq(&sqs, "autodrive-e2e-evaluate").await;
     let compose_url = queue_with_dlq(&sqs, "autodrive-e2e-compose").await;
+    let telegram = FakeTelegram::start("42:E2E").unwrap();
     let repos = Repos::new(store.clone());
     let run = Run {
         ingest: ingest_visit::Deps {
@@ -227,6 +244,15 @@ async fn a_signed_visit_a_night_and_the_evaluator_decide_for_the_due_car_once_ho
             policy: Policy::default(),
             compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
         },
+        composer: offer_composer::Deps {
+            repos: repos.clone(),
+            policy: Policy::default(),
+            channel: TelegramBot::new(telegram.base_url(), "42:E2E"),
+            postpone: offer_composer::SqsPostpone {
+                client: sqs.clone(),
+            },
+        },
+        telegram,
         repos,
         sqs,
         evaluate_url,
@@ -268,6 +294,19 @@ async fn a_signed_visit_a_night_and_the_evaluator_decide_for_the_due_car_once_ho
             *stage == Stage::SoftReminder && *send_at == at("2027-11-01T09:00:00+03:00")
         }));
 
+    let calls = run.telegram.calls();
+    assert_eq!(calls.len(), composed.len());
+    let reminder = calls
+        .iter()
+        .find(|c| c.body["text"].as_str().unwrap().contains("плановое ТО"))
+        .expect("the soft reminder");
+    assert_eq!(reminder.method, "sendMessage");
+    assert_eq!(reminder.body["chat_id"], 5550001);
+    assert_eq!(
+        reminder.body["reply_markup"]["inline_keyboard"][0][0]["text"],
+        "Записаться"
+    );
+
     let second = run.deliver_everything(Some(&first)).await;
     assert_eq!(second.ingest_status, 200);
     assert_eq!((second.night.forecast, second.night.queued), (0, 0));
@@ -276,7 +315,17 @@ async fn a_signed_visit_a_night_and_the_evaluator_decide_for_the_due_car_once_ho
         1,
         "the first night's message again"
     );
-    assert!(second.compose.records.is_empty());
+    assert_eq!(
+        second.compose.records.len(),
+        composed.len(),
+        "the first messages again"
+    );
+    assert_eq!(
+        run.telegram.calls().len(),
+        calls.len(),
+        "no message sent twice"
+    );
+    assert!(run.telegram.rejected().is_empty());
     assert_eq!(
         run.repos
             .visits
