@@ -1,6 +1,7 @@
 //! The use cases of the dealership, generic over the storage port. They return the messages to
 //! pass on (`messages`) instead of sending them, so the same code runs in Lambda and in process.
 
+pub mod booking;
 pub mod compose;
 pub mod evaluate;
 pub mod fixtures;
@@ -10,6 +11,10 @@ pub mod nightly;
 pub mod ports;
 pub mod visits;
 
+pub use booking::{
+    finish_update, handle_update, BookingSettings, MessengerUpdate, UpdateError, UpdateKind,
+    UpdateReplies,
+};
 pub use compose::{compose_and_send, ComposeError, ComposeOutcome};
 pub use evaluate::{commit_evaluation, evaluate_vehicle, EvaluateError, Evaluation};
 pub use forecasting::forecast_vehicle;
