@@ -1,0 +1,225 @@
+//! The Telegram webhook with raw update bodies, against the fake Bot API.
+
+use app::BookingSettings;
+use booking_webhook::{handle, Deps};
+use channels::fake_telegram::FakeTelegram;
+use channels::TelegramBot;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::Policy;
+use lambda_http::http::HeaderMap;
+use serde_json::json;
+use store::repo::{BookingState, Repos};
+use store::RedbStore;
+
+const CUSTOMER_CHAT: i64 = 5550001;
+const ADVISOR_CHAT: i64 = -100777;
+const SECRET: &str = "telegram-webhook-secret";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn headers(secret: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(booking_webhook::SECRET_HEADER, secret.parse().unwrap());
+    h
+}
+
+fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": format!("cb{update_id}"),
+            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
+            "chat_instance": "ci",
+            "data": data,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        }
+    }))
+    .unwrap()
+}
+
+/// A store where the reminder with «Записаться» went out; returns its callback data.
+async fn reminded(repos: &Repos<RedbStore>, telegram: &FakeTelegram, bot: &TelegramBot) -> String {
+    let policy = Policy::default();
+    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+    app::record_visit(repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
+        .await
+        .unwrap();
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>("XW7BE40K70S025476")
+        .await
+        .unwrap()
+        .unwrap();
+    let night = NaiveDate::from_ymd_opt(2027, 11, 1).unwrap();
+    app::forecast_vehicle(repos, &policy, &vehicle.vehicle, night)
+        .await
+        .unwrap();
+    let now = at("2027-11-01T10:00:00+03:00");
+    let evaluation = app::evaluate_vehicle(
+        repos,
+        &policy,
+        &app::EvaluateVehicle::V1 {
+            run_date: night,
+            vin: "XW7BE40K70S025476".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    app::compose_and_send(repos, &policy, bot, &evaluation.compose[0], "t", now)
+        .await
+        .unwrap();
+    telegram.calls()[0].body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let telegram = FakeTelegram::start("7:BOT").unwrap();
+    let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
+    let book = reminded(&repos, &telegram, &bot).await;
+    let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
+    repos
+        .capacity
+        .define_slot(tomorrow, "10:00", 1)
+        .await
+        .unwrap();
+    let deps = Deps {
+        repos: repos.clone(),
+        policy: Policy::default(),
+        bot,
+        settings: BookingSettings {
+            advisor_chat_id: ADVISOR_CHAT,
+            days_ahead: 7,
+            hold_minutes: 30,
+            max_slots_shown: 6,
+        },
+        webhook_secret: SECRET.into(),
+    };
+    let now = at("2027-11-01T10:05:00+03:00");
+
+    let reply = handle(
+        &deps,
+        &headers(SECRET),
+        &press(10, CUSTOMER_CHAT, &book),
+        now,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let picker = telegram.calls().last().cloned().unwrap();
+    assert_eq!(picker.method, "answerCallbackQuery");
+    let calls = telegram.calls();
+    let slot = calls[calls.len() - 2].body["reply_markup"]["inline_keyboard"][0][0]
+        ["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let reply = handle(
+        &deps,
+        &headers(SECRET),
+        &press(11, CUSTOMER_CHAT, &slot),
+        now,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let advisor = telegram
+        .calls()
+        .into_iter()
+        .find(|c| c.body["chat_id"] == ADVISOR_CHAT)
+        .unwrap();
+    let confirm = advisor.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = telegram.calls().len();
+    let replay = handle(
+        &deps,
+        &headers(SECRET),
+        &press(11, CUSTOMER_CHAT, &slot),
+        now,
+    )
+    .await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(
+        telegram.calls().len(),
+        before,
+        "a repeated update sends nothing"
+    );
+
+    let by_customer = handle(
+        &deps,
+        &headers(SECRET),
+        &press(12, CUSTOMER_CHAT, &confirm),
+        now,
+    )
+    .await;
+    assert_eq!(by_customer.status, 403);
+    let reply = handle(
+        &deps,
+        &headers(SECRET),
+        &press(13, ADVISOR_CHAT, &confirm),
+        now,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(telegram
+        .calls()
+        .iter()
+        .any(|c| c.body["chat_id"] == CUSTOMER_CHAT
+            && c.body["text"].as_str().unwrap().contains("подтверждена")));
+    let booking = repos
+        .capacity
+        .booking::<app::booking::BookingRecord>(confirm.trim_start_matches("c:"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(booking.state, BookingState::Confirmed);
+    assert!(telegram.rejected().is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let telegram = FakeTelegram::start("7:BOT").unwrap();
+    let deps = Deps {
+        repos,
+        policy: Policy::default(),
+        bot: TelegramBot::new(telegram.base_url(), "7:BOT"),
+        settings: BookingSettings {
+            advisor_chat_id: ADVISOR_CHAT,
+            days_ahead: 7,
+            hold_minutes: 30,
+            max_slots_shown: 6,
+        },
+        webhook_secret: SECRET.into(),
+    };
+    let now = at("2027-11-01T10:05:00+03:00");
+    let body = press(1, CUSTOMER_CHAT, "book:o0000000000000000");
+    assert_eq!(
+        handle(&deps, &headers("wrong"), &body, now).await.status,
+        401
+    );
+    assert_eq!(
+        handle(&deps, &HeaderMap::new(), &body, now).await.status,
+        401
+    );
+    assert_eq!(handle(&deps, &headers(SECRET), b"{", now).await.status, 422);
+    let garbled = press(2, CUSTOMER_CHAT, "s:nonsense");
+    assert_eq!(
+        handle(&deps, &headers(SECRET), &garbled, now).await.status,
+        422
+    );
+    assert_eq!(
+        handle(&deps, &headers(SECRET), &body, now).await.status,
+        404
+    );
+    assert!(telegram.calls().is_empty());
+}
