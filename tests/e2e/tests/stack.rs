@@ -21,6 +21,51 @@ use store::testing::Moto;
 use store::DynamoStore;
 
 const VIN: &str = "XW7BE40K70S025476";
+const CUSTOMER_CHAT: i64 = 5550001;
+const ADVISOR_CHAT: i64 = -100777;
+const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
+
+/// A Telegram callback update: `chat_id` pressed a button carrying `data`.
+fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": format!("cb{update_id}"),
+            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
+            "chat_instance": "ci",
+            "data": data,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        }
+    }))
+    .unwrap()
+}
+
+impl Run {
+    /// Posts a Telegram update through the booking webhook as API Gateway delivers it.
+    async fn telegram_update(&self, body: &[u8]) -> u16 {
+        let request = api_gateway_post(
+            "/v1/telegram",
+            body,
+            (booking_webhook::SECRET_HEADER, TELEGRAM_SECRET),
+        );
+        booking_webhook::handle_request(&self.booking, request, at("2027-11-01T09:05:00+03:00"))
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// The callback data of the first button of the latest message to `chat_id`.
+    fn last_button(&self, chat_id: i64) -> String {
+        self.telegram
+            .calls()
+            .iter()
+            .rev()
+            .find(|c| c.method == "sendMessage" && c.body["chat_id"] == chat_id)
+            .and_then(|c| c.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str())
+            .expect("a message with a button")
+            .to_owned()
+    }
+}
 
 fn sqs_client(moto: &Moto) -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
@@ -107,17 +152,24 @@ async fn drain(client: &aws_sdk_sqs::Client, url: &str) -> SqsEvent {
 }
 
 fn api_gateway_request(body: &[u8], signature: &str) -> lambda_http::Request {
+    api_gateway_post("/v1/visits", body, ("x-signature", signature))
+}
+
+/// An API Gateway HTTP API (payload 2.0) POST with one extra header.
+fn api_gateway_post(path: &str, body: &[u8], header: (&str, &str)) -> lambda_http::Request {
+    let mut headers = serde_json::json!({"content-type": "application/json"});
+    headers[header.0] = header.1.into();
     let payload = serde_json::json!({
         "version": "2.0",
-        "routeKey": "POST /v1/visits",
-        "rawPath": "/v1/visits",
+        "routeKey": format!("POST {path}"),
+        "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json", "x-signature": signature},
+        "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "req-1", "routeKey": "POST /v1/visits",
+            "domainPrefix": "api", "requestId": "req-1", "routeKey": format!("POST {path}"),
             "stage": "$default", "time": "12/Nov/2026:13:00:00 +0000", "timeEpoch": 1_794_488_400_000_i64,
-            "http": {"method": "POST", "path": "/v1/visits", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "crm"}
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"}
         },
         "body": String::from_utf8(body.to_vec()).unwrap(),
         "isBase64Encoded": false
@@ -150,6 +202,7 @@ struct Run {
     evaluator: trigger_evaluator::Deps<DynamoStore, SqsQueue>,
     composer: offer_composer::Deps<DynamoStore, TelegramBot, offer_composer::SqsPostpone>,
     telegram: FakeTelegram,
+    booking: booking_webhook::Deps<DynamoStore>,
     repos: Repos<DynamoStore>,
     sqs: aws_sdk_sqs::Client,
     evaluate_url: String,
@@ -217,7 +270,7 @@ impl Run {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_visit_and_a_night_send_the_due_car_one_reminder_with_a_booking_button_however_often_events_repeat(
+async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_confirmation_however_often_events_repeat(
 ) {
     let moto = Moto::shared();
     let store = moto.fresh_store("e2e").await.unwrap();
@@ -251,6 +304,18 @@ async fn a_signed_visit_and_a_night_send_the_due_car_one_reminder_with_a_booking
             postpone: offer_composer::SqsPostpone {
                 client: sqs.clone(),
             },
+        },
+        booking: booking_webhook::Deps {
+            repos: repos.clone(),
+            policy: Policy::default(),
+            bot: TelegramBot::new(telegram.base_url(), "42:E2E"),
+            settings: app::BookingSettings {
+                advisor_chat_id: ADVISOR_CHAT,
+                days_ahead: 7,
+                hold_minutes: 30,
+                max_slots_shown: 6,
+            },
+            webhook_secret: TELEGRAM_SECRET.into(),
         },
         telegram,
         repos,
@@ -307,7 +372,61 @@ async fn a_signed_visit_and_a_night_send_the_due_car_one_reminder_with_a_booking
         "Записаться"
     );
 
+    // The customer presses «Записаться», picks a slot; the advisor confirms.
+    let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
+    run.repos
+        .capacity
+        .define_slot(tomorrow, "10:00", 1)
+        .await
+        .unwrap();
+    let book = reminder.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut updates = vec![press(100, CUSTOMER_CHAT, &book)];
+    assert_eq!(run.telegram_update(&updates[0]).await, 200);
+    updates.push(press(101, CUSTOMER_CHAT, &run.last_button(CUSTOMER_CHAT)));
+    assert_eq!(run.telegram_update(&updates[1]).await, 200);
+    updates.push(press(102, ADVISOR_CHAT, &run.last_button(ADVISOR_CHAT)));
+    assert_eq!(run.telegram_update(&updates[2]).await, 200);
+    let bookings = run
+        .repos
+        .capacity
+        .bookings_of_customer::<app::booking::BookingRecord>("C-1001")
+        .await
+        .unwrap();
+    assert_eq!(bookings.len(), 1);
+    assert_eq!(bookings[0].state, store::repo::BookingState::Confirmed);
+    let confirmation = run
+        .telegram
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.method == "sendMessage" && c.body["chat_id"] == CUSTOMER_CHAT)
+        .unwrap();
+    assert!(confirmation.body["text"]
+        .as_str()
+        .unwrap()
+        .contains("подтверждена"));
+    let calls = run.telegram.calls();
+
     let second = run.deliver_everything(Some(&first)).await;
+    for update in &updates {
+        assert_eq!(run.telegram_update(update).await, 200);
+    }
+    assert_eq!(
+        run.repos
+            .capacity
+            .bookings_of_customer::<app::booking::BookingRecord>("C-1001")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        run.repos.capacity.slots_on(tomorrow).await.unwrap()[0].remaining,
+        0
+    );
     assert_eq!(second.ingest_status, 200);
     assert_eq!((second.night.forecast, second.night.queued), (0, 0));
     assert_eq!(
