@@ -1,19 +1,28 @@
 //! Customer profiles: the one entity holding personal data; everything else refers to its id.
+//! The opt-out (STOP) is an attribute beside the profile, kept when the CRM sends the profile
+//! again.
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{data, string, with_data};
+use crate::expr::{Condition, Update};
 use crate::item::{Item, Key};
 use crate::port::{Query, Store, StoreError};
-use crate::table::{GSI1, GSI2};
+use crate::table::{GSI1, GSI2, PK, SK};
 
 use super::visits::PROFILE;
 
 const CUSTOMER: &str = "customer";
+const OPTED_OUT_AT: &str = "opted_out_at";
 
 fn customer_pk(customer_id: &str) -> String {
     format!("CUST#{customer_id}")
+}
+
+fn customer_key(customer_id: &str) -> Key {
+    Key::new(customer_pk(customer_id), PROFILE)
 }
 
 fn telegram_key(chat_id: i64) -> String {
@@ -39,24 +48,72 @@ pub struct CustomerRecord<'a, C> {
 pub struct StoredCustomer<C> {
     pub customer_id: String,
     pub profile: C,
+    /// When the customer sent STOP; `None` while they may be contacted.
+    pub opted_out_at: Option<DateTime<Utc>>,
 }
 
-pub(crate) fn customer_item<C: Serialize>(r: &CustomerRecord<'_, C>) -> Result<Item, StoreError> {
-    let mut item = with_data(
-        &Key::new(customer_pk(r.customer_id), PROFILE),
-        CUSTOMER,
-        r.profile,
-    )?;
+impl<C> StoredCustomer<C> {
+    pub fn opted_out(&self) -> bool {
+        self.opted_out_at.is_some()
+    }
+}
+
+/// What an opt-out did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptOutOutcome {
+    /// Recorded now.
+    OptedOut,
+    /// The customer had opted out before; the first time is kept.
+    AlreadyOptedOut,
+    /// No customer with this id.
+    UnknownCustomer,
+}
+
+/// The write of a profile: every attribute of the record is set and the index keys it lacks are
+/// removed; attributes it does not carry (the opt-out) stay as they are.
+pub(crate) fn customer_upsert<C: Serialize>(
+    r: &CustomerRecord<'_, C>,
+) -> Result<Update, StoreError> {
+    let key = customer_key(r.customer_id);
+    let mut item = with_data(&key, CUSTOMER, r.profile)?;
     item.insert("customer_id".into(), r.customer_id.into());
-    if let Some(chat) = r.telegram_chat_id {
-        item.insert(GSI1.pk.into(), telegram_key(chat).into());
-        item.insert(GSI1.sk.into(), customer_pk(r.customer_id).into());
+    let mut update = Update::new(key);
+    match r.telegram_chat_id {
+        Some(chat) => {
+            item.insert(GSI1.pk.into(), telegram_key(chat).into());
+            item.insert(GSI1.sk.into(), customer_pk(r.customer_id).into());
+        }
+        None => update = update.remove(GSI1.pk).remove(GSI1.sk),
     }
-    if let Some(phone) = r.phone {
-        item.insert(GSI2.pk.into(), phone_key(phone).into());
-        item.insert(GSI2.sk.into(), customer_pk(r.customer_id).into());
+    match r.phone {
+        Some(phone) => {
+            item.insert(GSI2.pk.into(), phone_key(phone).into());
+            item.insert(GSI2.sk.into(), customer_pk(r.customer_id).into());
+        }
+        None => update = update.remove(GSI2.pk).remove(GSI2.sk),
     }
-    Ok(item)
+    for (name, value) in item {
+        if name != PK && name != SK {
+            update = update.set(&name, value);
+        }
+    }
+    Ok(update)
+}
+
+fn stored_customer<C: DeserializeOwned>(item: &Item) -> Result<StoredCustomer<C>, StoreError> {
+    let opted_out_at = match item.get(OPTED_OUT_AT).and_then(|v| v.as_s()) {
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map_err(|e| StoreError::malformed(&super::item_key(item), e))?
+                .to_utc(),
+        ),
+        None => None,
+    };
+    Ok(StoredCustomer {
+        customer_id: string(item, "customer_id")?,
+        profile: data(item)?,
+        opted_out_at,
+    })
 }
 
 /// Customer profiles by id, Telegram chat and phone.
@@ -70,28 +127,47 @@ impl<S: Store> Customers<S> {
         Customers { store }
     }
 
-    /// Stores (replaces) a customer profile.
+    /// Stores a customer profile, replacing the profile and its contact handles; an opt-out
+    /// recorded before stays.
     pub async fn put<C: Serialize>(
         &self,
         record: &CustomerRecord<'_, C>,
     ) -> Result<(), StoreError> {
-        self.store.put(customer_item(record)?, None).await
+        self.store
+            .update(customer_upsert(record)?)
+            .await
+            .map(|_| ())
     }
 
     pub async fn get<C: DeserializeOwned>(
         &self,
         customer_id: &str,
     ) -> Result<Option<StoredCustomer<C>>, StoreError> {
-        match self
-            .store
-            .get(&Key::new(customer_pk(customer_id), PROFILE))
-            .await?
-        {
-            Some(item) => Ok(Some(StoredCustomer {
-                customer_id: string(&item, "customer_id")?,
-                profile: data(&item)?,
-            })),
+        match self.store.get(&customer_key(customer_id)).await? {
+            Some(item) => stored_customer(&item).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// Records that the customer sent STOP at `at`. Only the first opt-out is kept; nothing later
+    /// (a new visit from the CRM included) clears it.
+    pub async fn opt_out(
+        &self,
+        customer_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<OptOutOutcome, StoreError> {
+        let update = Update::new(customer_key(customer_id))
+            .set(OPTED_OUT_AT, at.to_rfc3339())
+            .when(Condition::present().and(Condition::NotExists(OPTED_OUT_AT.into())));
+        match self.store.update(update).await {
+            Ok(_) => Ok(OptOutOutcome::OptedOut),
+            Err(StoreError::ConditionFailed) => {
+                match self.store.get(&customer_key(customer_id)).await? {
+                    Some(_) => Ok(OptOutOutcome::AlreadyOptedOut),
+                    None => Ok(OptOutOutcome::UnknownCustomer),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -109,9 +185,7 @@ impl<S: Store> Customers<S> {
 
     /// Deletes the profile (and with it all personal data).
     pub async fn forget(&self, customer_id: &str) -> Result<(), StoreError> {
-        self.store
-            .delete(&Key::new(customer_pk(customer_id), PROFILE), None)
-            .await
+        self.store.delete(&customer_key(customer_id), None).await
     }
 
     async fn first_id(&self, query: Query) -> Result<Option<String>, StoreError> {

@@ -5,7 +5,7 @@ use domain::Reading;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::customers::{customer_item, CustomerRecord};
+use super::customers::{customer_upsert, CustomerRecord};
 use super::{data, new_item, query_all, string, with_data, ENTITY};
 use crate::expr::Condition;
 use crate::item::{Item, Key};
@@ -108,9 +108,10 @@ impl<S: Store> Visits<S> {
         Visits { store }
     }
 
-    /// Stores the visit, its reading, the vehicle and the customer profile (both replaced) in one
-    /// transaction, once per work-order id. A concurrent duplicate gets `AlreadyRecorded`, or
-    /// `StoreError::Conflict` (retryable) where the backend detects the conflict instead.
+    /// Stores the visit, its reading, the vehicle (replaced) and the customer profile (replaced,
+    /// keeping an opt-out) in one transaction, once per work-order id. A concurrent duplicate
+    /// gets `AlreadyRecorded`, or `StoreError::Conflict` (retryable) where the backend detects
+    /// the conflict instead.
     pub async fn record<V, Veh, C>(
         &self,
         visit: &NewVisit<'_, V, Veh, C>,
@@ -149,7 +150,7 @@ impl<S: Store> Visits<S> {
             WriteOp::put(visit_item),
             WriteOp::put(reading_item),
             WriteOp::put(vehicle_item(&visit.vehicle)?),
-            WriteOp::put(customer_item(&visit.customer)?),
+            WriteOp::Update(customer_upsert(&visit.customer)?),
         ];
         match self.store.transact(ops).await {
             Ok(()) => Ok(RecordOutcome::Recorded),

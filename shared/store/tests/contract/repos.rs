@@ -5,7 +5,7 @@ use domain::{Reading, ReadingSource};
 use serde::{Deserialize, Serialize};
 use store::repo::{
     Begin, BookingState, Claim, CustomerRecord, HoldOutcome, NewHold, NewOffer, NewVisit,
-    OfferState, OpenOutcome, RecordOutcome, Repos, StageOutcome, VehicleRecord,
+    OfferState, OpenOutcome, OptOutOutcome, RecordOutcome, Repos, StageOutcome, VehicleRecord,
 };
 use store::{Store, StoreError};
 
@@ -19,6 +19,7 @@ crate::contract!(repos:
     readings_come_back_oldest_first_and_each_is_appended_once,
     the_scan_segments_of_vehicles_hold_every_vehicle_once,
     customers_are_found_by_telegram_chat_and_by_phone,
+    an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_time_is_kept,
     forecasts_are_kept_per_vehicle_and_found_by_due_date,
     a_vehicle_has_one_open_cycle_and_each_stage_is_marked_once,
     concurrent_counter_increments_are_all_counted,
@@ -602,6 +603,142 @@ pub async fn customers_are_found_by_telegram_chat_and_by_phone<S: Store>(s: S) {
     assert!(repos
         .customers
         .get::<Profile>("C2")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_time_is_kept<
+    S: Store,
+>(
+    s: S,
+) {
+    let repos = Repos::new(s);
+    let visit = Visit {
+        kind: "maintenance".into(),
+        total: "7700.00".into(),
+    };
+    let vehicle = vehicle();
+    let record = |work_order_id: &'static str, profile: Profile, telegram: Option<i64>| {
+        let repos = repos.clone();
+        let visit = visit.clone();
+        let vehicle = vehicle.clone();
+        async move {
+            repos
+                .visits
+                .record(&NewVisit {
+                    work_order_id,
+                    closed_on: day(2026, 11, 12),
+                    odometer_km: 90_000,
+                    visit: &visit,
+                    vehicle: VehicleRecord {
+                        vin: "XW7BE40K70S025476",
+                        customer_id: "C-1001",
+                        vehicle: &vehicle,
+                    },
+                    customer: CustomerRecord {
+                        customer_id: "C-1001",
+                        telegram_chat_id: telegram,
+                        phone: Some("+79161234567"),
+                        profile: &profile,
+                    },
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        record("A1", profile(), Some(555)).await,
+        RecordOutcome::Recorded
+    );
+    let before = repos
+        .customers
+        .get::<Profile>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before.opted_out_at, None);
+    assert!(!before.opted_out());
+
+    assert_eq!(
+        repos.customers.opt_out("C-1001", at(10)).await.unwrap(),
+        OptOutOutcome::OptedOut
+    );
+    assert_eq!(
+        repos.customers.opt_out("C-1001", at(11)).await.unwrap(),
+        OptOutOutcome::AlreadyOptedOut
+    );
+
+    let changed = Profile {
+        first_name: "Михаил".into(),
+        marketing: false,
+    };
+    assert_eq!(
+        record("A2", changed.clone(), None).await,
+        RecordOutcome::Recorded
+    );
+    let after = repos
+        .customers
+        .get::<Profile>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.profile, changed, "the profile is replaced");
+    assert_eq!(after.opted_out_at, Some(at(10)), "the opt-out is kept");
+    assert_eq!(
+        repos.customers.by_telegram_chat(555).await.unwrap(),
+        None,
+        "a handle the new profile lacks is no longer an index key"
+    );
+    assert_eq!(
+        repos
+            .customers
+            .by_phone("+79161234567")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("C-1001")
+    );
+
+    repos
+        .customers
+        .put(&CustomerRecord {
+            customer_id: "C-1001",
+            telegram_chat_id: Some(556),
+            phone: None,
+            profile: &profile(),
+        })
+        .await
+        .unwrap();
+    let put = repos
+        .customers
+        .get::<Profile>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(put.opted_out_at, Some(at(10)));
+    assert_eq!(put.profile, profile());
+    assert_eq!(
+        repos.customers.by_phone("+79161234567").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repos
+            .customers
+            .by_telegram_chat(556)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("C-1001")
+    );
+
+    assert_eq!(
+        repos.customers.opt_out("C-404", at(10)).await.unwrap(),
+        OptOutOutcome::UnknownCustomer
+    );
+    assert!(repos
+        .customers
+        .get::<Profile>("C-404")
         .await
         .unwrap()
         .is_none());
