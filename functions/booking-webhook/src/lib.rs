@@ -4,6 +4,7 @@
 //! offer or booking, 409 the same update in progress, 422 unreadable update, opaque 500.
 
 use anyhow::Context;
+use app::ports::Address;
 use app::{BookingSettings, MessengerUpdate, UpdateError, UpdateKind};
 use channels::TelegramBot;
 use chrono::{DateTime, Utc};
@@ -65,9 +66,9 @@ pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
         };
         return Ok(Some(MessengerUpdate {
             update_id,
-            chat_id: message.chat.id,
+            from: Address::Telegram(message.chat.id),
             kind: UpdateKind::Callback {
-                callback_id: query.id,
+                callback_id: Some(query.id),
                 data,
             },
         }));
@@ -75,7 +76,7 @@ pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
     Ok(update.message.and_then(|m| {
         Some(MessengerUpdate {
             update_id,
-            chat_id: m.chat.id,
+            from: Address::Telegram(m.chat.id),
             kind: UpdateKind::Text(m.text?),
         })
     }))

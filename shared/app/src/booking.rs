@@ -1,34 +1,57 @@
-//! Messenger updates: «Записаться» → slot picker → hold → the advisor confirms → the customer
-//! gets the confirmation. Idempotent per update id; every state change is conditional.
+//! Messenger updates from Telegram and WhatsApp: «Записаться» → slot picker → hold → the
+//! advisor confirms (in Telegram) → the customer gets the confirmation on the messenger they
+//! booked through; STOP opts the customer out at once. Idempotent per update id; every state
+//! change is conditional.
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use domain::policy::Policy;
 use domain::Customer;
 use serde::{Deserialize, Serialize};
-use store::repo::{Begin, BookingState, HoldOutcome, NewHold, Repos};
+use store::repo::{Begin, BookingState, HoldOutcome, NewHold, OptOutOutcome, Repos};
 use store::{Store, StoreError};
 
 use crate::compose::{OfferRecord, BOOK_PREFIX};
-use crate::ports::{Button, OutgoingMessage};
+use crate::ports::{Address, Button, Messenger, OutgoingMessage, WhatsAppId};
 
 const SLOT_PREFIX: &str = "s:";
 const CONFIRM_PREFIX: &str = "c:";
-const UPDATE_SCOPE: &str = "telegram-update";
 
-/// A messenger update, parsed at the edge.
+/// Customer texts that opt out of every message (compared trimmed and case-insensitively).
+pub const STOP_WORDS: [&str; 4] = ["stop", "стоп", "/stop", "отписаться"];
+
+/// The answer to STOP.
+pub const STOP_REPLY: &str = "Вы отписались: напоминаний и предложений от нас больше не будет.";
+
+/// A messenger update (a Telegram update or one WhatsApp message), parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessengerUpdate {
+    /// Unique per messenger: Telegram's `update_id`, WhatsApp's message id (`wamid...`).
     pub update_id: String,
-    pub chat_id: i64,
+    pub from: Address,
     pub kind: UpdateKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpdateKind {
-    /// A button was pressed.
-    Callback { callback_id: String, data: String },
-    /// A text message (not handled yet: odometer and rating replies, STOP).
+    /// A button or list row was chosen; `callback_id` is Telegram's id of the press, to stop
+    /// the button's spinner (WhatsApp has none).
+    Callback {
+        callback_id: Option<String>,
+        data: String,
+    },
+    /// A text message: STOP opts out; others are not handled yet (odometer and rating replies).
     Text(String),
+}
+
+/// Whether a customer's text is STOP: «STOP», «СТОП», «/stop» or «Отписаться», in any case,
+/// with surrounding spaces (and a Telegram bot mention after `/stop`).
+pub fn is_stop(text: &str) -> bool {
+    let text = text.trim().to_lowercase();
+    let word = match text.split_once('@') {
+        Some((command, _bot)) if command.starts_with('/') => command,
+        _ => text.as_str(),
+    };
+    STOP_WORDS.contains(&word)
 }
 
 /// Where bookings are confirmed and how far ahead slots are offered.
@@ -51,13 +74,16 @@ pub struct UpdateReplies {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingRecord {
     pub offer_id: String,
+    /// The messenger the customer booked through; the confirmation goes there.
+    #[serde(default)]
+    pub channel: Messenger,
 }
 
 /// Why an update was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
-    #[error("chat {0} may not do this")]
-    Forbidden(i64),
+    #[error("{0} may not do this")]
+    Forbidden(Address),
     #[error("{0} not found")]
     NotFound(String),
     /// The same update is being handled right now.
@@ -81,7 +107,7 @@ pub async fn handle_update<S: Store>(
     match repos
         .idempotency
         .begin::<bool>(
-            UPDATE_SCOPE,
+            scope(update),
             &update.update_id,
             now,
             Duration::seconds(60),
@@ -97,7 +123,7 @@ pub async fn handle_update<S: Store>(
     if result.is_err() {
         repos
             .idempotency
-            .abandon(UPDATE_SCOPE, &update.update_id)
+            .abandon(scope(update), &update.update_id)
             .await?;
     }
     result
@@ -112,13 +138,21 @@ pub async fn finish_update<S: Store>(
     repos
         .idempotency
         .complete(
-            UPDATE_SCOPE,
+            scope(update),
             &update.update_id,
             &true,
             now,
             Duration::days(7),
         )
         .await
+}
+
+/// Update ids are unique per messenger only.
+fn scope(update: &MessengerUpdate) -> &'static str {
+    match update.from.messenger() {
+        Messenger::Telegram => "telegram-update",
+        Messenger::WhatsApp => "whatsapp-message",
+    }
 }
 
 async fn dispatch<S: Store>(
@@ -128,12 +162,17 @@ async fn dispatch<S: Store>(
     update: &MessengerUpdate,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
-    let UpdateKind::Callback { callback_id, data } = &update.kind else {
-        return Ok(UpdateReplies::default());
+    let (callback_id, data) = match &update.kind {
+        UpdateKind::Callback { callback_id, data } => (callback_id, data),
+        UpdateKind::Text(text) if is_stop(text) => {
+            return opt_out(repos, &update.from, now).await;
+        }
+        UpdateKind::Text(_) => return Ok(UpdateReplies::default()),
     };
+    let from = &update.from;
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
-        offer_of_chat(repos, offer_id, update.chat_id).await?;
-        slot_picker(repos, policy, settings, offer_id, update.chat_id, now).await?
+        offer_of_sender(repos, offer_id, from).await?;
+        slot_picker(repos, policy, settings, offer_id, from, now).await?
     } else if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
         let mut parts = rest.splitn(3, ':');
         let (Some(offer_id), Some(date), Some(start)) = (parts.next(), parts.next(), parts.next())
@@ -141,43 +180,76 @@ async fn dispatch<S: Store>(
             return Err(UpdateError::Malformed);
         };
         let date: NaiveDate = date.parse().map_err(|_| UpdateError::Malformed)?;
-        hold(
-            repos,
-            policy,
-            settings,
-            offer_id,
-            date,
-            start,
-            update.chat_id,
-            now,
-        )
-        .await?
+        hold(repos, policy, settings, offer_id, date, start, from, now).await?
     } else if let Some(booking_id) = data.strip_prefix(CONFIRM_PREFIX) {
-        if update.chat_id != settings.advisor_chat_id {
-            return Err(UpdateError::Forbidden(update.chat_id));
+        let advisor = Address::Telegram(settings.advisor_chat_id);
+        if *from != advisor {
+            return Err(UpdateError::Forbidden(from.clone()));
         }
-        confirm(repos, booking_id, update.chat_id).await?
+        confirm(repos, booking_id, advisor).await?
     } else {
         return Err(UpdateError::Malformed);
     };
-    replies.callback_answer = Some((callback_id.clone(), "Готово".into()));
+    if let Some(id) = callback_id {
+        replies.callback_answer = Some((id.clone(), "Готово".into()));
+    }
     Ok(replies)
 }
 
-/// The offer pressed in `chat_id`, which must be its customer's chat.
-async fn offer_of_chat<S: Store>(
+/// The id of the customer who writes from `address`.
+async fn customer_at<S: Store>(
+    repos: &Repos<S>,
+    address: &Address,
+) -> Result<Option<String>, StoreError> {
+    match address {
+        Address::Telegram(chat) => repos.customers.by_telegram_chat(*chat).await,
+        Address::WhatsApp(id) => repos.customers.by_phone(&id.e164()).await,
+    }
+}
+
+/// STOP: the customer is opted out at once (the first time is kept) and told so. A sender the
+/// store does not know gets the same answer: nothing is ever sent to them unasked.
+async fn opt_out<S: Store>(
+    repos: &Repos<S>,
+    from: &Address,
+    now: DateTime<Utc>,
+) -> Result<UpdateReplies, UpdateError> {
+    match customer_at(repos, from).await? {
+        Some(customer_id) => {
+            let outcome = repos.customers.opt_out(&customer_id, now).await?;
+            let outcome = match outcome {
+                OptOutOutcome::OptedOut => "opted_out",
+                OptOutOutcome::AlreadyOptedOut => "already_opted_out",
+                OptOutOutcome::UnknownCustomer => "unknown_customer",
+            };
+            tracing::info!(customer_id = %customer_id, channel = %from.messenger(), outcome, "stop");
+        }
+        None => tracing::info!(channel = %from.messenger(), "stop from an unknown sender"),
+    }
+    Ok(UpdateReplies {
+        messages: vec![OutgoingMessage {
+            to: from.clone(),
+            text: STOP_REPLY.into(),
+            buttons: vec![],
+        }],
+        callback_answer: None,
+    })
+}
+
+/// The offer chosen by `from`, which must be its customer's address.
+async fn offer_of_sender<S: Store>(
     repos: &Repos<S>,
     offer_id: &str,
-    chat_id: i64,
+    from: &Address,
 ) -> Result<(String, store::repo::StoredOffer<OfferRecord>), UpdateError> {
     let offer = repos
         .offers
         .get::<OfferRecord>(offer_id)
         .await?
         .ok_or_else(|| UpdateError::NotFound(format!("offer {offer_id}")))?;
-    match repos.customers.by_telegram_chat(chat_id).await? {
+    match customer_at(repos, from).await? {
         Some(customer_id) if customer_id == offer.customer_id => Ok((customer_id, offer)),
-        _ => Err(UpdateError::Forbidden(chat_id)),
+        _ => Err(UpdateError::Forbidden(from.clone())),
     }
 }
 
@@ -190,15 +262,16 @@ async fn slot_picker<S: Store>(
     policy: &Policy,
     settings: &BookingSettings,
     offer_id: &str,
-    chat_id: i64,
+    to: &Address,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
     let today = now.with_timezone(&policy.time_zone()).date_naive();
+    let shown = settings.max_slots_shown.min(to.max_buttons());
     let mut buttons = Vec::new();
     for d in 1..=u64::from(settings.days_ahead) {
         let date = today + Days::new(d);
         for slot in repos.capacity.slots_on(date).await? {
-            if slot.remaining > 0 && buttons.len() < settings.max_slots_shown {
+            if slot.remaining > 0 && buttons.len() < shown {
                 buttons.push(vec![Button {
                     text: slot_label(date, &slot.start),
                     callback_data: format!("{SLOT_PREFIX}{offer_id}:{date}:{}", slot.start),
@@ -213,7 +286,7 @@ async fn slot_picker<S: Store>(
     };
     Ok(UpdateReplies {
         messages: vec![OutgoingMessage {
-            chat_id,
+            to: to.clone(),
             text: text.into(),
             buttons,
         }],
@@ -229,10 +302,10 @@ async fn hold<S: Store>(
     offer_id: &str,
     date: NaiveDate,
     start: &str,
-    chat_id: i64,
+    from: &Address,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
-    let (customer_id, offer) = offer_of_chat(repos, offer_id, chat_id).await?;
+    let (customer_id, offer) = offer_of_sender(repos, offer_id, from).await?;
     let booking_id = format!("b{}", offer_id.trim_start_matches('o'));
     let outcome = repos
         .capacity
@@ -245,6 +318,7 @@ async fn hold<S: Store>(
             hold_until: now + Duration::minutes(settings.hold_minutes),
             booking: &BookingRecord {
                 offer_id: offer_id.to_owned(),
+                channel: from.messenger(),
             },
         })
         .await?;
@@ -255,14 +329,14 @@ async fn hold<S: Store>(
             Ok(UpdateReplies {
                 messages: vec![
                     OutgoingMessage {
-                        chat_id,
+                        to: from.clone(),
                         text: format!(
                             "Заявка на {when} отправлена мастеру-консультанту. Он подтвердит её в ближайшее время."
                         ),
                         buttons: vec![],
                     },
                     OutgoingMessage {
-                        chat_id: settings.advisor_chat_id,
+                        to: Address::Telegram(settings.advisor_chat_id),
                         text: format!("Новая запись на {when}, автомобиль {}.", offer.vin),
                         buttons: vec![vec![Button {
                             text: "Подтвердить".into(),
@@ -275,14 +349,14 @@ async fn hold<S: Store>(
         }
         HoldOutcome::AlreadyHeld => Ok(UpdateReplies {
             messages: vec![OutgoingMessage {
-                chat_id,
+                to: from.clone(),
                 text: "Вы уже записаны по этому предложению.".into(),
                 buttons: vec![],
             }],
             callback_answer: None,
         }),
         HoldOutcome::Full => {
-            let mut replies = slot_picker(repos, policy, settings, offer_id, chat_id, now).await?;
+            let mut replies = slot_picker(repos, policy, settings, offer_id, from, now).await?;
             if let Some(first) = replies.messages.first_mut() {
                 first.text = format!("Время {when} уже занято. {}", first.text);
             }
@@ -294,7 +368,7 @@ async fn hold<S: Store>(
 async fn confirm<S: Store>(
     repos: &Repos<S>,
     booking_id: &str,
-    advisor_chat_id: i64,
+    advisor: Address,
 ) -> Result<UpdateReplies, UpdateError> {
     let booking = repos
         .capacity
@@ -309,7 +383,7 @@ async fn confirm<S: Store>(
         };
         return Ok(UpdateReplies {
             messages: vec![OutgoingMessage {
-                chat_id: advisor_chat_id,
+                to: advisor,
                 text: format!("Запись {state}."),
                 buttons: vec![],
             }],
@@ -325,13 +399,19 @@ async fn confirm<S: Store>(
         .profile;
     let when = slot_label(booking.date, &booking.start);
     let mut messages = vec![OutgoingMessage {
-        chat_id: advisor_chat_id,
+        to: advisor,
         text: format!("Запись на {when} подтверждена."),
         buttons: vec![],
     }];
-    if let Some(chat) = customer.telegram_chat_id {
+    let to = match booking.booking.channel {
+        Messenger::Telegram => customer
+            .telegram_chat_id
+            .map(|chat| Address::Telegram(chat.get())),
+        Messenger::WhatsApp => Some(Address::WhatsApp(WhatsAppId::of_phone(&customer.phone))),
+    };
+    if let Some(to) = to {
         messages.push(OutgoingMessage {
-            chat_id: chat.get(),
+            to,
             text: format!(
                 "{}, ваша запись на {when} подтверждена. Ждём вас!",
                 customer.first_name.as_str()
@@ -343,4 +423,42 @@ async fn confirm<S: Store>(
         messages,
         callback_answer: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stop;
+
+    #[test]
+    fn every_stop_word_counts_in_any_case_with_spaces_around() {
+        for text in [
+            "STOP",
+            "stop",
+            " Stop\n",
+            "СТОП",
+            "стоп",
+            "/stop",
+            "/STOP",
+            "/stop@AutodriveBot",
+            "Отписаться",
+            "  ОТПИСАТЬСЯ ",
+        ] {
+            assert!(is_stop(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_text_that_only_contains_a_stop_word_is_not_stop() {
+        for text in [
+            "stop please",
+            "не стоп",
+            "стопкран",
+            "/start",
+            "отписаться?",
+            "",
+            "stop@bot",
+        ] {
+            assert!(!is_stop(text), "{text:?}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use store::repo::{Claim, NewOffer, Repos};
 use store::{Store, StoreError};
 
 use crate::messages::ComposeOffer;
-use crate::ports::{Button, Channel, OutgoingMessage};
+use crate::ports::{Address, Button, Channel, OutgoingMessage};
 
 /// The label of the booking button.
 pub const BOOK_BUTTON: &str = "Записаться";
@@ -42,7 +42,8 @@ pub enum ComposeOutcome {
     AlreadySent,
     /// Too early (quiet hours): hand it back until `send_at`.
     NotYet { send_at: DateTime<Utc> },
-    /// The customer has no channel this system can send through yet.
+    /// The customer may not be messaged: no channel this system can send through yet, or they
+    /// opted out (STOP) after the message was queued.
     NoChannel,
 }
 
@@ -83,12 +84,16 @@ pub async fn compose_and_send<S: Store, C: Channel>(
     if *send_at > now {
         return Ok(ComposeOutcome::NotYet { send_at: *send_at });
     }
-    let customer = repos
+    let stored = repos
         .customers
         .get::<Customer>(customer_id)
         .await?
-        .ok_or_else(|| ComposeError::Unknown(format!("customer {customer_id} not found")))?
-        .profile;
+        .ok_or_else(|| ComposeError::Unknown(format!("customer {customer_id} not found")))?;
+    if stored.opted_out() {
+        tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "opted out");
+        return Ok(ComposeOutcome::NoChannel);
+    }
+    let customer = stored.profile;
     let Some(chat_id) = customer.telegram_chat_id else {
         tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "no channel");
         return Ok(ComposeOutcome::NoChannel);
@@ -142,7 +147,7 @@ pub async fn compose_and_send<S: Store, C: Channel>(
         time_zone: policy.time_zone(),
     });
     let outgoing = OutgoingMessage {
-        chat_id: chat_id.get(),
+        to: Address::Telegram(chat_id.get()),
         text,
         buttons: buttons(*stage, offer_id),
     };

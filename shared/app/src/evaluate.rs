@@ -70,15 +70,16 @@ pub async fn evaluate_vehicle<S: Store>(
     let Some(due) = repos.forecasts.get(vin).await? else {
         return Ok(Evaluation::default());
     };
-    let customer = repos
+    let stored = repos
         .customers
         .get::<Customer>(&vehicle.customer_id)
         .await?
         .ok_or_else(|| EvaluateError::UnknownCustomer {
             vin: vin.clone(),
             customer_id: vehicle.customer_id.clone(),
-        })?
-        .profile;
+        })?;
+    let opted_out = stored.opted_out();
+    let customer = stored.profile;
     let own = repos.visits.for_vehicle::<Visit>(vin).await?;
     let Some(last) = own.iter().rev().find(|v| v.visit.closed_at() <= now) else {
         return Ok(Evaluation::default());
@@ -107,7 +108,7 @@ pub async fn evaluate_vehicle<S: Store>(
         .map(|v| v.closed_on)
         .filter(|d| *d <= today)
         .collect();
-    let status = customer_status(&visit_days, false, today, policy.thresholds());
+    let status = customer_status(&visit_days, opted_out, today, policy.thresholds());
     let input = TriggerInput {
         at: now,
         due: &due,
@@ -125,7 +126,7 @@ pub async fn evaluate_vehicle<S: Store>(
     let recipient = Recipient {
         customer_id: &customer.id,
         consents: customer.consents,
-        opted_out: false,
+        opted_out,
     };
     let checked = apply_contact_policy(policy, &recipient, &contacts, started_at, decisions);
 

@@ -12,8 +12,8 @@ pub mod ports;
 pub mod visits;
 
 pub use booking::{
-    finish_update, handle_update, BookingSettings, MessengerUpdate, UpdateError, UpdateKind,
-    UpdateReplies,
+    finish_update, handle_update, is_stop, BookingSettings, MessengerUpdate, UpdateError,
+    UpdateKind, UpdateReplies,
 };
 pub use compose::{compose_and_send, ComposeError, ComposeOutcome};
 pub use evaluate::{commit_evaluation, evaluate_vehicle, EvaluateError, Evaluation};

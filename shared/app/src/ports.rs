@@ -1,7 +1,10 @@
 //! Small ports the use cases' callers hand messages to.
 
+use std::fmt;
 use std::future::Future;
 use std::sync::Mutex;
+
+use domain::PhoneE164;
 
 /// Where versioned messages go next (an SQS queue in Lambda, a vector in process).
 pub trait Outbound: Send + Sync + 'static {
@@ -37,10 +40,134 @@ pub struct Button {
     pub callback_data: String,
 }
 
-/// A message to one chat, with rows of buttons.
+/// The messengers customers write from and are answered through.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Messenger {
+    #[default]
+    Telegram,
+    WhatsApp,
+}
+
+impl Messenger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Messenger::Telegram => "telegram",
+            Messenger::WhatsApp => "whatsapp",
+        }
+    }
+}
+
+impl fmt::Display for Messenger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a WhatsApp user id was rejected. Messages never repeat the number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WhatsAppIdError {
+    #[error("a WhatsApp id is the phone's digits only, without '+', spaces or punctuation")]
+    NotDigits,
+    #[error("a WhatsApp id has 8 to 15 digits, got {0}")]
+    WrongLength(usize),
+    #[error("a WhatsApp id does not start with 0")]
+    LeadingZero,
+}
+
+/// A WhatsApp user id: the phone number's 8–15 digits in international form, without `+` (what
+/// the Cloud API puts in `from` and takes in `to`). `Debug` and `Display` hide all but the last
+/// two digits; [`WhatsAppId::as_str`] gives the id for sending.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct WhatsAppId(String);
+
+impl WhatsAppId {
+    pub fn parse(text: &str) -> Result<Self, WhatsAppIdError> {
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(WhatsAppIdError::NotDigits);
+        }
+        if !(8..=15).contains(&text.len()) {
+            return Err(WhatsAppIdError::WrongLength(text.len()));
+        }
+        if text.starts_with('0') {
+            return Err(WhatsAppIdError::LeadingZero);
+        }
+        Ok(WhatsAppId(text.to_owned()))
+    }
+
+    /// The id of the WhatsApp account on an E.164 phone number.
+    pub fn of_phone(phone: &PhoneE164) -> Self {
+        WhatsAppId(phone.as_str().trim_start_matches('+').to_owned())
+    }
+
+    /// The phone number in E.164 form (`+` and the digits), as customer profiles hold it.
+    pub fn e164(&self) -> String {
+        format!("+{}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn masked(&self) -> String {
+        let hidden = self.0.len() - 2;
+        format!("{}{}", "*".repeat(hidden), &self.0[hidden..])
+    }
+}
+
+impl fmt::Debug for WhatsAppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WhatsAppId").field(&self.masked()).finish()
+    }
+}
+
+impl fmt::Display for WhatsAppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// Where a message comes from or goes to: a messenger and the id it knows the person by.
+/// `Display` names the messenger and hides phone numbers, so it may go into logs and errors.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// A Telegram chat id (a private chat or the advisors' group).
+    Telegram(i64),
+    WhatsApp(WhatsAppId),
+}
+
+impl Address {
+    pub fn messenger(&self) -> Messenger {
+        match self {
+            Address::Telegram(_) => Messenger::Telegram,
+            Address::WhatsApp(_) => Messenger::WhatsApp,
+        }
+    }
+
+    /// How many buttons a message to this address may carry: WhatsApp lists hold 10 rows.
+    pub fn max_buttons(&self) -> usize {
+        match self {
+            Address::Telegram(_) => 100,
+            Address::WhatsApp(_) => 10,
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Telegram(chat) => write!(f, "telegram chat {chat}"),
+            Address::WhatsApp(id) => write!(f, "whatsapp user {id}"),
+        }
+    }
+}
+
+/// A message to one address, with rows of buttons (each channel renders them its own way).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
-    pub chat_id: i64,
+    pub to: Address,
     pub text: String,
     pub buttons: Vec<Vec<Button>>,
 }
@@ -53,4 +180,53 @@ pub trait Channel: Send + Sync + 'static {
         &self,
         message: &OutgoingMessage,
     ) -> impl Future<Output = anyhow::Result<String>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whatsapp_id_is_the_phones_digits_and_hides_them_in_logs() {
+        let phone = PhoneE164::parse("+79161234567").unwrap();
+        let id = WhatsAppId::of_phone(&phone);
+        assert_eq!(id, WhatsAppId::parse("79161234567").unwrap());
+        assert_eq!(id.as_str(), "79161234567");
+        assert_eq!(id.e164(), "+79161234567");
+        assert_eq!(format!("{id:?}"), "WhatsAppId(\"*********67\")");
+        let address = Address::WhatsApp(id);
+        assert_eq!(address.to_string(), "whatsapp user *********67");
+        assert!(!format!("{address:?}").contains("916123"));
+    }
+
+    #[test]
+    fn a_whatsapp_id_with_a_plus_a_wrong_length_or_a_leading_zero_is_rejected() {
+        assert_eq!(
+            WhatsAppId::parse("+79161234567"),
+            Err(WhatsAppIdError::NotDigits)
+        );
+        assert_eq!(
+            WhatsAppId::parse("7916 123"),
+            Err(WhatsAppIdError::NotDigits)
+        );
+        assert_eq!(
+            WhatsAppId::parse("7916123"),
+            Err(WhatsAppIdError::WrongLength(7))
+        );
+        assert_eq!(
+            WhatsAppId::parse("7916123456789012"),
+            Err(WhatsAppIdError::WrongLength(16))
+        );
+        assert_eq!(
+            WhatsAppId::parse("09161234567"),
+            Err(WhatsAppIdError::LeadingZero)
+        );
+    }
+
+    #[test]
+    fn a_whatsapp_message_holds_at_most_ten_buttons() {
+        let id = WhatsAppId::parse("79161234567").unwrap();
+        assert_eq!(Address::WhatsApp(id).max_buttons(), 10);
+        assert!(Address::Telegram(1).max_buttons() > 10);
+    }
 }

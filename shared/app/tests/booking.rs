@@ -1,8 +1,8 @@
-//! From the sent reminder to a confirmed booking, on the embedded store.
+//! From the sent reminder to a confirmed booking, and STOP, on the embedded store.
 
 use std::sync::Mutex;
 
-use app::ports::{Channel, OutgoingMessage};
+use app::ports::{Address, Channel, OutgoingMessage, WhatsAppId};
 use app::{BookingSettings, MessengerUpdate, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
@@ -39,12 +39,52 @@ fn settings() -> BookingSettings {
 fn press(update_id: &str, chat_id: i64, data: &str) -> MessengerUpdate {
     MessengerUpdate {
         update_id: update_id.into(),
-        chat_id,
+        from: Address::Telegram(chat_id),
         kind: UpdateKind::Callback {
-            callback_id: format!("cb-{update_id}"),
+            callback_id: Some(format!("cb-{update_id}")),
             data: data.into(),
         },
     }
+}
+
+/// The WhatsApp account on the example customer's phone (+79161234567).
+fn customer_whatsapp() -> Address {
+    Address::WhatsApp(WhatsAppId::parse("79161234567").unwrap())
+}
+
+fn text(update_id: &str, from: Address, text: &str) -> MessengerUpdate {
+    MessengerUpdate {
+        update_id: update_id.into(),
+        from,
+        kind: UpdateKind::Text(text.into()),
+    }
+}
+
+fn evaluate_message() -> app::EvaluateVehicle {
+    app::EvaluateVehicle::V1 {
+        run_date: NaiveDate::from_ymd_opt(2027, 11, 1).unwrap(),
+        vin: "XW7BE40K70S025476".into(),
+    }
+}
+
+/// The example visit recorded and its vehicle forecast on the night of 1 November 2027, when
+/// the soft reminder falls due.
+async fn due_for_a_reminder(repos: &Repos<RedbStore>) {
+    let policy = Policy::default();
+    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+    app::record_visit(repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
+        .await
+        .unwrap();
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>("XW7BE40K70S025476")
+        .await
+        .unwrap()
+        .unwrap();
+    let night = NaiveDate::from_ymd_opt(2027, 11, 1).unwrap();
+    app::forecast_vehicle(repos, &policy, &vehicle.vehicle, night)
+        .await
+        .unwrap();
 }
 
 /// Handles an update and records it as done, as the webhook does.
@@ -130,13 +170,16 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
     assert_eq!(picker.messages[0].buttons[0][0].text, "02.11 10:00");
 
     let stranger = deliver(&repos, &press("2", 999, &slots[0]), now).await;
-    assert!(matches!(stranger, Err(app::UpdateError::Forbidden(999))));
+    assert!(matches!(
+        stranger,
+        Err(app::UpdateError::Forbidden(Address::Telegram(999)))
+    ));
 
     let held = deliver(&repos, &press("3", CUSTOMER_CHAT, &slots[0]), now)
         .await
         .unwrap();
     assert_eq!(held.messages.len(), 2);
-    assert_eq!(held.messages[1].chat_id, ADVISOR_CHAT);
+    assert_eq!(held.messages[1].to, Address::Telegram(ADVISOR_CHAT));
     let confirm = held.messages[1].buttons[0][0].callback_data.clone();
     let replay = deliver(&repos, &press("3", CUSTOMER_CHAT, &slots[0]), now)
         .await
@@ -153,7 +196,7 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
     let to_customer = confirmed
         .messages
         .iter()
-        .find(|m| m.chat_id == CUSTOMER_CHAT)
+        .find(|m| m.to == Address::Telegram(CUSTOMER_CHAT))
         .expect("the customer's confirmation");
     assert!(to_customer.text.contains("подтверждена"));
     let booking_id = confirm.trim_start_matches("c:");
@@ -170,4 +213,246 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
         .await
         .unwrap();
     assert_eq!(bookings.len(), 1);
+}
+
+#[tokio::test]
+async fn stop_in_telegram_opts_the_customer_out_once_and_the_evaluator_queues_nothing_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    due_for_a_reminder(&repos).await;
+    let policy = Policy::default();
+    let now = at("2027-11-01T10:00:00+03:00");
+    let before = app::evaluate_vehicle(&repos, &policy, &evaluate_message(), now)
+        .await
+        .unwrap();
+    assert!(
+        !before.compose.is_empty(),
+        "the reminder is due before STOP"
+    );
+
+    let stop = text("20", Address::Telegram(CUSTOMER_CHAT), "  СТОП ");
+    let replies = deliver(&repos, &stop, now).await.unwrap();
+    assert_eq!(replies.messages.len(), 1);
+    assert_eq!(replies.messages[0].to, Address::Telegram(CUSTOMER_CHAT));
+    assert_eq!(replies.messages[0].text, app::booking::STOP_REPLY);
+    let replay = deliver(&repos, &stop, now).await.unwrap();
+    assert!(replay.messages.is_empty(), "the same STOP is answered once");
+    let customer = repos
+        .customers
+        .get::<domain::Customer>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(customer.opted_out_at, Some(now));
+
+    let after = app::evaluate_vehicle(&repos, &policy, &evaluate_message(), now)
+        .await
+        .unwrap();
+    assert!(after.compose.is_empty());
+    assert!(!after.vetoed.is_empty());
+    assert!(after.vetoed.iter().all(|(_, veto)| veto == "opted_out"));
+    assert_eq!(app::commit_evaluation(&repos, &after).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn stop_on_whatsapp_opts_the_customer_out_and_a_later_visit_does_not_undo_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    due_for_a_reminder(&repos).await;
+    let policy = Policy::default();
+    let now = at("2027-11-01T10:00:00+03:00");
+
+    let stop = text("wamid.STOP1", customer_whatsapp(), "Отписаться");
+    let replies = deliver(&repos, &stop, now).await.unwrap();
+    assert_eq!(replies.messages.len(), 1);
+    assert_eq!(replies.messages[0].to, customer_whatsapp());
+    assert_eq!(replies.messages[0].text, app::booking::STOP_REPLY);
+
+    let later = app::fixtures::visit(
+        "A3C0002222",
+        "XW7BE40K70S025476",
+        "2027-11-05T12:00:00+03:00",
+        104_000,
+    );
+    let body = serde_json::to_vec(&later).unwrap();
+    let recorded = app::record_visit(&repos, &policy, &body, at("2027-11-05T12:10:00+03:00"))
+        .await
+        .unwrap();
+    assert!(recorded.newly_stored);
+    let customer = repos
+        .customers
+        .get::<domain::Customer>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        customer.opted_out_at,
+        Some(now),
+        "the visit keeps the opt-out"
+    );
+
+    let far_later = at("2028-10-20T10:00:00+03:00");
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>("XW7BE40K70S025476")
+        .await
+        .unwrap()
+        .unwrap();
+    app::forecast_vehicle(
+        &repos,
+        &policy,
+        &vehicle.vehicle,
+        NaiveDate::from_ymd_opt(2028, 10, 20).unwrap(),
+    )
+    .await
+    .unwrap();
+    let evaluation = app::evaluate_vehicle(
+        &repos,
+        &policy,
+        &app::EvaluateVehicle::V1 {
+            run_date: NaiveDate::from_ymd_opt(2028, 10, 20).unwrap(),
+            vin: "XW7BE40K70S025476".into(),
+        },
+        far_later,
+    )
+    .await
+    .unwrap();
+    assert!(evaluation.compose.is_empty());
+    assert!(!evaluation.vetoed.is_empty(), "a reminder was due again");
+    assert!(evaluation
+        .vetoed
+        .iter()
+        .all(|(_, veto)| veto == "opted_out"));
+}
+
+#[tokio::test]
+async fn a_queued_reminder_is_not_sent_after_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    due_for_a_reminder(&repos).await;
+    let policy = Policy::default();
+    let now = at("2027-11-01T10:00:00+03:00");
+    let evaluation = app::evaluate_vehicle(&repos, &policy, &evaluate_message(), now)
+        .await
+        .unwrap();
+    deliver(
+        &repos,
+        &text("21", Address::Telegram(CUSTOMER_CHAT), "/stop"),
+        now,
+    )
+    .await
+    .unwrap();
+    let channel = Recording::default();
+    let outcome = app::compose_and_send(
+        &repos,
+        &policy,
+        &channel,
+        &evaluation.compose[0],
+        "test",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, app::ComposeOutcome::NoChannel);
+    assert!(channel.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn stop_from_an_unknown_sender_is_answered_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    due_for_a_reminder(&repos).await;
+    let stranger = Address::WhatsApp(WhatsAppId::parse("79990000000").unwrap());
+    let now = at("2027-11-01T10:00:00+03:00");
+    let replies = deliver(&repos, &text("wamid.X", stranger.clone(), "STOP"), now)
+        .await
+        .unwrap();
+    assert_eq!(replies.messages.len(), 1);
+    assert_eq!(replies.messages[0].to, stranger);
+    let customer = repos
+        .customers
+        .get::<domain::Customer>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(customer.opted_out_at, None);
+}
+
+#[tokio::test]
+async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    due_for_a_reminder(&repos).await;
+    let policy = Policy::default();
+    let now = at("2027-11-01T10:00:00+03:00");
+    let evaluation = app::evaluate_vehicle(&repos, &policy, &evaluate_message(), now)
+        .await
+        .unwrap();
+    let channel = Recording::default();
+    app::compose_and_send(
+        &repos,
+        &policy,
+        &channel,
+        &evaluation.compose[0],
+        "test",
+        now,
+    )
+    .await
+    .unwrap();
+    let book = channel.0.lock().unwrap()[0].buttons[0][0]
+        .callback_data
+        .clone();
+    for day in 2..=3 {
+        let date = NaiveDate::from_ymd_opt(2027, 11, day).unwrap();
+        for hour in 9..=14 {
+            repos
+                .capacity
+                .define_slot(date, &format!("{hour}:00"), 1)
+                .await
+                .unwrap();
+        }
+    }
+    let mut settings = settings();
+    settings.max_slots_shown = 20;
+    let choose = |id: &str, data: &str| MessengerUpdate {
+        update_id: id.into(),
+        from: customer_whatsapp(),
+        kind: UpdateKind::Callback {
+            callback_id: None,
+            data: data.into(),
+        },
+    };
+    let picker = app::handle_update(&repos, &policy, &settings, &choose("wamid.1", &book), now)
+        .await
+        .unwrap();
+    assert_eq!(picker.callback_answer, None);
+    assert_eq!(picker.messages[0].to, customer_whatsapp());
+    assert_eq!(picker.messages[0].buttons.len(), 10);
+    let slot = picker.messages[0].buttons[0][0].callback_data.clone();
+    let held = app::handle_update(&repos, &policy, &settings, &choose("wamid.2", &slot), now)
+        .await
+        .unwrap();
+    assert_eq!(held.messages[0].to, customer_whatsapp());
+    assert_eq!(held.messages[1].to, Address::Telegram(ADVISOR_CHAT));
+    let confirm = held.messages[1].buttons[0][0].callback_data.clone();
+    let by_whatsapp = app::handle_update(
+        &repos,
+        &policy,
+        &settings,
+        &choose("wamid.3", &confirm),
+        now,
+    )
+    .await;
+    assert!(matches!(by_whatsapp, Err(app::UpdateError::Forbidden(_))));
+    let confirmed = deliver(&repos, &press("30", ADVISOR_CHAT, &confirm), now)
+        .await
+        .unwrap();
+    let to_customer: Vec<_> = confirmed
+        .messages
+        .iter()
+        .filter(|m| m.to != Address::Telegram(ADVISOR_CHAT))
+        .collect();
+    assert_eq!(to_customer.len(), 1);
+    assert_eq!(to_customer[0].to, customer_whatsapp());
+    assert!(to_customer[0].text.contains("подтверждена"));
 }

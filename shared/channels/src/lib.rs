@@ -18,7 +18,7 @@ pub struct ConsoleChannel {
 impl Channel for ConsoleChannel {
     async fn send(&self, message: &OutgoingMessage) -> anyhow::Result<String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        println!("[chat {}] {}", message.chat_id, message.text);
+        println!("[{}] {}", message.to, message.text);
         for row in &message.buttons {
             let labels: Vec<&str> = row.iter().map(|b| b.text.as_str()).collect();
             println!("    [{}]", labels.join("] ["));

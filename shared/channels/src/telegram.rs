@@ -1,7 +1,7 @@
 //! The Telegram Bot API: `sendMessage` with inline keyboards and `answerCallbackQuery`.
 
-use anyhow::{bail, Context};
-use app::ports::{Channel, OutgoingMessage};
+use anyhow::{anyhow, bail, Context};
+use app::ports::{Address, Channel, OutgoingMessage};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -73,9 +73,16 @@ impl TelegramBot {
         }
     }
 
-    /// `sendMessage` with an inline keyboard; returns the message id.
+    /// `sendMessage` with an inline keyboard; returns the message id. The message must be
+    /// addressed to a Telegram chat.
     pub async fn send_message(&self, message: &OutgoingMessage) -> anyhow::Result<i64> {
-        let mut body = json!({"chat_id": message.chat_id, "text": message.text});
+        let Address::Telegram(chat_id) = message.to else {
+            return Err(anyhow!(
+                "Telegram sendMessage: {} is not a Telegram chat",
+                message.to
+            ));
+        };
+        let mut body = json!({"chat_id": chat_id, "text": message.text});
         if !message.buttons.is_empty() {
             body["reply_markup"] = json!({"inline_keyboard": message.buttons});
         }

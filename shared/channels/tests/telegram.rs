@@ -1,6 +1,6 @@
 //! The Bot API client against the fake server.
 
-use app::ports::{Button, Channel, OutgoingMessage};
+use app::ports::{Address, Button, Channel, OutgoingMessage};
 use channels::fake_telegram::FakeTelegram;
 use channels::TelegramBot;
 
@@ -9,7 +9,7 @@ async fn a_message_with_a_button_arrives_in_the_documented_shape() {
     let server = FakeTelegram::start("123:ABC").unwrap();
     let bot = TelegramBot::new(server.base_url(), "123:ABC");
     let message = OutgoingMessage {
-        chat_id: 5550001,
+        to: Address::Telegram(5550001),
         text: "Михаил, пора на ТО.".into(),
         buttons: vec![vec![Button {
             text: "Записаться".into(),
@@ -38,14 +38,14 @@ async fn a_refused_request_is_an_error_and_a_wrong_token_is_refused() {
     let server = FakeTelegram::start("123:ABC").unwrap();
     let bot = TelegramBot::new(server.base_url(), "999:WRONG");
     let message = OutgoingMessage {
-        chat_id: 1,
+        to: Address::Telegram(1),
         text: "x".into(),
         buttons: vec![],
     };
     assert!(bot.send(&message).await.is_err());
     let good = TelegramBot::new(server.base_url(), "123:ABC");
     let empty = OutgoingMessage {
-        chat_id: 1,
+        to: Address::Telegram(1),
         text: String::new(),
         buttons: vec![],
     };
