@@ -150,10 +150,28 @@ pub struct Report {
     pub warm: Kind,
     pub cold: Kind,
     pub self_report: Kind,
+    /// Every case as the model saw it; not part of the protocol's JSON.
+    #[serde(skip)]
+    pub cases: Vec<CaseRow>,
+}
+
+/// One case of the run: where the history ends, the truth and the model's answer.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    pub vehicle: String,
+    pub visits: usize,
+    pub last_visit: NaiveDate,
+    pub truth: NaiveDate,
+    pub model: NaiveDate,
+    pub p10: NaiveDate,
+    pub p90: NaiveDate,
+    pub km_per_day: f64,
+    pub calendar: NaiveDate,
 }
 
 /// A vehicle's truth series and the history the model sees (clean or raw).
 struct Vehicle {
+    id: String,
     truth: Vec<Reading>,
     first_registration: Option<NaiveDate>,
     /// Every history row by date: in the raw variant, all raw rows of that date.
@@ -218,6 +236,7 @@ pub fn run(dir: &Path, raw: bool) -> Result<Report> {
             truth.clone()
         };
         vehicles.push(Vehicle {
+            id: log.vehicle_id.clone(),
             truth,
             first_registration: log.first_registration,
             history,
@@ -231,6 +250,7 @@ fn evaluate(vehicles: &[Vehicle]) -> Report {
     let mut warm = [Tally::default(); 4];
     let mut cold = [Tally::default(); 5];
     let mut report = [Tally::default(); 2];
+    let mut listed = Vec::new();
     for vehicle in vehicles {
         for case in cases_of(&vehicle.truth) {
             let rows = vehicle.seen(&case);
@@ -256,6 +276,17 @@ fn evaluate(vehicles: &[Vehicle]) -> Report {
             let due = model(None);
             let calendar = add_months(last.date, SCHEDULE.months);
             let truth = case.truth;
+            listed.push(CaseRow {
+                vehicle: vehicle.id.clone(),
+                visits: case.visits.len(),
+                last_visit: last.date,
+                truth,
+                model: due.due_date,
+                p10: due.p10,
+                p90: due.p90,
+                km_per_day: due.km_per_day,
+                calendar,
+            });
             if case.is_warm() {
                 let prev = visits[visits.len() - 2];
                 let last_two_due = rate_due(last.date, pace(prev, last));
@@ -315,6 +346,7 @@ fn evaluate(vehicles: &[Vehicle]) -> Report {
             calendar_12m: None,
             lifetime_avg: None,
         },
+        cases: listed,
     }
 }
 
@@ -338,6 +370,36 @@ fn reported(truth: &[Reading], visit: NaiveDate, predicted: NaiveDate) -> Option
             source: ReadingSource::CustomerReported,
             ..*r
         })
+}
+
+/// Every case, one line each, errors in days (positive: predicted after the truth).
+pub fn render_cases(report: &Report) -> String {
+    use std::fmt::Write;
+    let mut out = String::from(
+        "vehicle              visits  last visit  truth       model       error  p10..p90                 km/day  calendar error\n",
+    );
+    for c in &report.cases {
+        let covered = if (c.p10..=c.p90).contains(&c.truth) {
+            ' '
+        } else {
+            '!'
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:>6}  {}  {}  {}  {:>5}  {}..{}{covered} {:>6.1}  {:>5}",
+            c.vehicle,
+            c.visits,
+            c.last_visit,
+            c.truth,
+            c.model,
+            (c.model - c.truth).num_days(),
+            c.p10,
+            c.p90,
+            c.km_per_day,
+            (c.calendar - c.truth).num_days(),
+        );
+    }
+    out
 }
 
 /// The report as a readable table.

@@ -36,6 +36,9 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also list every case: the history's last visit, the truth, the model's due and interval.
+        #[arg(long)]
+        cases: bool,
     },
     /// Forecast every vehicle of odometer CSVs (rows grouped by vehicle), one row per vehicle.
     Forecast {
@@ -71,12 +74,20 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Backtest { data, raw, json } => {
+        Command::Backtest {
+            data,
+            raw,
+            json,
+            cases,
+        } => {
             let report = backtest::run(&data, raw)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
                 print!("{}", backtest::render_table(&report));
+            }
+            if cases {
+                print!("{}", backtest::render_cases(&report));
             }
         }
         Command::Forecast { data, at, format } => forecast::run(&data, at, format)?,

@@ -1,4 +1,4 @@
-//! The estimator: trusted readings, a recency-weighted km/day with shrinkage toward a prior,
+//! The estimator: trusted readings, a robust (weighted-median) km/day level shrunk toward a prior,
 //! and a log-normal rate uncertainty turned into an 80 % interval of the due date.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
@@ -391,9 +391,11 @@ impl Forecaster {
     /// service period drives at the car's own level times a period effect (log-normal, spread
     /// `period_log_sd`); within a period, days vary around it.
     ///
-    /// The car's level is the precision-weighted mean of the log pace of its completed periods
-    /// (and of the stretch from first registration at 0 km), each observed with the period
-    /// effect, within-period noise and the drift since, on top of the fleet prior. Readings
+    /// The car's level is the weighted median of the log pace of its completed periods (and of
+    /// the stretch from first registration at 0 km) and of the fleet prior: the most likely
+    /// level when period effects are heavy-tailed (a road-trip year, a year in the garage), so
+    /// one unusual period cannot drag the forecast. Each is weighted by the inverse of its
+    /// scale: the period effect, within-period noise and the drift since it. Readings
     /// since the last service reveal the current period's own effect and are trusted in
     /// proportion to how many days they cover.
     fn estimate_rate(
@@ -442,15 +444,16 @@ impl Forecaster {
         let span_years = (now - points.first().map_or(now, |q| q.day)) as f64 / DAYS_PER_YEAR;
         let fleet_var = p.fleet_log_sd.powi(2) + p.drift_log_sd.powi(2) * span_years;
         let mut precision = 1.0 / fleet_var;
-        let mut weighted = p.fleet_km_per_day.ln() / fleet_var;
-        for &(km, days, mid) in &blocks[..n] {
+        let mut evidence = [(0.0, 0.0); 25];
+        evidence[0] = (p.fleet_km_per_day.ln(), fleet_var.sqrt().recip());
+        for (slot, &(km, days, mid)) in evidence[1..].iter_mut().zip(&blocks[..n]) {
             let y = (km / days).max(p.min_km_per_day).ln();
             let drift = p.drift_log_sd.powi(2) * (now - mid).max(0) as f64 / DAYS_PER_YEAR;
             let var = period_var + p.daily_log_var / days + drift;
             precision += 1.0 / var;
-            weighted += y / var;
+            *slot = (y, var.sqrt().recip());
         }
-        let level = weighted / precision;
+        let level = weighted_median(&mut evidence[..=n]);
         let level_var = 1.0 / precision;
 
         let (mean, var) = match points.iter().rev().find(|q| q.day > service_day) {
@@ -480,6 +483,21 @@ impl Forecaster {
             basis,
         }
     }
+}
+
+/// The location that minimises the weighted absolute deviation: the maximum-likelihood level
+/// under Laplace (heavy-tailed) period effects, each weighted by the inverse of its scale.
+fn weighted_median(values: &mut [(f64, f64)]) -> f64 {
+    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let half = values.iter().map(|v| v.1).sum::<f64>() / 2.0;
+    let mut acc = 0.0;
+    for &(y, w) in values.iter() {
+        acc += w;
+        if acc >= half {
+            return y;
+        }
+    }
+    values.last().map_or(0.0, |v| v.0)
 }
 
 /// The most recent periods of a history: (km, days, middle day), oldest first.
