@@ -1,11 +1,11 @@
 //! A fake Telegram Bot API on 127.0.0.1 for tests: checks the documented request shapes of
 //! `sendMessage` and `answerCallbackQuery`, records them, and answers like the Bot API.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
+
+use crate::fake_http::{serve, Request};
 
 /// One accepted call.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,21 +25,16 @@ pub struct FakeTelegram {
 impl FakeTelegram {
     /// Starts a server for bot `token` on a free port.
     pub fn start(token: &str) -> std::io::Result<FakeTelegram> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let base_url = format!("http://{}", listener.local_addr()?);
-        let server = FakeTelegram {
-            base_url,
-            calls: Arc::default(),
-            rejected: Arc::default(),
-        };
-        let state = server.clone();
+        let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
+        let rejected: Arc<Mutex<Vec<String>>> = Arc::default();
+        let state = (calls.clone(), rejected.clone());
         let prefix = format!("/bot{token}/");
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = state.serve(stream, &prefix);
-            }
-        });
-        Ok(server)
+        let base_url = serve(move |request| answer(&state.0, &state.1, &prefix, &request))?;
+        Ok(FakeTelegram {
+            base_url,
+            calls,
+            rejected,
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -55,86 +50,62 @@ impl FakeTelegram {
     pub fn rejected(&self) -> Vec<String> {
         self.rejected.lock().map(|r| r.clone()).unwrap_or_default()
     }
+}
 
-    fn serve(&self, stream: TcpStream, prefix: &str) -> std::io::Result<()> {
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line)?;
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
+fn answer(
+    calls: &Mutex<Vec<Call>>,
+    rejected: &Mutex<Vec<String>>,
+    prefix: &str,
+    request: &Request,
+) -> (u16, Value) {
+    match check(&request.verb, &request.path, prefix, &request.body) {
+        Ok(call) => {
+            let Ok(mut calls) = calls.lock() else {
+                return (500, json!({"ok": false, "error_code": 500}));
+            };
+            let reply = match call.method.as_str() {
+                "sendMessage" => {
+                    let id = calls.len() as i64 + 1;
+                    json!({"ok": true, "result": {"message_id": id, "chat": {"id": call.body["chat_id"]}, "text": call.body["text"]}})
                 }
-            }
+                _ => json!({"ok": true, "result": true}),
+            };
+            calls.push(call);
+            (200, reply)
         }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let mut parts = request_line.split_whitespace();
-        let (verb, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let (status, reply) = match self.check(verb, path, prefix, &body) {
-            Ok(call) => {
-                let reply = match call.method.as_str() {
-                    "sendMessage" => {
-                        let id = self.calls().len() as i64 + 1;
-                        json!({"ok": true, "result": {"message_id": id, "chat": {"id": call.body["chat_id"]}, "text": call.body["text"]}})
-                    }
-                    _ => json!({"ok": true, "result": true}),
-                };
-                if let Ok(mut calls) = self.calls.lock() {
-                    calls.push(call);
-                }
-                ("200 OK", reply)
+        Err(why) => {
+            if let Ok(mut rejected) = rejected.lock() {
+                rejected.push(why.clone());
             }
-            Err(why) => {
-                if let Ok(mut rejected) = self.rejected.lock() {
-                    rejected.push(why.clone());
-                }
-                (
-                    "400 Bad Request",
-                    json!({"ok": false, "error_code": 400, "description": why}),
-                )
-            }
-        };
-        let text = reply.to_string();
-        let mut stream = stream;
-        write!(
-            stream,
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        )?;
-        stream.flush()
+            (
+                400,
+                json!({"ok": false, "error_code": 400, "description": why}),
+            )
+        }
     }
+}
 
-    fn check(&self, verb: &str, path: &str, prefix: &str, body: &[u8]) -> Result<Call, String> {
-        if verb != "POST" {
-            return Err(format!("expected POST, got {verb}"));
-        }
-        let method = path
-            .strip_prefix(prefix)
-            .ok_or_else(|| format!("unknown bot or path {path}"))?;
-        let body: Value =
-            serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-        match method {
-            "sendMessage" => check_send_message(&body)?,
-            "answerCallbackQuery" => {
-                if !body["callback_query_id"].is_string() {
-                    return Err("callback_query_id must be a string".into());
-                }
-            }
-            other => return Err(format!("method {other} is not supported")),
-        }
-        Ok(Call {
-            method: method.to_owned(),
-            body,
-        })
+fn check(verb: &str, path: &str, prefix: &str, body: &[u8]) -> Result<Call, String> {
+    if verb != "POST" {
+        return Err(format!("expected POST, got {verb}"));
     }
+    let method = path
+        .strip_prefix(prefix)
+        .ok_or_else(|| format!("unknown bot or path {path}"))?;
+    let body: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    match method {
+        "sendMessage" => check_send_message(&body)?,
+        "answerCallbackQuery" => {
+            if !body["callback_query_id"].is_string() {
+                return Err("callback_query_id must be a string".into());
+            }
+        }
+        other => return Err(format!("method {other} is not supported")),
+    }
+    Ok(Call {
+        method: method.to_owned(),
+        body,
+    })
 }
 
 fn check_send_message(body: &Value) -> Result<(), String> {

@@ -1,10 +1,14 @@
-//! Messengers the customer is reached through: the Telegram Bot API, the console (local runs),
-//! and a fake Bot API server that checks and records requests (tests).
+//! Messengers the customer is reached through: the Telegram Bot API, the WhatsApp Cloud API,
+//! the console (local runs), and fake API servers that check and record requests (tests).
 
+mod fake_http;
 pub mod fake_telegram;
+pub mod fake_whatsapp;
 pub mod telegram;
+pub mod whatsapp;
 
 pub use telegram::TelegramBot;
+pub use whatsapp::{WhatsAppCloud, WhatsAppError};
 
 use app::ports::{Channel, OutgoingMessage};
 use std::sync::atomic::{AtomicU64, Ordering};
