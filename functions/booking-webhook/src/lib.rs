@@ -1,16 +1,22 @@
-//! `booking-webhook`: the Telegram bot's webhook (`POST /v1/telegram`). Checks Telegram's secret
-//! token header, parses the update, runs it through the booking use case (idempotent per update
-//! id) and sends the replies. 200 handled, 401 bad secret, 403 not this chat's to do, 404 unknown
-//! offer or booking, 409 the same update in progress, 422 unreadable update, opaque 500.
+//! `booking-webhook`: the messengers' webhooks. `POST /v1/telegram/webhook` checks Telegram's
+//! secret-token header; `GET /v1/whatsapp/webhook` answers Meta's verification handshake;
+//! `POST /v1/whatsapp/webhook` checks `X-Hub-Signature-256`. Every update (a Telegram update, a
+//! WhatsApp message) runs through the booking use case, idempotent per update or message id, and
+//! each reply goes out through the messenger it is addressed to (the advisor is in Telegram).
+//! 200 handled, 401 bad secret or signature, 403 wrong verify token or not this sender's to do,
+//! 404 unknown route, offer or booking, 409 the same update in progress, 422 unreadable update,
+//! opaque 500.
+
+pub mod config;
 
 use anyhow::Context;
-use app::ports::Address;
+use app::ports::{Address, Messenger, OutgoingMessage, WhatsAppId};
 use app::{BookingSettings, MessengerUpdate, UpdateError, UpdateKind};
-use channels::TelegramBot;
+use channels::{TelegramBot, WhatsAppCloud};
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use hmac::{Hmac, KeyInit, Mac};
-use lambda_http::{http, Body, Request, Response};
+use lambda_http::{http, Body, Request, RequestExt, Response};
 use lambda_support::{ApiError, Reply};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,13 +26,30 @@ use store::Store;
 
 /// The header Telegram sends with the secret given to `setWebhook`.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+/// The header Meta signs WhatsApp notifications in: `sha256=<hex HMAC-SHA256 of the body>`.
+pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+/// Telegram's webhook route.
+pub const TELEGRAM_PATH: &str = "/v1/telegram/webhook";
+/// WhatsApp's webhook route (GET verification, POST notifications).
+pub const WHATSAPP_PATH: &str = "/v1/whatsapp/webhook";
+
+/// The WhatsApp side: the Cloud API client of the business number and the webhook's secrets.
+pub struct WhatsApp {
+    pub client: WhatsAppCloud,
+    /// Meta's app secret, the key of `X-Hub-Signature-256`.
+    pub app_secret: String,
+    /// The token Meta echoes in `hub.verify_token` when the webhook is registered.
+    pub verify_token: String,
+}
 
 /// What the handler needs, built once per cold start.
 pub struct Deps<S> {
     pub repos: Repos<S>,
     pub policy: Policy,
     pub bot: TelegramBot,
+    pub whatsapp: WhatsApp,
     pub settings: BookingSettings,
+    /// Telegram's webhook secret token.
     pub webhook_secret: String,
 }
 
@@ -55,10 +78,13 @@ struct Chat {
     id: i64,
 }
 
+fn unprocessable(field: impl Into<String>, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unprocessable(vec![domain::FieldError::new(field, e)])
+}
+
 /// Parses a Telegram update into the use case's terms.
 pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
-    let update: Update = serde_json::from_slice(body)
-        .map_err(|e| ApiError::Unprocessable(vec![domain::FieldError::new("$", e)]))?;
+    let update: Update = serde_json::from_slice(body).map_err(|e| unprocessable("$", e))?;
     let update_id = update.update_id.to_string();
     if let Some(query) = update.callback_query {
         let (Some(data), Some(message)) = (query.data, query.message) else {
@@ -82,10 +108,135 @@ pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
     }))
 }
 
+#[derive(Debug, Deserialize)]
+struct Notification {
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Change {
+    field: Option<String>,
+    value: ChangeValue,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangeValue {
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    messages: Vec<WaMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    phone_number_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WaMessage {
+    from: String,
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    text: Option<WaText>,
+    interactive: Option<WaInteractive>,
+    button: Option<WaButton>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WaText {
+    body: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct WaInteractive {
+    button_reply: Option<WaReply>,
+    list_reply: Option<WaReply>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WaReply {
+    id: String,
+}
+
+/// A quick-reply button of a message template.
+#[derive(Debug, Deserialize)]
+struct WaButton {
+    payload: Option<String>,
+}
+
+/// Parses a WhatsApp notification into the use case's terms: one update per customer message
+/// (texts, reply buttons, list rows, template quick replies) to the business number
+/// `phone_number_id`. Delivery statuses and other message types carry nothing to handle.
+pub fn parse_whatsapp(
+    body: &[u8],
+    phone_number_id: &str,
+) -> Result<Vec<MessengerUpdate>, ApiError> {
+    let notification: Notification =
+        serde_json::from_slice(body).map_err(|e| unprocessable("$", e))?;
+    let mut updates = Vec::new();
+    for (e, entry) in notification.entry.into_iter().enumerate() {
+        for (c, change) in entry.changes.into_iter().enumerate() {
+            if change.field.as_deref().is_some_and(|f| f != "messages") {
+                continue;
+            }
+            let to = change
+                .value
+                .metadata
+                .as_ref()
+                .and_then(|m| m.phone_number_id.as_deref());
+            if to.is_some_and(|id| id != phone_number_id) {
+                tracing::warn!(phone_number_id = ?to, "notification for another number ignored");
+                continue;
+            }
+            for (m, message) in change.value.messages.into_iter().enumerate() {
+                let at = format!("entry[{e}].changes[{c}].value.messages[{m}]");
+                let from = WhatsAppId::parse(&message.from)
+                    .map_err(|err| unprocessable(format!("{at}.from"), err))?;
+                if message.id.is_empty() {
+                    return Err(unprocessable(format!("{at}.id"), "must not be empty"));
+                }
+                let kind =
+                    match message.kind.as_str() {
+                        "text" => message.text.map(|t| UpdateKind::Text(t.body)),
+                        "interactive" => message
+                            .interactive
+                            .and_then(|i| i.button_reply.or(i.list_reply))
+                            .map(|reply| UpdateKind::Callback {
+                                callback_id: None,
+                                data: reply.id,
+                            }),
+                        "button" => message.button.and_then(|b| b.payload).map(|data| {
+                            UpdateKind::Callback {
+                                callback_id: None,
+                                data,
+                            }
+                        }),
+                        _ => None,
+                    };
+                if let Some(kind) = kind {
+                    updates.push(MessengerUpdate {
+                        update_id: message.id,
+                        from: Address::WhatsApp(from),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    Ok(updates)
+}
+
 fn same_secret(expected: &str, given: &[u8]) -> bool {
     // Constant-time: compare MACs of both under a fixed key.
     let tag = |bytes: &[u8]| {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"telegram-secret-compare")
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"booking-webhook-secret-compare")
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(bytes);
         mac
@@ -94,20 +245,34 @@ fn same_secret(expected: &str, given: &[u8]) -> bool {
     tag(given).verify_slice(&expected_tag).is_ok()
 }
 
-/// Handles one update given its raw body and headers at `now`.
+/// Whether `header` is `sha256=<hex HMAC-SHA256 of body under app_secret>` (constant time).
+pub fn signed_by(app_secret: &str, header: Option<&[u8]>, body: &[u8]) -> bool {
+    let Some(given) = header
+        .and_then(|h| h.strip_prefix(b"sha256="))
+        .and_then(|hex| hex::decode(hex).ok())
+    else {
+        return false;
+    };
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(app_secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+/// Handles one Telegram update given its raw body and headers at `now`.
 pub async fn handle<S: Store>(
     deps: &Deps<S>,
     headers: &http::HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Reply {
-    match run(deps, headers, body, now).await {
+    match run_telegram(deps, headers, body, now).await {
         Ok(()) => Reply::new(200, json!({"ok": true})),
         Err(e) => e.reply(),
     }
 }
 
-async fn run<S: Store>(
+async fn run_telegram<S: Store>(
     deps: &Deps<S>,
     headers: &http::HeaderMap,
     body: &[u8],
@@ -117,17 +282,73 @@ async fn run<S: Store>(
     if !given.is_some_and(|g| same_secret(&deps.webhook_secret, g)) {
         return Err(ApiError::Unauthorized("bad secret token".into()));
     }
-    let Some(update) = parse_update(body)? else {
-        return Ok(());
-    };
-    let replies = app::handle_update(&deps.repos, &deps.policy, &deps.settings, &update, now)
+    match parse_update(body)? {
+        Some(update) => run_update(deps, &update, now).await,
+        None => Ok(()),
+    }
+}
+
+/// Handles one WhatsApp notification given its raw body and headers at `now`. Every message in
+/// it is handled; the first failure decides the answer (Meta delivers it again, and the messages
+/// handled before are not handled twice).
+pub async fn handle_whatsapp<S: Store>(
+    deps: &Deps<S>,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Reply {
+    match run_whatsapp(deps, headers, body, now).await {
+        Ok(()) => Reply::new(200, json!({"ok": true})),
+        Err(e) => e.reply(),
+    }
+}
+
+async fn run_whatsapp<S: Store>(
+    deps: &Deps<S>,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let signature = headers.get(SIGNATURE_HEADER).map(|v| v.as_bytes());
+    if !signed_by(&deps.whatsapp.app_secret, signature, body) {
+        return Err(ApiError::Unauthorized("bad or missing signature".into()));
+    }
+    let updates = parse_whatsapp(body, deps.whatsapp.client.phone_number_id())?;
+    let mut first_error = None;
+    for update in &updates {
+        if let Err(e) = run_update(deps, update, now).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Meta's verification handshake: the challenge when `hub.mode` is `subscribe` and
+/// `hub.verify_token` is ours.
+pub fn verify_whatsapp<S>(
+    deps: &Deps<S>,
+    mode: Option<&str>,
+    verify_token: Option<&str>,
+    challenge: Option<&str>,
+) -> Result<String, ApiError> {
+    let token_ok =
+        verify_token.is_some_and(|t| same_secret(&deps.whatsapp.verify_token, t.as_bytes()));
+    match (mode, challenge) {
+        (Some("subscribe"), Some(challenge)) if token_ok => Ok(challenge.to_owned()),
+        _ => Err(ApiError::Forbidden("verification refused".into())),
+    }
+}
+
+async fn run_update<S: Store>(
+    deps: &Deps<S>,
+    update: &MessengerUpdate,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let replies = app::handle_update(&deps.repos, &deps.policy, &deps.settings, update, now)
         .await
-        .map_err(api_error)?;
+        .map_err(|e| api_error(e, update.from.messenger()))?;
     for message in &replies.messages {
-        deps.bot
-            .send_message(message)
-            .await
-            .context("sending a reply")?;
+        deliver(deps, message).await.context("sending a reply")?;
     }
     if let Some((id, text)) = &replies.callback_answer {
         deps.bot
@@ -135,44 +356,87 @@ async fn run<S: Store>(
             .await
             .context("answering the callback")?;
     }
-    app::finish_update(&deps.repos, &update, now)
+    app::finish_update(&deps.repos, update, now)
         .await
         .context("recording the update")?;
     Ok(())
 }
 
+/// Sends a reply through the messenger it is addressed to.
+async fn deliver<S>(deps: &Deps<S>, message: &OutgoingMessage) -> anyhow::Result<()> {
+    match message.to {
+        Address::Telegram(_) => deps.bot.send_message(message).await.map(drop),
+        Address::WhatsApp(_) => Ok(deps.whatsapp.client.send_message(message).await.map(drop)?),
+    }
+}
+
 /// The one place update errors become HTTP errors.
-fn api_error(e: UpdateError) -> ApiError {
+fn api_error(e: UpdateError, messenger: Messenger) -> ApiError {
     match e {
         UpdateError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
         UpdateError::NotFound(_) => ApiError::NotFound,
         UpdateError::InProgress(_) => ApiError::Conflict(e.to_string()),
         UpdateError::Malformed => {
-            ApiError::Unprocessable(vec![domain::FieldError::new("callback_query.data", e)])
+            let field = match messenger {
+                Messenger::Telegram => "callback_query.data",
+                Messenger::WhatsApp => "messages[].interactive",
+            };
+            unprocessable(field, e)
         }
         UpdateError::Store(e) => ApiError::Internal(e.into()),
     }
 }
 
-/// The Lambda entry: routes `POST .../v1/telegram` to `handle`.
+fn response(status: u16, content_type: &'static str, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+fn json_response(reply: Reply) -> Response<Body> {
+    response(reply.status, "application/json", reply.body.to_string())
+}
+
+/// The Lambda entry: routes `POST .../v1/telegram/webhook` and `GET`/`POST
+/// .../v1/whatsapp/webhook`.
 pub async fn handle_request<S: Store>(
     deps: &Deps<S>,
     request: Request,
     now: DateTime<Utc>,
 ) -> Response<Body> {
-    let reply = if !request.uri().path().ends_with("/v1/telegram") {
-        ApiError::NotFound.reply()
-    } else if request.method() != http::Method::POST {
-        ApiError::MethodNotAllowed.reply()
-    } else {
-        handle(deps, request.headers(), request.body().as_ref(), now).await
-    };
-    let mut response = Response::new(Body::Text(reply.body.to_string()));
-    *response.status_mut() =
-        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
+    let path = request.uri().path();
+    let method = request.method();
+    let body = request.body().as_ref();
+    if path.ends_with(TELEGRAM_PATH) {
+        if method != http::Method::POST {
+            return json_response(ApiError::MethodNotAllowed.reply());
+        }
+        return json_response(handle(deps, request.headers(), body, now).await);
+    }
+    if !path.ends_with(WHATSAPP_PATH) {
+        return json_response(ApiError::NotFound.reply());
+    }
+    match *method {
+        http::Method::GET => {
+            let query = request.query_string_parameters();
+            match verify_whatsapp(
+                deps,
+                query.first("hub.mode"),
+                query.first("hub.verify_token"),
+                query.first("hub.challenge"),
+            ) {
+                Ok(challenge) => response(200, "text/plain; charset=utf-8", challenge),
+                Err(e) => json_response(e.reply()),
+            }
+        }
+        http::Method::POST => {
+            json_response(handle_whatsapp(deps, request.headers(), body, now).await)
+        }
+        _ => json_response(ApiError::MethodNotAllowed.reply()),
+    }
 }

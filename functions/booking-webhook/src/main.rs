@@ -1,29 +1,21 @@
-//! Lambda binary: reads the config, builds the store and bot clients once, serves the webhook.
+//! Lambda binary: reads the config and the secrets, builds the store and the messenger clients
+//! once, serves the webhooks. Missing or invalid settings stop the cold start.
 
 use anyhow::Context;
-use app::BookingSettings;
-use booking_webhook::{handle_request, Deps};
-use channels::TelegramBot;
+use booking_webhook::config::Config;
+use booking_webhook::{handle_request, Deps, WhatsApp};
+use channels::{TelegramBot, WhatsAppCloud};
 use lambda_http::{service_fn, Error, Request};
 use lambda_support::{
-    dynamo_store, init_tracing, load_aws_config, parsed_or, policy_from_env, required,
-    secret_from_ssm,
+    dynamo_store, init_tracing, load_aws_config, policy_from_env, secret_from_ssm,
 };
 use store::repo::Repos;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let table = required("TABLE_NAME")?;
+    let config = Config::from_env()?;
     let policy = policy_from_env()?;
-    let settings = BookingSettings {
-        advisor_chat_id: parsed_or("ADVISOR_CHAT_ID", 0i64)?,
-        days_ahead: parsed_or("BOOKING_DAYS_AHEAD", 7u32)?,
-        hold_minutes: parsed_or("BOOKING_HOLD_MINUTES", 30i64)?,
-        max_slots_shown: parsed_or("BOOKING_SLOTS_SHOWN", 6usize)?,
-    };
-    let api = std::env::var("TELEGRAM_API_URL")
-        .unwrap_or_else(|_| channels::telegram::DEFAULT_BASE_URL.into());
     let aws = load_aws_config().await;
     let token = secret_from_ssm(&aws, "TELEGRAM_BOT_TOKEN_PARAM")
         .await
@@ -31,11 +23,30 @@ async fn main() -> Result<(), Error> {
     let webhook_secret = secret_from_ssm(&aws, "TELEGRAM_WEBHOOK_SECRET_PARAM")
         .await
         .context("the Telegram webhook secret")?;
+    let access_token = secret_from_ssm(&aws, "WHATSAPP_ACCESS_TOKEN_PARAM")
+        .await
+        .context("the WhatsApp access token")?;
+    let app_secret = secret_from_ssm(&aws, "WHATSAPP_APP_SECRET_PARAM")
+        .await
+        .context("the WhatsApp app secret")?;
+    let verify_token = secret_from_ssm(&aws, "WHATSAPP_VERIFY_TOKEN_PARAM")
+        .await
+        .context("the WhatsApp verify token")?;
     let deps = Deps {
-        repos: Repos::new(dynamo_store(&aws, table)),
+        repos: Repos::new(dynamo_store(&aws, config.table)),
         policy,
-        bot: TelegramBot::new(api, token),
-        settings,
+        bot: TelegramBot::new(config.telegram_api_url, token),
+        whatsapp: WhatsApp {
+            client: WhatsAppCloud::new(
+                config.whatsapp_api_url,
+                config.whatsapp_phone_number_id,
+                access_token,
+            )
+            .with_api_version(config.whatsapp_api_version),
+            app_secret,
+            verify_token,
+        },
+        settings: config.settings,
         webhook_secret,
     };
     let deps = &deps;

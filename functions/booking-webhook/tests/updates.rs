@@ -1,9 +1,9 @@
 //! The Telegram webhook with raw update bodies, against the fake Bot API.
 
 use app::BookingSettings;
-use booking_webhook::{handle, Deps};
+use booking_webhook::{handle, Deps, WhatsApp};
 use channels::fake_telegram::FakeTelegram;
-use channels::TelegramBot;
+use channels::{TelegramBot, WhatsAppCloud};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
@@ -23,6 +23,15 @@ fn headers(secret: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(booking_webhook::SECRET_HEADER, secret.parse().unwrap());
     h
+}
+
+/// A WhatsApp side nothing in these tests reaches.
+fn unused_whatsapp() -> WhatsApp {
+    WhatsApp {
+        client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
+        app_secret: "app-secret".into(),
+        verify_token: "verify".into(),
+    }
 }
 
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
@@ -100,6 +109,7 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
             hold_minutes: 30,
             max_slots_shown: 6,
         },
+        whatsapp: unused_whatsapp(),
         webhook_secret: SECRET.into(),
     };
     let now = at("2027-11-01T10:05:00+03:00");
@@ -199,6 +209,7 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
             hold_minutes: 30,
             max_slots_shown: 6,
         },
+        whatsapp: unused_whatsapp(),
         webhook_secret: SECRET.into(),
     };
     let now = at("2027-11-01T10:05:00+03:00");

@@ -385,6 +385,11 @@ impl WhatsAppCloud {
         self
     }
 
+    /// The business phone number's id messages are sent from.
+    pub fn phone_number_id(&self) -> &str {
+        &self.phone_number_id
+    }
+
     /// Sends `content` to `to`; returns WhatsApp's message id (`wamid...`).
     pub async fn send_content(
         &self,
