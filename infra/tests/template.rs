@@ -400,3 +400,27 @@ fn the_stack_outputs_the_api_url_and_the_queue_urls() {
         );
     }
 }
+
+#[test]
+fn the_booking_webhook_gets_the_advisor_chat_and_the_whatsapp_number_from_stack_parameters_without_defaults(
+) {
+    let stack = stack();
+    let doc: Value = serde_norway::from_str(TEMPLATE).expect("infra/template.yaml parses");
+    let function = stack
+        .resource("BookingWebhookFunction")
+        .expect("the booking webhook");
+    let env = &function.properties["Environment"]["Variables"];
+    for (variable, parameter) in [
+        ("ADVISOR_CHAT_ID", "AdvisorChatId"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "WhatsAppPhoneNumberId"),
+    ] {
+        assert_eq!(referenced_id(&env[variable]), Some(parameter), "{variable}");
+        let declared = &doc["Parameters"][parameter];
+        assert!(declared.is_mapping(), "parameter {parameter} is declared");
+        assert!(
+            declared.get("Default").is_none(),
+            "{parameter} must be given at deploy: the function refuses to start without it"
+        );
+        assert!(declared["AllowedPattern"].is_string(), "{parameter}");
+    }
+}
