@@ -502,6 +502,19 @@ mod tests {
     }
 
     #[test]
+    fn warm_the_model_is_a_tenth_better_than_the_best_baseline_and_no_worse_than_any() {
+        let report = run(&shared_data(), false).unwrap();
+        let warm = &report.warm;
+        let baselines = [
+            warm.last_two.mae_days,
+            warm.all_history_avg.unwrap().mae_days,
+            warm.calendar_12m.unwrap().mae_days,
+        ];
+        let best = baselines.iter().copied().fold(f64::INFINITY, f64::min);
+        assert!(warm.model.mae_days <= 0.9 * best, "{warm:?}");
+    }
+
+    #[test]
     fn raw_logs_cost_the_model_at_most_a_fifth_of_its_warm_accuracy() {
         let clean = run(&shared_data(), false).unwrap();
         let raw = run(&shared_data(), true).unwrap();

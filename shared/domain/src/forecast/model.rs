@@ -28,6 +28,12 @@ pub struct ForecastParams {
     pub daily_log_var: f64,
     /// How far a car's level wanders per year (log scale): old periods count for less.
     pub drift_log_sd: f64,
+    /// How long a period keeps counting toward the car's level: its weight (its days) decays
+    /// by a factor e over this many days since it ended-to-middle, so habits two years ago
+    /// count a third of this year's.
+    pub memory_days: f64,
+    /// How many days of the car's own driving the fleet prior is worth in the level.
+    pub prior_days: f64,
     /// Readings closer together than this are folded into one period of the history.
     pub min_period_days: i64,
     /// A jump above this pace is not driving but a typo (km per day, at least one day counted).
@@ -45,6 +51,8 @@ impl Default for ForecastParams {
             period_prior_weight: 3.0,
             daily_log_var: 30.0,
             drift_log_sd: 0.2,
+            memory_days: 730.0,
+            prior_days: 120.0,
             min_period_days: 180,
             max_km_per_day: 1_500.0,
             min_km_per_day: 0.1,
@@ -394,8 +402,9 @@ impl Forecaster {
     /// The car's level is the weighted median of the log pace of its completed periods (and of
     /// the stretch from first registration at 0 km) and of the fleet prior: the most likely
     /// level when period effects are heavy-tailed (a road-trip year, a year in the garage), so
-    /// one unusual period cannot drag the forecast. Each is weighted by the inverse of its
-    /// scale: the period effect, within-period noise and the drift since it. Readings
+    /// one unusual period cannot drag the forecast. Each period weighs its days, fading with
+    /// age (`memory_days`); the prior weighs `prior_days`. The level's uncertainty comes from
+    /// the period effect, within-period noise and the drift since each period. Readings
     /// since the last service reveal the current period's own effect and are trusted in
     /// proportion to how many days they cover.
     fn estimate_rate(
@@ -445,13 +454,14 @@ impl Forecaster {
         let fleet_var = p.fleet_log_sd.powi(2) + p.drift_log_sd.powi(2) * span_years;
         let mut precision = 1.0 / fleet_var;
         let mut evidence = [(0.0, 0.0); 25];
-        evidence[0] = (p.fleet_km_per_day.ln(), fleet_var.sqrt().recip());
+        evidence[0] = (p.fleet_km_per_day.ln(), p.prior_days);
         for (slot, &(km, days, mid)) in evidence[1..].iter_mut().zip(&blocks[..n]) {
             let y = (km / days).max(p.min_km_per_day).ln();
             let drift = p.drift_log_sd.powi(2) * (now - mid).max(0) as f64 / DAYS_PER_YEAR;
             let var = period_var + p.daily_log_var / days + drift;
             precision += 1.0 / var;
-            *slot = (y, var.sqrt().recip());
+            let age = (now - mid).max(0) as f64;
+            *slot = (y, days * (-age / p.memory_days).exp());
         }
         let level = weighted_median(&mut evidence[..=n]);
         let level_var = 1.0 / precision;
@@ -485,8 +495,8 @@ impl Forecaster {
     }
 }
 
-/// The location that minimises the weighted absolute deviation: the maximum-likelihood level
-/// under Laplace (heavy-tailed) period effects, each weighted by the inverse of its scale.
+/// The location that minimises the weighted absolute deviation: the most likely level under
+/// Laplace (heavy-tailed) period effects.
 fn weighted_median(values: &mut [(f64, f64)]) -> f64 {
     values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let half = values.iter().map(|v| v.1).sum::<f64>() / 2.0;
