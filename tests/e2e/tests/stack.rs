@@ -8,11 +8,13 @@ use app::messages::{ComposeOffer, EvaluateVehicle};
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use channels::fake_telegram::FakeTelegram;
-use channels::TelegramBot;
+use channels::fake_whatsapp::FakeWhatsApp;
+use channels::{TelegramBot, WhatsAppCloud};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
 use domain::triggers::Stage;
 use domain::Visit;
+use hmac::{Hmac, KeyInit, Mac};
 use lambda_support::aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_support::aws_lambda_events::sqs::SqsEvent;
 use lambda_support::SqsQueue;
@@ -24,6 +26,9 @@ const VIN: &str = "XW7BE40K70S025476";
 const CUSTOMER_CHAT: i64 = 5550001;
 const ADVISOR_CHAT: i64 = -100777;
 const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
+const WHATSAPP_NUMBER: &str = "106540352242922";
+const WHATSAPP_TOKEN: &str = "EAAG-e2e";
+const WHATSAPP_APP_SECRET: &str = "meta-app-secret";
 
 /// A Telegram callback update: `chat_id` pressed a button carrying `data`.
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
@@ -44,7 +49,7 @@ impl Run {
     /// Posts a Telegram update through the booking webhook as API Gateway delivers it.
     async fn telegram_update(&self, body: &[u8]) -> u16 {
         let request = api_gateway_post(
-            "/v1/telegram",
+            "/v1/telegram/webhook",
             body,
             (booking_webhook::SECRET_HEADER, TELEGRAM_SECRET),
         );
@@ -192,6 +197,43 @@ fn schedule_event(time: &str) -> EventBridgeEvent<serde_json::Value> {
     .unwrap()
 }
 
+fn booking_settings() -> app::BookingSettings {
+    app::BookingSettings {
+        advisor_chat_id: ADVISOR_CHAT,
+        days_ahead: 7,
+        hold_minutes: 30,
+        max_slots_shown: 6,
+    }
+}
+
+fn whatsapp_side(server: &FakeWhatsApp) -> booking_webhook::WhatsApp {
+    booking_webhook::WhatsApp {
+        client: WhatsAppCloud::new(server.base_url(), WHATSAPP_NUMBER, WHATSAPP_TOKEN),
+        app_secret: WHATSAPP_APP_SECRET.into(),
+        verify_token: "meta-verify-token".into(),
+    }
+}
+
+/// A WhatsApp notification of one text from the example customer, signed as Meta signs it.
+fn whatsapp_text(message_id: &str, text: &str) -> (Vec<u8>, String) {
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "74950000000", "phone_number_id": WHATSAPP_NUMBER},
+            "contacts": [{"profile": {"name": "Михаил"}, "wa_id": "79161234567"}],
+            "messages": [{"from": "79161234567", "id": message_id, "timestamp": "1824966300",
+                          "type": "text", "text": {"body": text}}]
+        }}]}]
+    }))
+    .unwrap();
+    let mut mac =
+        <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(WHATSAPP_APP_SECRET.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    (body, signature)
+}
+
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
@@ -309,12 +351,8 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             repos: repos.clone(),
             policy: Policy::default(),
             bot: TelegramBot::new(telegram.base_url(), "42:E2E"),
-            settings: app::BookingSettings {
-                advisor_chat_id: ADVISOR_CHAT,
-                days_ahead: 7,
-                hold_minutes: 30,
-                max_slots_shown: 6,
-            },
+            whatsapp: whatsapp_side(&FakeWhatsApp::start(WHATSAPP_NUMBER, WHATSAPP_TOKEN).unwrap()),
+            settings: booking_settings(),
             webhook_secret: TELEGRAM_SECRET.into(),
         },
         telegram,
@@ -455,4 +493,114 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
         1
     );
     assert_eq!(run.repos.readings.for_vehicle(VIN).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_new_visit() {
+    let moto = Moto::shared();
+    let store = moto.fresh_store("e2e-stop").await.unwrap();
+    let sqs = sqs_client(moto);
+    let evaluate_url = queue_with_dlq(&sqs, "autodrive-e2e-stop-evaluate").await;
+    let compose_url = queue_with_dlq(&sqs, "autodrive-e2e-stop-compose").await;
+    let repos = Repos::new(store);
+    let whatsapp = FakeWhatsApp::start(WHATSAPP_NUMBER, WHATSAPP_TOKEN).unwrap();
+    let telegram = FakeTelegram::start("42:E2E").unwrap();
+    let ingest = ingest_visit::Deps {
+        repos: repos.clone(),
+        policy: Policy::default(),
+        secret: ingest_visit::Secret::parse("the-dealer-shared-secret").unwrap(),
+    };
+    let post_visit = |visit: serde_json::Value, posted_at: DateTime<Utc>| {
+        let body = serde_json::to_vec(&visit).unwrap();
+        let signature = ingest.secret.sign(posted_at.timestamp(), &body);
+        ingest_visit::handle_request(&ingest, api_gateway_request(&body, &signature), posted_at)
+    };
+    let nightly = Arc::new(nightly_forecast::Deps {
+        repos: repos.clone(),
+        policy: Policy::default(),
+        evaluate: SqsQueue::new(sqs.clone(), evaluate_url.clone()),
+        segments: 2,
+        page_size: 10,
+    });
+    let evaluator = trigger_evaluator::Deps {
+        repos: repos.clone(),
+        policy: Policy::default(),
+        compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
+    };
+    let booking = booking_webhook::Deps {
+        repos: repos.clone(),
+        policy: Policy::default(),
+        bot: TelegramBot::new(telegram.base_url(), "42:E2E"),
+        whatsapp: whatsapp_side(&whatsapp),
+        settings: booking_settings(),
+        webhook_secret: TELEGRAM_SECRET.into(),
+    };
+
+    let posted = post_visit(
+        app::fixtures::example_visit(),
+        at("2026-11-12T16:00:00+03:00"),
+    )
+    .await;
+    assert_eq!(posted.status().as_u16(), 201);
+    let night = nightly_forecast::handle(
+        nightly.clone(),
+        schedule_event("2027-10-31T22:00:00Z"),
+        Instant::now() + Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    assert_eq!(night.queued, 1);
+    let evaluate = drain(&sqs, &evaluate_url).await;
+    let message = EvaluateVehicle::from_json(evaluate.records[0].body.as_deref().unwrap()).unwrap();
+    let before = app::evaluate_vehicle(
+        &repos,
+        &Policy::default(),
+        &message,
+        at("2027-11-01T00:29:00+03:00"),
+    )
+    .await
+    .unwrap();
+    assert!(!before.compose.is_empty(), "a reminder is due before STOP");
+
+    let (body, signature) = whatsapp_text("wamid.E2E-STOP", "STOP");
+    for _ in 0..2 {
+        let request = api_gateway_post(
+            "/v1/whatsapp/webhook",
+            &body,
+            ("x-hub-signature-256", &signature),
+        );
+        let response =
+            booking_webhook::handle_request(&booking, request, at("2027-11-01T00:30:00+03:00"))
+                .await;
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let sent = whatsapp.messages();
+    assert_eq!(sent.len(), 1, "STOP is answered once");
+    assert_eq!(sent[0]["to"], "79161234567");
+    assert_eq!(sent[0]["text"]["body"], app::booking::STOP_REPLY);
+
+    let evaluated =
+        trigger_evaluator::handle(&evaluator, evaluate, at("2027-11-01T01:00:05+03:00")).await;
+    assert!(evaluated.batch_item_failures.is_empty());
+    assert!(
+        drain(&sqs, &compose_url).await.records.is_empty(),
+        "nothing is composed for an opted-out customer"
+    );
+
+    let later = app::fixtures::visit("A3C0002222", VIN, "2027-11-05T12:00:00+03:00", 104_000);
+    let posted = post_visit(later, at("2027-11-05T12:10:00+03:00")).await;
+    assert_eq!(posted.status().as_u16(), 201);
+    let customer = repos
+        .customers
+        .get::<domain::Customer>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        customer.opted_out_at,
+        Some(at("2027-11-01T00:30:00+03:00")),
+        "a new visit from the CRM keeps the opt-out"
+    );
+    assert!(telegram.calls().is_empty());
+    assert!(whatsapp.rejected().is_empty());
 }
