@@ -1,5 +1,5 @@
 //! The estimator: trusted readings, a robust (weighted-median) km/day level shrunk toward a prior,
-//! and a log-normal rate uncertainty turned into an 80 % interval of the due date.
+//! and a Laplace (heavy-tailed) log-rate uncertainty turned into an 80 % interval of the due date.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
@@ -8,8 +8,8 @@ use super::{
     Schedule, ServiceDue, ServicePoint,
 };
 
-/// z-score of the 90th percentile of the standard normal.
-const Z90: f64 = 1.281_551_565_5;
+/// The 90th percentile of a Laplace distribution of unit variance: ln 5 / sqrt 2.
+const LAPLACE_Q90: f64 = 1.138_044_461_8;
 const DAYS_PER_YEAR: f64 = 365.25;
 
 /// The estimator's assumptions, each a physical or statistical quantity, not a tuned knob.
@@ -134,7 +134,7 @@ impl Forecaster {
                 last.day as f64 + (target_km - last.km) / rate
             }
         };
-        let spread = (Z90 * estimate.log_sd).exp();
+        let spread = (LAPLACE_Q90 * estimate.log_sd).exp();
         let point_day = distance_due_day(estimate.km_per_day);
         let early_day = distance_due_day(estimate.km_per_day * spread);
         let late_day = distance_due_day(estimate.km_per_day / spread);
@@ -434,36 +434,35 @@ impl Forecaster {
         let blocks = &blocks.items;
         let history_blocks = n - lifetime_blocks;
 
-        let sd2 = p.period_log_sd.powi(2);
+        let log_pace = |b: &(f64, f64, i64)| (b.0 / b.1).max(p.min_km_per_day).ln();
+        let mut evidence = [(0.0, 0.0); 25];
+        evidence[0] = (p.fleet_km_per_day.ln(), p.prior_days);
+        for (slot, block) in evidence[1..].iter_mut().zip(&blocks[..n]) {
+            let age = (now - block.2).max(0) as f64;
+            *slot = (log_pace(block), block.1 * (-age / p.memory_days).exp());
+        }
+        let level = weighted_median(&mut evidence[..=n]);
+
+        // Laplace period effects: their scale is the mean absolute deviation of the car's own
+        // periods from its level, pooled with the prior scale; the variance is twice its square.
         let period_var = {
-            let logs = blocks[lifetime_blocks..n]
+            let (count, deviation) = blocks[lifetime_blocks..n]
                 .iter()
-                .map(|b| (b.0 / b.1).max(p.min_km_per_day).ln());
-            let (count, sum, sum2) = logs.fold((0.0, 0.0, 0.0), |(c, s, s2), y| {
-                (c + 1.0, s + y, s2 + y * y)
-            });
-            let ss = if count >= 2.0 {
-                (sum2 - sum * sum / count).max(0.0)
-            } else {
-                0.0
-            };
-            let dof = (count - 1.0).max(0.0);
-            (p.period_prior_weight * sd2 + ss) / (p.period_prior_weight + dof)
+                .fold((0.0, 0.0), |(c, d), b| {
+                    (c + 1.0, d + (log_pace(b) - level).abs())
+                });
+            let prior_scale = p.period_log_sd / std::f64::consts::SQRT_2;
+            let scale =
+                (p.period_prior_weight * prior_scale + deviation) / (p.period_prior_weight + count);
+            2.0 * scale * scale
         };
         let span_years = (now - points.first().map_or(now, |q| q.day)) as f64 / DAYS_PER_YEAR;
         let fleet_var = p.fleet_log_sd.powi(2) + p.drift_log_sd.powi(2) * span_years;
         let mut precision = 1.0 / fleet_var;
-        let mut evidence = [(0.0, 0.0); 25];
-        evidence[0] = (p.fleet_km_per_day.ln(), p.prior_days);
-        for (slot, &(km, days, mid)) in evidence[1..].iter_mut().zip(&blocks[..n]) {
-            let y = (km / days).max(p.min_km_per_day).ln();
+        for &(_, days, mid) in &blocks[..n] {
             let drift = p.drift_log_sd.powi(2) * (now - mid).max(0) as f64 / DAYS_PER_YEAR;
-            let var = period_var + p.daily_log_var / days + drift;
-            precision += 1.0 / var;
-            let age = (now - mid).max(0) as f64;
-            *slot = (y, days * (-age / p.memory_days).exp());
+            precision += 1.0 / (period_var + p.daily_log_var / days + drift);
         }
-        let level = weighted_median(&mut evidence[..=n]);
         let level_var = 1.0 / precision;
 
         let (mean, var) = match points.iter().rev().find(|q| q.day > service_day) {
