@@ -402,7 +402,7 @@ fn the_stack_outputs_the_api_url_and_the_queue_urls() {
 }
 
 #[test]
-fn the_booking_webhook_gets_the_advisor_chat_and_the_whatsapp_number_from_stack_parameters_without_defaults(
+fn the_booking_webhook_gets_the_advisor_chat_and_the_whatsapp_number_from_ssm_backed_stack_parameters(
 ) {
     let stack = stack();
     let doc: Value = serde_norway::from_str(TEMPLATE).expect("infra/template.yaml parses");
@@ -417,10 +417,15 @@ fn the_booking_webhook_gets_the_advisor_chat_and_the_whatsapp_number_from_stack_
         assert_eq!(referenced_id(&env[variable]), Some(parameter), "{variable}");
         let declared = &doc["Parameters"][parameter];
         assert!(declared.is_mapping(), "parameter {parameter} is declared");
-        assert!(
-            declared.get("Default").is_none(),
-            "{parameter} must be given at deploy: the function refuses to start without it"
+        assert_eq!(
+            declared["Type"].as_str(),
+            Some("AWS::SSM::Parameter::Value<String>"),
+            "{parameter} is resolved from SSM at deploy, so `sam deploy` needs no flags"
         );
-        assert!(declared["AllowedPattern"].is_string(), "{parameter}");
+        let name = declared["Default"].as_str().unwrap_or_default();
+        assert!(
+            name.starts_with("/autodrive/prod/"),
+            "{parameter} defaults to the prod stage's SSM name, got {name:?}"
+        );
     }
 }
