@@ -69,9 +69,10 @@ async fn handle_record<S: Store, C: Channel, P: Postpone>(
     .await
     .map_err(record_error)?;
     match outcome {
-        ComposeOutcome::Sent { .. } | ComposeOutcome::AlreadySent | ComposeOutcome::NoChannel => {
-            Ok(())
-        }
+        ComposeOutcome::Sent { .. }
+        | ComposeOutcome::AlreadySent
+        | ComposeOutcome::NoChannel
+        | ComposeOutcome::OptedOut => Ok(()),
         ComposeOutcome::NotYet { send_at } => {
             let seconds = (send_at - now).num_seconds().clamp(1, MAX_POSTPONE_SECONDS);
             deps.postpone.postpone(record, seconds as i32).await?;

@@ -42,9 +42,10 @@ pub enum ComposeOutcome {
     AlreadySent,
     /// Too early (quiet hours): hand it back until `send_at`.
     NotYet { send_at: DateTime<Utc> },
-    /// The customer may not be messaged: no channel this system can send through yet, or they
-    /// opted out (STOP) after the message was queued.
+    /// No channel this system can send the customer's message through.
     NoChannel,
+    /// The customer said STOP after the message was queued: nothing is sent.
+    OptedOut,
 }
 
 /// Why composing failed.
@@ -91,7 +92,7 @@ pub async fn compose_and_send<S: Store, C: Channel>(
         .ok_or_else(|| ComposeError::Unknown(format!("customer {customer_id} not found")))?;
     if stored.opted_out() {
         tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "opted out");
-        return Ok(ComposeOutcome::NoChannel);
+        return Ok(ComposeOutcome::OptedOut);
     }
     let customer = stored.profile;
     let Some(chat_id) = customer.telegram_chat_id else {

@@ -353,7 +353,7 @@ async fn a_queued_reminder_is_not_sent_after_stop() {
     )
     .await
     .unwrap();
-    assert_eq!(outcome, app::ComposeOutcome::NoChannel);
+    assert_eq!(outcome, app::ComposeOutcome::OptedOut);
     assert!(channel.0.lock().unwrap().is_empty());
 }
 
