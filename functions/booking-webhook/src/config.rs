@@ -65,18 +65,7 @@ impl Config {
         }
         let version = value("WHATSAPP_API_VERSION")
             .unwrap_or_else(|| channels::whatsapp::DEFAULT_API_VERSION.to_owned());
-        let version_ok = version
-            .strip_prefix('v')
-            .and_then(|v| v.split_once('.'))
-            .is_some_and(|(major, minor)| {
-                !major.is_empty()
-                    && !minor.is_empty()
-                    && major
-                        .bytes()
-                        .chain(minor.bytes())
-                        .all(|b| b.is_ascii_digit())
-            });
-        if !version_ok {
+        if !channels::whatsapp::is_api_version(&version) {
             return Err(invalid(
                 "WHATSAPP_API_VERSION",
                 "must look like v21.0".into(),

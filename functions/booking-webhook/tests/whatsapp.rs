@@ -45,28 +45,7 @@ fn event(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> lambda_http::Request {
-    let mut header_map = json!({"content-type": "application/json"});
-    for (name, value) in headers {
-        header_map[*name] = (*value).into();
-    }
-    let mut payload = json!({
-        "version": "2.0",
-        "routeKey": format!("{method} /v1/whatsapp/webhook"),
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "req-1", "routeKey": format!("{method} {path}"),
-            "stage": "$default", "time": "01/Nov/2027:07:05:00 +0000", "timeEpoch": 1_824_966_300_000_i64,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "facebookexternalua"}
-        },
-        "isBase64Encoded": false
-    });
-    if !body.is_empty() {
-        payload["body"] = String::from_utf8(body.to_vec()).unwrap().into();
-    }
-    lambda_http::request::from_str(&payload.to_string()).unwrap()
+    lambda_support::test_events::http_api_event(method, path, query, headers, body)
 }
 
 fn signature(secret: &str, body: &[u8]) -> String {

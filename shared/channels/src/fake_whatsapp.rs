@@ -138,18 +138,7 @@ fn check(phone_number_id: &str, token: &str, request: &Request) -> Result<Value,
             format!("Unknown path components: {}", request.path),
         ));
     };
-    let well_formed_version = version
-        .strip_prefix('v')
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(major, minor)| {
-            !major.is_empty()
-                && !minor.is_empty()
-                && major
-                    .bytes()
-                    .chain(minor.bytes())
-                    .all(|b| b.is_ascii_digit())
-        });
-    if !well_formed_version {
+    if !crate::whatsapp::is_api_version(version) {
         return Err((400, 2500, format!("Unknown API version {version}")));
     }
     if *number != phone_number_id {

@@ -10,6 +10,21 @@ pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
 /// The Graph API version the client calls unless told otherwise.
 pub const DEFAULT_API_VERSION: &str = "v21.0";
 
+/// Whether `version` is a Graph API version as it appears in a path: `v<major>.<minor>`.
+pub fn is_api_version(version: &str) -> bool {
+    version
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            !major.is_empty()
+                && !minor.is_empty()
+                && major
+                    .bytes()
+                    .chain(minor.bytes())
+                    .all(|b| b.is_ascii_digit())
+        })
+}
+
 /// The label of the button that opens a list.
 pub const LIST_BUTTON: &str = "Выбрать";
 /// The title of a list's one section.

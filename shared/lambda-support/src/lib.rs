@@ -5,6 +5,9 @@ use anyhow::{anyhow, bail, Context};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
+#[cfg(feature = "test-events")]
+pub mod test_events;
+
 pub use aws_config::SdkConfig;
 pub use aws_lambda_events;
 pub use aws_sdk_sqs;

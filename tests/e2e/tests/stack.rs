@@ -162,24 +162,7 @@ fn api_gateway_request(body: &[u8], signature: &str) -> lambda_http::Request {
 
 /// An API Gateway HTTP API (payload 2.0) POST with one extra header.
 fn api_gateway_post(path: &str, body: &[u8], header: (&str, &str)) -> lambda_http::Request {
-    let mut headers = serde_json::json!({"content-type": "application/json"});
-    headers[header.0] = header.1.into();
-    let payload = serde_json::json!({
-        "version": "2.0",
-        "routeKey": format!("POST {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "req-1", "routeKey": format!("POST {path}"),
-            "stage": "$default", "time": "12/Nov/2026:13:00:00 +0000", "timeEpoch": 1_794_488_400_000_i64,
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"}
-        },
-        "body": String::from_utf8(body.to_vec()).unwrap(),
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&payload.to_string()).unwrap()
+    lambda_support::test_events::http_api_event("POST", path, "", &[header], body)
 }
 
 fn schedule_event(time: &str) -> EventBridgeEvent<serde_json::Value> {

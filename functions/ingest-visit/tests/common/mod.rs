@@ -53,31 +53,13 @@ pub async fn item_count<S: Store>(store: &S) -> usize {
     }
 }
 
-/// An API Gateway HTTP API (payload 2.0) event as the Lambda receives it.
+/// A POST or other request through API Gateway, signed when `signature` is given.
 pub fn api_gateway_request(
     method: &str,
     path: &str,
     body: &[u8],
     signature: Option<&str>,
 ) -> lambda_http::Request {
-    let mut headers = serde_json::json!({"content-type": "application/json"});
-    if let Some(signature) = signature {
-        headers["x-signature"] = signature.into();
-    }
-    let payload = serde_json::json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "req-1", "routeKey": format!("{method} {path}"),
-            "stage": "$default", "time": "12/Nov/2026:12:40:00 +0000", "timeEpoch": 1_794_483_600_000_i64,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "crm"}
-        },
-        "body": String::from_utf8(body.to_vec()).unwrap(),
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&payload.to_string()).unwrap()
+    let headers: Vec<(&str, &str)> = signature.map(|s| ("x-signature", s)).into_iter().collect();
+    lambda_support::test_events::http_api_event(method, path, "", &headers, body)
 }
