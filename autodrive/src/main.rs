@@ -4,6 +4,7 @@ mod backtest;
 mod bench;
 mod bench_nightly;
 mod bench_rules;
+mod demo;
 mod explain;
 mod forecast;
 mod odometer_csv;
@@ -25,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A sample dealership through a full night and day of the cycle on the embedded store.
+    Demo(demo::DemoArgs),
     /// Measure the forecaster against the baselines on real odometer logs (BACKTEST.md).
     Backtest {
         /// Directory of `*.csv` truth logs (and `*.raw.csv` for --raw).
@@ -74,6 +77,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args)?,
         Command::Backtest {
             data,
             raw,

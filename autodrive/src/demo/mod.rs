@@ -1,0 +1,669 @@
+//! `autodrive demo`: a sample dealership on a fresh embedded store, run through the real use
+//! cases (visits, nightly forecast, evaluator, composer, bookings) for a few days, ending with
+//! one full night and day, and the dealer's view of it.
+
+mod dealership;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{bail, ensure, Context, Result};
+use app::booking::BookingSettings;
+use app::compose::OfferRecord;
+use app::messages::{ComposeOffer, EvaluateVehicle};
+use app::ports::{Address, Channel, OutgoingMessage};
+use app::{
+    commit_evaluation, compose_and_send, evaluate_vehicle, finish_update, handle_update,
+    plan_night, record_visit, run_date_of, run_shard, ComposeOutcome, MessengerUpdate, ShardBudget,
+    UpdateKind,
+};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use domain::contact::next_allowed_instant;
+use domain::policy::Policy;
+use domain::pricing::Offer;
+use domain::triggers::{Reason, Stage};
+use store::repo::Repos;
+use store::RedbStore;
+
+pub use report::{render_ru, DemoReport};
+
+use dealership::Dealership;
+
+/// Nightly shards (scan segments) of one night.
+const SHARDS: u32 = 4;
+/// Vehicles per forecast page.
+const PAGE: u32 = 500;
+/// The advisors' Telegram chat.
+const ADVISOR_CHAT: i64 = -100_000_000_001;
+/// Lifts per hourly slot.
+const LIFTS: u32 = 4;
+/// Visits recorded at once while back-filling the history.
+const INGEST_CONCURRENCY: usize = 8;
+
+/// Options of `autodrive demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Customers of the sample dealership.
+    #[arg(long, default_value_t = 3_000)]
+    pub customers: u32,
+    /// Seed of the sample dealership and of the customers' reactions.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Directory for the embedded store (must not hold one yet); a fresh temporary directory,
+    /// removed afterwards, when left out.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The night shown, RFC 3339 (dealer time 01:00 is when the nightly run fires).
+    #[arg(long, default_value = "2026-11-12T01:00:00+03:00")]
+    pub at: DateTime<FixedOffset>,
+    /// Nights run before the night shown, so reminders, offers and bookings have a history.
+    #[arg(long, default_value_t = 14)]
+    pub warm_up_days: u32,
+    /// Print one JSON object instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What one demo run is asked to do.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    pub customers: u32,
+    pub seed: u64,
+    pub at: DateTime<FixedOffset>,
+    pub warm_up_days: u32,
+}
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let config = DemoConfig {
+        customers: args.customers,
+        seed: args.seed,
+        at: args.at,
+        warm_up_days: args.warm_up_days,
+    };
+    let started = std::time::Instant::now();
+    let report = match &args.data_dir {
+        Some(dir) => run_in(&config, dir)?,
+        None => {
+            let dir = tempfile::tempdir().context("creating a temporary directory")?;
+            run_in(&config, dir.path())?
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", render_ru(&report));
+        println!(
+            "\nВремя работы демо: {:.1} с.",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Runs the demo on a store in `dir` (created if missing; it must not hold a store yet).
+pub fn run_in(config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
+    let path = dir.join(store::redb_store::STORE_FILE);
+    if path.exists() {
+        bail!(
+            "{} already holds a store; the demo needs an empty directory",
+            dir.display()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let repos = Repos::new(RedbStore::open(&path)?);
+        simulate(&repos, config).await
+    })
+}
+
+/// A message the recording channel took.
+#[derive(Debug, Clone)]
+struct Recorded {
+    to: Address,
+    text: String,
+}
+
+/// A console channel that records messages instead of printing thousands of them.
+#[derive(Debug, Default)]
+struct RecordingChannel {
+    sent: Mutex<Vec<Recorded>>,
+}
+
+impl RecordingChannel {
+    fn text_of(&self, message_id: &str) -> Option<String> {
+        let index: usize = message_id.strip_prefix('m')?.parse().ok()?;
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.get(index).map(|r| r.text.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn recipients_since(&self, from: usize) -> Vec<Address> {
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent[from.min(sent.len())..]
+            .iter()
+            .map(|r| r.to.clone())
+            .collect()
+    }
+}
+
+impl Channel for RecordingChannel {
+    async fn send(&self, message: &OutgoingMessage) -> anyhow::Result<String> {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.push(Recorded {
+            to: message.to.clone(),
+            text: message.text.clone(),
+        });
+        Ok(format!("m{}", sent.len() - 1))
+    }
+}
+
+/// A message the composer sent to a customer.
+#[derive(Debug, Clone)]
+pub struct SentMessage {
+    pub run_date: NaiveDate,
+    pub sent_at: DateTime<Utc>,
+    pub offer_id: String,
+    pub customer_id: String,
+    pub vin: String,
+    pub stage: Stage,
+    pub reason: Reason,
+    pub offer: Option<Offer>,
+    pub text: String,
+}
+
+/// What one night and day did.
+#[derive(Debug, Clone, Default)]
+pub struct DayLog {
+    pub run_date: NaiveDate,
+    pub forecast: u64,
+    pub evaluated: usize,
+    pub decided: usize,
+    pub deferred_quiet_hours: usize,
+    pub vetoes: BTreeMap<String, usize>,
+    pub sent: Vec<SentMessage>,
+    pub no_channel: usize,
+    pub opted_out_before_send: usize,
+    pub booking_requests: usize,
+    pub bookings_held: usize,
+    pub bookings_confirmed: usize,
+    pub stops: usize,
+}
+
+/// Everything the run produced, for the report.
+pub struct Outcome {
+    pub dealership: Dealership,
+    pub visits_recorded: usize,
+    pub days: Vec<DayLog>,
+    pub replies_sent: usize,
+}
+
+struct Cycle<'a> {
+    repos: &'a Repos<RedbStore>,
+    policy: &'a Policy,
+    channel: RecordingChannel,
+    settings: BookingSettings,
+    seed: u64,
+    next_update: u64,
+    replies_sent: usize,
+}
+
+async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig) -> Result<DemoReport> {
+    let policy = Policy::default();
+    let tz = policy.time_zone();
+    let first_night = config
+        .at
+        .checked_sub_days(Days::new(u64::from(config.warm_up_days)))
+        .context("--at is too early")?;
+    let dealership = dealership::build(config.seed, config.customers, config.at, tz);
+    let mut cycle = Cycle {
+        repos,
+        policy: &policy,
+        channel: RecordingChannel::default(),
+        settings: BookingSettings {
+            advisor_chat_id: ADVISOR_CHAT,
+            days_ahead: 7,
+            hold_minutes: 30,
+            max_slots_shown: 8,
+        },
+        seed: config.seed,
+        next_update: 1,
+        replies_sent: 0,
+    };
+
+    let mut ingested = 0;
+    ingested += cycle
+        .ingest(&dealership, ingested, first_night.to_utc())
+        .await?;
+    let first_day = run_date_of(&policy, first_night.to_utc());
+    let last_day = run_date_of(&policy, config.at.to_utc());
+    cycle
+        .define_slots(first_day, last_day + Days::new(15))
+        .await?;
+    cycle
+        .earlier_opt_outs(&dealership, first_night.to_utc())
+        .await?;
+
+    let mut days = Vec::new();
+    let mut pending: Vec<ComposeOffer> = Vec::new();
+    for n in 0..=config.warm_up_days {
+        let night = first_night
+            .checked_add_days(Days::new(u64::from(n)))
+            .context("--at is too late")?
+            .to_utc();
+        ingested += cycle.ingest(&dealership, ingested, night).await?;
+        let mut log = cycle.night(night, &mut pending).await?;
+        cycle.day(night, &mut pending, &mut log).await?;
+        days.push(log);
+    }
+    let outcome = Outcome {
+        dealership,
+        visits_recorded: ingested,
+        days,
+        replies_sent: cycle.replies_sent,
+    };
+    report::build(repos, &policy, config, &outcome).await
+}
+
+impl Cycle<'_> {
+    /// Records the visits closed before `until` that are not recorded yet, through the webhook
+    /// use case; returns how many it recorded.
+    async fn ingest(
+        &self,
+        dealership: &Dealership,
+        from: usize,
+        until: DateTime<Utc>,
+    ) -> Result<usize> {
+        let todo: Vec<_> = dealership.visits[from..]
+            .iter()
+            .take_while(|v| v.closed_at.to_utc() < until)
+            .collect();
+        for chunk in todo.chunks(INGEST_CONCURRENCY * 16) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for group in chunk.chunks(16) {
+                let repos = self.repos.clone();
+                let policy = self.policy.clone();
+                let bodies: Vec<(Vec<u8>, DateTime<Utc>)> = group
+                    .iter()
+                    .map(|v| {
+                        let body = serde_json::to_vec(&v.body).unwrap_or_default();
+                        (body, v.closed_at.to_utc() + chrono::Duration::minutes(5))
+                    })
+                    .collect();
+                tasks.spawn(async move {
+                    for (body, now) in bodies {
+                        record_visit(&repos, &policy, &body, now).await?;
+                    }
+                    anyhow::Ok(())
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.context("a visit task failed")??;
+            }
+        }
+        Ok(todo.len())
+    }
+
+    async fn define_slots(&self, from: NaiveDate, to: NaiveDate) -> Result<()> {
+        let mut day = from;
+        while day <= to {
+            for hour in 9..18 {
+                self.repos
+                    .capacity
+                    .define_slot(day, &format!("{hour:02}:00"), LIFTS)
+                    .await?;
+            }
+            day = day + Days::new(1);
+        }
+        Ok(())
+    }
+
+    /// A few customers said STOP before the demo period.
+    async fn earlier_opt_outs(
+        &mut self,
+        dealership: &Dealership,
+        before: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = before - chrono::Duration::hours(13);
+        for customer in &dealership.customers {
+            let Some(chat) = customer.telegram_chat_id else {
+                continue;
+            };
+            if self.roll(&customer.id, "stop-before") < 3 {
+                self.customer_says(Address::Telegram(chat), UpdateKind::Text("СТОП".into()), at)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A number in 0..100 fixed by the seed and the key: the simulated customer's choice.
+    fn roll(&self, key: &str, what: &str) -> u64 {
+        let mut rng = crate::bench::SplitMix::new(
+            self.seed ^ fnv(key.as_bytes()).rotate_left(17) ^ fnv(what.as_bytes()),
+        );
+        rng.below(100)
+    }
+
+    /// The nightly run at `night`, then the evaluator for every queued vehicle; the composer
+    /// is called at once and hands back what must wait for the end of quiet hours.
+    async fn night(
+        &mut self,
+        night: DateTime<Utc>,
+        pending: &mut Vec<ComposeOffer>,
+    ) -> Result<DayLog> {
+        let run_date = run_date_of(self.policy, night);
+        let mut log = DayLog {
+            run_date,
+            ..DayLog::default()
+        };
+        let budget = ShardBudget {
+            page_size: PAGE,
+            max_pages: u32::MAX,
+        };
+        let mut queued: Vec<EvaluateVehicle> = Vec::new();
+        for shard in &plan_night(run_date, SHARDS).shards {
+            let report = run_shard(self.repos, self.policy, shard, budget).await?;
+            ensure!(report.done, "shard {shard:?} did not finish");
+            log.forecast += report.forecast;
+            queued.extend(report.evaluate);
+        }
+        queued.sort_by(|a, b| vin_of(a).cmp(vin_of(b)));
+        queued.dedup();
+        log.evaluated = queued.len();
+        for message in &queued {
+            let evaluation = evaluate_vehicle(self.repos, self.policy, message, night).await?;
+            for (_, veto) in &evaluation.vetoed {
+                *log.vetoes.entry(veto.clone()).or_default() += 1;
+            }
+            for compose in &evaluation.compose {
+                log.decided += 1;
+                let ComposeOffer::V1 { send_at, .. } = compose;
+                if *send_at > night {
+                    log.deferred_quiet_hours += 1;
+                }
+                match compose_and_send(
+                    self.repos,
+                    self.policy,
+                    &self.channel,
+                    compose,
+                    "demo",
+                    night,
+                )
+                .await?
+                {
+                    ComposeOutcome::NotYet { .. } => pending.push(compose.clone()),
+                    other => self.note(&mut log, compose, night, other),
+                }
+            }
+            commit_evaluation(self.repos, &evaluation).await?;
+        }
+        Ok(log)
+    }
+
+    /// The day after `night`: deferred messages go out when quiet hours end; at noon some
+    /// recipients press «Записаться» (the advisor confirms) and a few say STOP.
+    async fn day(
+        &mut self,
+        night: DateTime<Utc>,
+        pending: &mut Vec<ComposeOffer>,
+        log: &mut DayLog,
+    ) -> Result<()> {
+        let morning = next_allowed_instant(self.policy, night);
+        let mut waiting = Vec::new();
+        let mut due: Vec<ComposeOffer> = Vec::new();
+        for message in pending.drain(..) {
+            let ComposeOffer::V1 { send_at, .. } = &message;
+            if *send_at <= morning + chrono::Duration::hours(8) {
+                due.push(message);
+            } else {
+                waiting.push(message);
+            }
+        }
+        *pending = waiting;
+        due.sort_by_key(|m| {
+            let ComposeOffer::V1 {
+                send_at, offer_id, ..
+            } = m;
+            (*send_at, offer_id.clone())
+        });
+        for message in &due {
+            let ComposeOffer::V1 { send_at, .. } = message;
+            let now = (*send_at).max(morning);
+            let outcome =
+                compose_and_send(self.repos, self.policy, &self.channel, message, "demo", now)
+                    .await?;
+            self.note(log, message, now, outcome);
+        }
+
+        let tz = self.policy.time_zone();
+        let noon = tz
+            .from_local_datetime(
+                &log.run_date
+                    .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()),
+            )
+            .earliest()
+            .map(|t| t.to_utc())
+            .unwrap_or(morning);
+        let today: Vec<(String, String, Stage)> = log
+            .sent
+            .iter()
+            .map(|s| (s.offer_id.clone(), s.customer_id.clone(), s.stage))
+            .collect();
+        let chats = self.chats_of(&today).await?;
+        for (offer_id, customer_id, stage) in today {
+            let Some(chat) = chats.get(&customer_id).copied() else {
+                continue;
+            };
+            let roll = self.roll(&offer_id, "reaction");
+            let books = matches!(
+                stage,
+                Stage::SoftReminder | Stage::PersonalOffer | Stage::CriticalOffer
+            ) && roll < booking_share(stage);
+            if books {
+                self.book(chat, &offer_id, noon, log).await?;
+            } else if roll >= 99 {
+                self.customer_says(
+                    Address::Telegram(chat),
+                    UpdateKind::Text("Стоп".into()),
+                    noon,
+                )
+                .await?;
+                log.stops += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn chats_of(&self, sent: &[(String, String, Stage)]) -> Result<HashMap<String, i64>> {
+        let mut chats = HashMap::new();
+        for (_, customer_id, _) in sent {
+            if chats.contains_key(customer_id) {
+                continue;
+            }
+            if let Some(c) = self
+                .repos
+                .customers
+                .get::<domain::Customer>(customer_id)
+                .await?
+            {
+                if let Some(chat) = c.profile.telegram_chat_id {
+                    chats.insert(customer_id.clone(), chat.get());
+                }
+            }
+        }
+        Ok(chats)
+    }
+
+    fn note(
+        &self,
+        log: &mut DayLog,
+        message: &ComposeOffer,
+        now: DateTime<Utc>,
+        outcome: ComposeOutcome,
+    ) {
+        let ComposeOffer::V1 {
+            offer_id,
+            vin,
+            customer_id,
+            stage,
+            reason,
+            ..
+        } = message;
+        match outcome {
+            ComposeOutcome::Sent { message_id } => log.sent.push(SentMessage {
+                run_date: log.run_date,
+                sent_at: now,
+                offer_id: offer_id.clone(),
+                customer_id: customer_id.clone(),
+                vin: vin.clone(),
+                stage: *stage,
+                reason: reason.clone(),
+                offer: None,
+                text: self.channel.text_of(&message_id).unwrap_or_default(),
+            }),
+            ComposeOutcome::NoChannel => log.no_channel += 1,
+            ComposeOutcome::OptedOut => log.opted_out_before_send += 1,
+            ComposeOutcome::AlreadySent | ComposeOutcome::NotYet { .. } => {}
+        }
+    }
+
+    /// «Записаться» → the first free slot → the advisor confirms.
+    async fn book(
+        &mut self,
+        chat: i64,
+        offer_id: &str,
+        at: DateTime<Utc>,
+        log: &mut DayLog,
+    ) -> Result<()> {
+        log.booking_requests += 1;
+        let customer = Address::Telegram(chat);
+        let picker = self
+            .press(
+                customer.clone(),
+                &format!("{}{offer_id}", app::compose::BOOK_PREFIX),
+                at,
+            )
+            .await?;
+        let Some(slot) = first_button(&picker) else {
+            return Ok(());
+        };
+        let held = self
+            .press(customer, &slot, at + chrono::Duration::minutes(1))
+            .await?;
+        let Some(confirm) = held
+            .iter()
+            .filter(|m| m.to == Address::Telegram(ADVISOR_CHAT))
+            .find_map(|m| m.buttons.first()?.first().map(|b| b.callback_data.clone()))
+        else {
+            return Ok(());
+        };
+        log.bookings_held += 1;
+        let before = self.channel.count();
+        self.press(
+            Address::Telegram(ADVISOR_CHAT),
+            &confirm,
+            at + chrono::Duration::minutes(7),
+        )
+        .await?;
+        if self
+            .channel
+            .recipients_since(before)
+            .contains(&Address::Telegram(chat))
+        {
+            log.bookings_confirmed += 1;
+        }
+        Ok(())
+    }
+
+    async fn press(
+        &mut self,
+        from: Address,
+        data: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<OutgoingMessage>> {
+        let callback_id = format!("cb{}", self.next_update);
+        self.customer_says(
+            from,
+            UpdateKind::Callback {
+                callback_id: Some(callback_id),
+                data: data.to_owned(),
+            },
+            at,
+        )
+        .await
+    }
+
+    /// Handles one messenger update as the booking webhook does and sends the replies.
+    async fn customer_says(
+        &mut self,
+        from: Address,
+        kind: UpdateKind,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<OutgoingMessage>> {
+        let update = MessengerUpdate {
+            update_id: self.next_update.to_string(),
+            from,
+            kind,
+        };
+        self.next_update += 1;
+        let replies = handle_update(self.repos, self.policy, &self.settings, &update, at)
+            .await
+            .with_context(|| format!("messenger update {}", update.update_id))?;
+        for message in &replies.messages {
+            self.channel.send(message).await?;
+            self.replies_sent += 1;
+        }
+        finish_update(self.repos, &update, at).await?;
+        Ok(replies.messages)
+    }
+}
+
+/// Share (percent) of recipients who book from a message of this stage on the day it arrives.
+fn booking_share(stage: Stage) -> u64 {
+    match stage {
+        Stage::SoftReminder => 6,
+        Stage::PersonalOffer => 12,
+        Stage::CriticalOffer => 9,
+        _ => 0,
+    }
+}
+
+fn first_button(messages: &[OutgoingMessage]) -> Option<String> {
+    messages
+        .first()?
+        .buttons
+        .first()?
+        .first()
+        .map(|b| b.callback_data.clone())
+}
+
+fn vin_of(message: &EvaluateVehicle) -> &str {
+    let EvaluateVehicle::V1 { vin, .. } = message;
+    vin
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The priced offer stored with a sent message, if the stage carries one.
+async fn stored_offer(repos: &Repos<RedbStore>, offer_id: &str) -> Result<Option<Offer>> {
+    Ok(repos
+        .offers
+        .get::<OfferRecord>(offer_id)
+        .await?
+        .and_then(|o| o.offer.priced))
+}
