@@ -432,7 +432,7 @@ fn maintenance_lines(car: &Car, ordinal: u32) -> Vec<Value> {
             "Масло моторное 5W-30",
             car.model.oil_litres,
             "900.00",
-            "600.00",
+            "700.00",
         ),
         line(
             "part",

@@ -7,9 +7,9 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, ensure, Context, Result};
 use app::booking::BookingSettings;
@@ -41,6 +41,8 @@ const PAGE: u32 = 500;
 const ADVISOR_CHAT: i64 = -100_000_000_001;
 /// Lifts per hourly slot.
 const LIFTS: u32 = 4;
+/// Vehicles evaluated at once.
+const EVALUATORS: usize = 4;
 /// Visits recorded at once while back-filling the history.
 const INGEST_CONCURRENCY: usize = 8;
 
@@ -53,15 +55,15 @@ pub struct DemoArgs {
     /// Seed of the sample dealership and of the customers' reactions.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Directory for the embedded store (must not hold one yet); a fresh temporary directory,
-    /// removed afterwards, when left out.
+    /// Directory for the embedded store (must not hold one yet); when left out, a fresh
+    /// temporary directory (in memory under /dev/shm where there is one), removed afterwards.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// The night shown, RFC 3339 (dealer time 01:00 is when the nightly run fires).
     #[arg(long, default_value = "2026-11-12T01:00:00+03:00")]
     pub at: DateTime<FixedOffset>,
     /// Nights run before the night shown, so reminders, offers and bookings have a history.
-    #[arg(long, default_value_t = 14)]
+    #[arg(long, default_value_t = 10)]
     pub warm_up_days: u32,
     /// Print one JSON object instead of the report.
     #[arg(long)]
@@ -88,7 +90,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let report = match &args.data_dir {
         Some(dir) => run_in(&config, dir)?,
         None => {
-            let dir = tempfile::tempdir().context("creating a temporary directory")?;
+            let dir = scratch_dir()?;
             run_in(&config, dir.path())?
         }
     };
@@ -104,6 +106,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
+/// A fresh temporary directory; in memory when the system has /dev/shm, since the demo's
+/// store is thrown away and durable commits would only cost time.
+fn scratch_dir() -> Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("autodrive-demo-")
+            .tempdir_in(shm)
+        {
+            return Ok(dir);
+        }
+    }
+    tempfile::Builder::new()
+        .prefix("autodrive-demo-")
+        .tempdir()
+        .context("creating a temporary directory")
+}
+
 /// Runs the demo on a store in `dir` (created if missing; it must not hold a store yet).
 pub fn run_in(config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
     let path = dir.join(store::redb_store::STORE_FILE);
@@ -115,6 +135,7 @@ pub fn run_in(config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(4)
         .enable_time()
         .build()
         .context("starting the runtime")?;
@@ -190,7 +211,8 @@ pub struct DayLog {
     pub evaluated: usize,
     pub decided: usize,
     pub deferred_quiet_hours: usize,
-    pub vetoes: BTreeMap<String, usize>,
+    /// Stages vetoed: vehicle, stage and the veto.
+    pub vetoed: Vec<(String, Stage, String)>,
     pub sent: Vec<SentMessage>,
     pub no_channel: usize,
     pub opted_out_before_send: usize,
@@ -208,10 +230,10 @@ pub struct Outcome {
     pub replies_sent: usize,
 }
 
-struct Cycle<'a> {
-    repos: &'a Repos<RedbStore>,
-    policy: &'a Policy,
-    channel: RecordingChannel,
+struct Cycle {
+    repos: Repos<RedbStore>,
+    policy: Policy,
+    channel: Arc<RecordingChannel>,
     settings: BookingSettings,
     seed: u64,
     next_update: u64,
@@ -227,9 +249,9 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig) -> Result<DemoR
         .context("--at is too early")?;
     let dealership = dealership::build(config.seed, config.customers, config.at, tz);
     let mut cycle = Cycle {
-        repos,
-        policy: &policy,
-        channel: RecordingChannel::default(),
+        repos: repos.clone(),
+        policy: policy.clone(),
+        channel: Arc::default(),
         settings: BookingSettings {
             advisor_chat_id: ADVISOR_CHAT,
             days_ahead: 7,
@@ -275,7 +297,7 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig) -> Result<DemoR
     report::build(repos, &policy, config, &outcome).await
 }
 
-impl Cycle<'_> {
+impl Cycle {
     /// Records the visits closed before `until` that are not recorded yet, through the webhook
     /// use case; returns how many it recorded.
     async fn ingest(
@@ -362,7 +384,7 @@ impl Cycle<'_> {
         night: DateTime<Utc>,
         pending: &mut Vec<ComposeOffer>,
     ) -> Result<DayLog> {
-        let run_date = run_date_of(self.policy, night);
+        let run_date = run_date_of(&self.policy, night);
         let mut log = DayLog {
             run_date,
             ..DayLog::default()
@@ -371,42 +393,68 @@ impl Cycle<'_> {
             page_size: PAGE,
             max_pages: u32::MAX,
         };
+        let mut shards = tokio::task::JoinSet::new();
+        for shard in plan_night(run_date, SHARDS).shards {
+            let (repos, policy) = (self.repos.clone(), self.policy.clone());
+            shards.spawn(async move {
+                let report = run_shard(&repos, &policy, &shard, budget).await?;
+                ensure!(report.done, "shard {shard:?} did not finish");
+                anyhow::Ok(report)
+            });
+        }
         let mut queued: Vec<EvaluateVehicle> = Vec::new();
-        for shard in &plan_night(run_date, SHARDS).shards {
-            let report = run_shard(self.repos, self.policy, shard, budget).await?;
-            ensure!(report.done, "shard {shard:?} did not finish");
+        while let Some(done) = shards.join_next().await {
+            let report = done.context("a shard task failed")??;
             log.forecast += report.forecast;
             queued.extend(report.evaluate);
         }
         queued.sort_by(|a, b| vin_of(a).cmp(vin_of(b)));
         queued.dedup();
         log.evaluated = queued.len();
-        for message in &queued {
-            let evaluation = evaluate_vehicle(self.repos, self.policy, message, night).await?;
-            for (_, veto) in &evaluation.vetoed {
-                *log.vetoes.entry(veto.clone()).or_default() += 1;
-            }
-            for compose in &evaluation.compose {
-                log.decided += 1;
-                let ComposeOffer::V1 { send_at, .. } = compose;
-                if *send_at > night {
-                    log.deferred_quiet_hours += 1;
+
+        let chunk = queued.len().div_ceil(EVALUATORS).max(1);
+        let mut evaluators = tokio::task::JoinSet::new();
+        for part in queued.chunks(chunk) {
+            let part = part.to_vec();
+            let (repos, policy) = (self.repos.clone(), self.policy.clone());
+            let channel = Arc::clone(&self.channel);
+            evaluators.spawn(async move {
+                let mut out = Evaluated::default();
+                for message in &part {
+                    let evaluation = evaluate_vehicle(&repos, &policy, message, night).await?;
+                    for (stage, veto) in &evaluation.vetoed {
+                        out.vetoed
+                            .push((vin_of(message).to_owned(), *stage, veto.clone()));
+                    }
+                    for compose in &evaluation.compose {
+                        let outcome =
+                            compose_and_send(&repos, &policy, &*channel, compose, "demo", night)
+                                .await?;
+                        out.outcomes.push((compose.clone(), outcome));
+                    }
+                    commit_evaluation(&repos, &evaluation).await?;
                 }
-                match compose_and_send(
-                    self.repos,
-                    self.policy,
-                    &self.channel,
-                    compose,
-                    "demo",
-                    night,
-                )
-                .await?
-                {
-                    ComposeOutcome::NotYet { .. } => pending.push(compose.clone()),
-                    other => self.note(&mut log, compose, night, other),
-                }
+                anyhow::Ok(out)
+            });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(done) = evaluators.join_next().await {
+            let part = done.context("an evaluator task failed")??;
+            log.vetoed.extend(part.vetoed);
+            outcomes.extend(part.outcomes);
+        }
+        log.vetoed.sort();
+        outcomes.sort_by(|a, b| offer_id_of(&a.0).cmp(offer_id_of(&b.0)));
+        for (compose, outcome) in outcomes {
+            log.decided += 1;
+            let ComposeOffer::V1 { send_at, .. } = &compose;
+            if *send_at > night {
+                log.deferred_quiet_hours += 1;
             }
-            commit_evaluation(self.repos, &evaluation).await?;
+            match outcome {
+                ComposeOutcome::NotYet { .. } => pending.push(compose),
+                other => note(&self.channel, &mut log, &compose, night, other),
+            }
         }
         Ok(log)
     }
@@ -419,7 +467,7 @@ impl Cycle<'_> {
         pending: &mut Vec<ComposeOffer>,
         log: &mut DayLog,
     ) -> Result<()> {
-        let morning = next_allowed_instant(self.policy, night);
+        let morning = next_allowed_instant(&self.policy, night);
         let mut waiting = Vec::new();
         let mut due: Vec<ComposeOffer> = Vec::new();
         for message in pending.drain(..) {
@@ -440,10 +488,16 @@ impl Cycle<'_> {
         for message in &due {
             let ComposeOffer::V1 { send_at, .. } = message;
             let now = (*send_at).max(morning);
-            let outcome =
-                compose_and_send(self.repos, self.policy, &self.channel, message, "demo", now)
-                    .await?;
-            self.note(log, message, now, outcome);
+            let outcome = compose_and_send(
+                &self.repos,
+                &self.policy,
+                &*self.channel,
+                message,
+                "demo",
+                now,
+            )
+            .await?;
+            note(&self.channel, log, message, now, outcome);
         }
 
         let tz = self.policy.time_zone();
@@ -503,39 +557,6 @@ impl Cycle<'_> {
             }
         }
         Ok(chats)
-    }
-
-    fn note(
-        &self,
-        log: &mut DayLog,
-        message: &ComposeOffer,
-        now: DateTime<Utc>,
-        outcome: ComposeOutcome,
-    ) {
-        let ComposeOffer::V1 {
-            offer_id,
-            vin,
-            customer_id,
-            stage,
-            reason,
-            ..
-        } = message;
-        match outcome {
-            ComposeOutcome::Sent { message_id } => log.sent.push(SentMessage {
-                run_date: log.run_date,
-                sent_at: now,
-                offer_id: offer_id.clone(),
-                customer_id: customer_id.clone(),
-                vin: vin.clone(),
-                stage: *stage,
-                reason: reason.clone(),
-                offer: None,
-                text: self.channel.text_of(&message_id).unwrap_or_default(),
-            }),
-            ComposeOutcome::NoChannel => log.no_channel += 1,
-            ComposeOutcome::OptedOut => log.opted_out_before_send += 1,
-            ComposeOutcome::AlreadySent | ComposeOutcome::NotYet { .. } => {}
-        }
     }
 
     /// «Записаться» → the first free slot → the advisor confirms.
@@ -617,15 +638,48 @@ impl Cycle<'_> {
             kind,
         };
         self.next_update += 1;
-        let replies = handle_update(self.repos, self.policy, &self.settings, &update, at)
+        let replies = handle_update(&self.repos, &self.policy, &self.settings, &update, at)
             .await
             .with_context(|| format!("messenger update {}", update.update_id))?;
         for message in &replies.messages {
             self.channel.send(message).await?;
             self.replies_sent += 1;
         }
-        finish_update(self.repos, &update, at).await?;
+        finish_update(&self.repos, &update, at).await?;
         Ok(replies.messages)
+    }
+}
+
+fn note(
+    channel: &RecordingChannel,
+    log: &mut DayLog,
+    message: &ComposeOffer,
+    now: DateTime<Utc>,
+    outcome: ComposeOutcome,
+) {
+    let ComposeOffer::V1 {
+        offer_id,
+        vin,
+        customer_id,
+        stage,
+        reason,
+        ..
+    } = message;
+    match outcome {
+        ComposeOutcome::Sent { message_id } => log.sent.push(SentMessage {
+            run_date: log.run_date,
+            sent_at: now,
+            offer_id: offer_id.clone(),
+            customer_id: customer_id.clone(),
+            vin: vin.clone(),
+            stage: *stage,
+            reason: reason.clone(),
+            offer: None,
+            text: channel.text_of(&message_id).unwrap_or_default(),
+        }),
+        ComposeOutcome::NoChannel => log.no_channel += 1,
+        ComposeOutcome::OptedOut => log.opted_out_before_send += 1,
+        ComposeOutcome::AlreadySent | ComposeOutcome::NotYet { .. } => {}
     }
 }
 
@@ -646,6 +700,18 @@ fn first_button(messages: &[OutgoingMessage]) -> Option<String> {
         .first()?
         .first()
         .map(|b| b.callback_data.clone())
+}
+
+/// What one evaluator task decided.
+#[derive(Default)]
+struct Evaluated {
+    vetoed: Vec<(String, Stage, String)>,
+    outcomes: Vec<(ComposeOffer, ComposeOutcome)>,
+}
+
+fn offer_id_of(message: &ComposeOffer) -> &str {
+    let ComposeOffer::V1 { offer_id, .. } = message;
+    offer_id
 }
 
 fn vin_of(message: &EvaluateVehicle) -> &str {

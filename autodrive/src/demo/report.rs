@@ -18,7 +18,7 @@ use serde::Serialize;
 use store::repo::Repos;
 use store::RedbStore;
 
-use super::{stored_offer, DemoConfig, Outcome, SentMessage};
+use super::{stored_offer, DayLog, DemoConfig, Outcome, SentMessage};
 
 /// Sample rows shown per due-date bucket.
 const ROWS_PER_BUCKET: usize = 3;
@@ -70,9 +70,17 @@ pub struct DueRow {
     pub limit: &'static str,
 }
 
-/// The messages of the night shown and its day.
+/// The messages of the night shown (and of the whole run), with samples.
 #[derive(Debug, Clone, Serialize)]
 pub struct OffersSent {
+    pub night: MessageCounts,
+    /// Every night of the run; a vetoed stage counts once per vehicle.
+    pub period: MessageCounts,
+    pub samples: Vec<SampleMessage>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageCounts {
     pub evaluated: usize,
     pub decided: usize,
     pub deferred_quiet_hours: usize,
@@ -81,7 +89,27 @@ pub struct OffersSent {
     pub no_channel: usize,
     pub opted_out_before_send: usize,
     pub vetoes: BTreeMap<String, usize>,
-    pub samples: Vec<SampleMessage>,
+}
+
+fn counts(days: &[DayLog]) -> MessageCounts {
+    let mut c = MessageCounts::default();
+    let mut vetoed = BTreeSet::new();
+    for d in days {
+        c.evaluated += d.evaluated;
+        c.decided += d.decided;
+        c.deferred_quiet_hours += d.deferred_quiet_hours;
+        c.sent_total += d.sent.len();
+        c.no_channel += d.no_channel;
+        c.opted_out_before_send += d.opted_out_before_send;
+        for s in &d.sent {
+            *c.sent_by_stage.entry(s.stage.as_str()).or_default() += 1;
+        }
+        vetoed.extend(d.vetoed.iter());
+    }
+    for (_, _, veto) in vetoed {
+        *c.vetoes.entry(veto.clone()).or_default() += 1;
+    }
+    c
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +119,8 @@ pub struct SampleMessage {
     pub model: String,
     pub stage: &'static str,
     pub sent_at: DateTime<Utc>,
+    /// The dealer's day it was sent.
+    pub sent_on: NaiveDate,
     pub reason: String,
     pub offer: Option<OfferSummary>,
     pub text: String,
@@ -123,12 +153,12 @@ pub struct Kpi {
     pub bookings_held_period: usize,
     pub bookings_confirmed_period: usize,
     pub stops_period: usize,
-    pub offers_priced_today: usize,
+    pub offers_priced_period: usize,
     pub average_labor_discount_percent: Decimal,
     pub average_margin_after_percent: Decimal,
-    pub customer_saving_today: Money,
-    /// Discount the margin floor withheld from today's offers.
-    pub margin_protected_today: Money,
+    pub customer_saving_period: Money,
+    /// Discount the margin floor withheld from the run's offers.
+    pub margin_protected_period: Money,
 }
 
 /// Contact-policy checks over every message sent in the run, against the stored customers.
@@ -234,13 +264,8 @@ pub(super) async fn build(
         .iter()
         .filter(|s| s.run_date == last.run_date)
         .collect();
-
-    let mut sent_by_stage = BTreeMap::new();
-    for s in &todays {
-        *sent_by_stage.entry(s.stage.as_str()).or_default() += 1;
-    }
     let mut samples = Vec::new();
-    for s in pick_samples(&todays) {
+    for s in pick_samples(&sent, last.run_date) {
         let first_name = repos
             .customers
             .get::<Customer>(&s.customer_id)
@@ -253,20 +278,15 @@ pub(super) async fn build(
             model: models.get(&s.vin).cloned().unwrap_or_default(),
             stage: s.stage.as_str(),
             sent_at: s.sent_at,
+            sent_on: s.sent_at.with_timezone(&tz).date_naive(),
             reason: reason_ru(&s.reason),
             offer: s.offer.as_ref().map(summary),
             text: s.text.clone(),
         });
     }
     let offers = OffersSent {
-        evaluated: last.evaluated,
-        decided: last.decided,
-        deferred_quiet_hours: last.deferred_quiet_hours,
-        sent_total: todays.len(),
-        sent_by_stage,
-        no_channel: last.no_channel,
-        opted_out_before_send: last.opted_out_before_send,
-        vetoes: last.vetoes.clone(),
+        night: counts(std::slice::from_ref(&last)),
+        period: counts(&outcome.days),
         samples,
     };
 
@@ -293,7 +313,7 @@ pub(super) async fn build(
         consents.insert(c.id.clone(), (stored.profile.consents, control));
     }
 
-    let priced: Vec<&Offer> = todays.iter().filter_map(|s| s.offer.as_ref()).collect();
+    let priced: Vec<&Offer> = sent.iter().filter_map(|s| s.offer.as_ref()).collect();
     let count = Decimal::from(priced.len().max(1) as u64);
     let average = |f: &dyn Fn(&Offer) -> Decimal| -> Decimal {
         (priced.iter().map(|o| f(o)).sum::<Decimal>() / count).round_dp(1)
@@ -311,11 +331,11 @@ pub(super) async fn build(
         bookings_held_period: outcome.days.iter().map(|d| d.bookings_held).sum(),
         bookings_confirmed_period: outcome.days.iter().map(|d| d.bookings_confirmed).sum(),
         stops_period: outcome.days.iter().map(|d| d.stops).sum(),
-        offers_priced_today: priced.len(),
+        offers_priced_period: priced.len(),
         average_labor_discount_percent: average(&|o| o.labor_discount_percent),
         average_margin_after_percent: average(&|o| o.margin_after.percent),
-        customer_saving_today: priced.iter().map(|o| o.customer_saving).sum(),
-        margin_protected_today: priced.iter().map(|o| margin_protected(o)).sum(),
+        customer_saving_period: priced.iter().map(|o| o.customer_saving).sum(),
+        margin_protected_period: priced.iter().map(|o| margin_protected(o)).sum(),
     };
 
     let mut audit = Audit {
@@ -360,10 +380,13 @@ fn spread<T: Clone>(rows: &[T], n: usize) -> Vec<T> {
     picks.into_iter().map(|i| rows[i].clone()).collect()
 }
 
-/// Sample messages: the first of each stage (by VIN), then priced offers, up to the limit.
-fn pick_samples<'a>(sent: &[&'a SentMessage]) -> Vec<&'a SentMessage> {
-    let mut sorted: Vec<&SentMessage> = sent.to_vec();
-    sorted.sort_by(|a, b| (a.stage, &a.vin).cmp(&(b.stage, &b.vin)));
+/// Sample messages: the first of each stage (the night shown first, then by VIN), one whose
+/// discount the margin floor cut, then more priced offers, up to the limit.
+fn pick_samples(sent: &[SentMessage], night: NaiveDate) -> Vec<&SentMessage> {
+    let mut sorted: Vec<&SentMessage> = sent.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.run_date != night, a.stage, &a.vin).cmp(&(b.run_date != night, b.stage, &b.vin))
+    });
     let mut picked: Vec<&SentMessage> = Vec::new();
     for stage in Stage::ALL {
         if let Some(s) = sorted.iter().find(|s| s.stage == stage) {
@@ -377,11 +400,9 @@ fn pick_samples<'a>(sent: &[&'a SentMessage]) -> Vec<&'a SentMessage> {
                 .any(|a| matches!(a, Adjustment::MarginFloor { .. }))
         })
     });
-    if let Some(s) = floor {
-        picked.push(s);
-    }
+    picked.extend(floor);
     for s in sorted.iter().filter(|s| s.offer.is_some()) {
-        if picked.len() >= SAMPLE_MESSAGES {
+        if picked.len() >= SAMPLE_MESSAGES + 2 {
             break;
         }
         picked.push(s);
@@ -591,32 +612,69 @@ pub fn render_ru(r: &DemoReport) -> String {
         }
     }
 
-    let o = &r.offers;
-    let _ = writeln!(out, "\n2. Сообщения за ночь и день {}", date_ru(r.run_date));
+    let (n, p) = (&r.offers.night, &r.offers.period);
     let _ = writeln!(
         out,
-        "  Проверено автомобилей: {}, решений отправить: {}, отложено из-за тихих часов (21:00–09:00): {}",
-        o.evaluated, o.decided, o.deferred_quiet_hours
+        "\n2. Сообщения: ночь {} и день после неё | все {} дней",
+        date_ru(r.run_date),
+        r.warm_up_days + 1
     );
-    let _ = writeln!(out, "  Отправлено: {}", o.sent_total);
-    for (stage, n) in &o.sent_by_stage {
-        let _ = writeln!(out, "    {:<28} {:>5}", stage_ru(stage), n);
+    let row = |out: &mut String, label: &str, a: usize, b: usize| {
+        let _ = writeln!(out, "  {label:<44} {a:>6} | {b:>6}");
+    };
+    row(
+        &mut out,
+        "проверено автомобилей (за ночь / суммарно)",
+        n.evaluated,
+        p.evaluated,
+    );
+    row(&mut out, "решено отправить", n.decided, p.decided);
+    row(
+        &mut out,
+        "  из них отложено: тихие часы 21:00–09:00",
+        n.deferred_quiet_hours,
+        p.deferred_quiet_hours,
+    );
+    row(&mut out, "отправлено", n.sent_total, p.sent_total);
+    for stage in Stage::ALL {
+        let key = stage.as_str();
+        let (a, b) = (
+            n.sent_by_stage.get(key).copied().unwrap_or(0),
+            p.sent_by_stage.get(key).copied().unwrap_or(0),
+        );
+        if a + b > 0 {
+            row(&mut out, &format!("  {}", stage_ru(key)), a, b);
+        }
     }
-    let _ = writeln!(
-        out,
-        "  Не отправлено: нет мессенджера — {}, STOP после решения — {}",
-        o.no_channel, o.opted_out_before_send
+    row(
+        &mut out,
+        "не отправлено: нет мессенджера",
+        n.no_channel,
+        p.no_channel,
     );
-    let _ = writeln!(out, "  Запреты контактной политики:");
-    for (veto, n) in &o.vetoes {
-        let _ = writeln!(out, "    {:<40} {:>5}", veto_ru(veto), n);
+    row(
+        &mut out,
+        "не отправлено: STOP после решения",
+        n.opted_out_before_send,
+        p.opted_out_before_send,
+    );
+    let _ = writeln!(out, "  запреты контактной политики (этап × автомобиль):");
+    let vetoes: BTreeSet<&String> = n.vetoes.keys().chain(p.vetoes.keys()).collect();
+    for veto in vetoes {
+        row(
+            &mut out,
+            &format!("  {}", veto_ru(veto)),
+            n.vetoes.get(veto).copied().unwrap_or(0),
+            p.vetoes.get(veto).copied().unwrap_or(0),
+        );
     }
     let _ = writeln!(out, "\n  Примеры сообщений:");
-    for (i, s) in o.samples.iter().enumerate() {
+    for (i, s) in r.offers.samples.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  {}) {} — {}, {} {}",
+            "  {}) {} {} — {}, {} {}",
             i + 1,
+            date_ru(s.sent_on),
             stage_ru(s.stage),
             s.first_name,
             s.model,
@@ -679,16 +737,17 @@ pub fn render_ru(r: &DemoReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  Предложений с расчётом за день: {}, средняя скидка на работы {}, средняя маржа после скидки {}",
-        k.offers_priced_today,
+        "  Предложений с расчётом за {} дней: {}, средняя скидка на работы {}, средняя маржа после скидки {}",
+        r.warm_up_days + 1,
+        k.offers_priced_period,
         percent(k.average_labor_discount_percent),
         percent(k.average_margin_after_percent)
     );
     let _ = writeln!(
         out,
         "  Выгода клиентов: {}; маржа, сохранённая порогом: {}",
-        money_ru(k.customer_saving_today),
-        money_ru(k.margin_protected_today)
+        money_ru(k.customer_saving_period),
+        money_ru(k.margin_protected_period)
     );
     let a = &r.audit;
     let _ = writeln!(
