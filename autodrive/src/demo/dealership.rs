@@ -443,7 +443,7 @@ fn maintenance_lines(car: &Car, ordinal: u32) -> Vec<Value> {
             "950.00",
         ),
     ];
-    if ordinal % 2 == 0 {
+    if ordinal.is_multiple_of(2) {
         lines.push(line(
             "part",
             "FILTER-AIR",
@@ -461,7 +461,7 @@ fn maintenance_lines(car: &Car, ordinal: u32) -> Vec<Value> {
             "900.00",
         ));
     }
-    if ordinal % 4 == 0 {
+    if ordinal.is_multiple_of(4) {
         lines.push(line(
             "labor",
             "TO-EXTRA",

@@ -12,7 +12,9 @@ use domain::pricing::{Adjustment, Offer};
 use domain::render::{days_ru, money_ru};
 use domain::status::customer_status;
 use domain::triggers::{CriticalReason, Reason, Stage};
-use domain::{ContactClass, Customer, CustomerId, DueLimit, LineKind, Money, Vehicle, Visit};
+use domain::{
+    Consents, ContactClass, Customer, CustomerId, DueLimit, LineKind, Money, Vehicle, Visit,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use store::repo::Repos;
@@ -162,7 +164,7 @@ pub struct Kpi {
 }
 
 /// Contact-policy checks over every message sent in the run, against the stored customers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Audit {
     pub messages_checked: usize,
     pub marketing_to_control_group: usize,
@@ -338,26 +340,7 @@ pub(super) async fn build(
         margin_protected_period: priced.iter().map(|o| margin_protected(o)).sum(),
     };
 
-    let mut audit = Audit {
-        messages_checked: sent.len(),
-        marketing_to_control_group: 0,
-        marketing_without_consent: 0,
-        service_without_consent: 0,
-        sent_in_quiet_hours: 0,
-    };
-    for s in &sent {
-        let (consents, control) = consents
-            .get(&s.customer_id)
-            .copied()
-            .unwrap_or((domain::Consents::default(), false));
-        let marketing = s.stage.class() == ContactClass::Marketing;
-        audit.marketing_to_control_group += usize::from(marketing && control);
-        audit.marketing_without_consent += usize::from(marketing && !consents.marketing);
-        audit.service_without_consent += usize::from(!marketing && !consents.service_messages);
-        audit.sent_in_quiet_hours += usize::from(in_quiet_hours(policy, s.sent_at));
-    }
-
-    Ok(DemoReport {
+    let mut report = DemoReport {
         seed: config.seed,
         at: config.at.to_rfc3339(),
         run_date: today,
@@ -365,9 +348,35 @@ pub(super) async fn build(
         mileage,
         offers,
         kpi,
-        audit,
+        audit: Audit::default(),
         sent,
-    })
+    };
+    report.audit = audit(policy, &report.sent, &consents);
+    Ok(report)
+}
+
+/// Checks every sent message against the customer's consents (and control-group membership).
+fn audit(
+    policy: &Policy,
+    sent: &[SentMessage],
+    consents: &HashMap<String, (Consents, bool)>,
+) -> Audit {
+    let mut audit = Audit {
+        messages_checked: sent.len(),
+        ..Audit::default()
+    };
+    for s in sent {
+        let (consents, control) = consents
+            .get(&s.customer_id)
+            .copied()
+            .unwrap_or((Consents::default(), false));
+        let marketing = s.stage.class() == ContactClass::Marketing;
+        audit.marketing_to_control_group += usize::from(marketing && control);
+        audit.marketing_without_consent += usize::from(marketing && !consents.marketing);
+        audit.service_without_consent += usize::from(!marketing && !consents.service_messages);
+        audit.sent_in_quiet_hours += usize::from(in_quiet_hours(policy, s.sent_at));
+    }
+    audit
 }
 
 /// Up to `n` rows spread over the sorted rows: first, middle, last.
@@ -589,8 +598,8 @@ pub fn render_ru(r: &DemoReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  {:<12} {:<14} {:<20} {:>7} {:>11} {:>9} {}",
-        "группа", "автомобиль", "модель", "км/день", "план. дата", "пробег", "предел"
+        "  {:<12} {:<14} {:<20} {:>7} {:>11} {:>9} предел",
+        "группа", "автомобиль", "модель", "км/день", "план. дата", "ТО при км"
     );
     for b in &m.buckets {
         for row in &b.samples {

@@ -1,1 +1,195 @@
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
+use chrono::{DateTime, FixedOffset};
+use domain::contact::{in_control_group, in_quiet_hours};
+use domain::policy::Policy;
+use domain::{ContactClass, CustomerId};
+use serde_json::Value;
+
+use super::report::bucket_of;
+use super::{dealership, run_in, DemoConfig, DemoReport};
+
+const CUSTOMERS: u32 = 200;
+
+fn at() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-11-12T01:00:00+03:00").unwrap()
+}
+
+fn config(seed: u64) -> DemoConfig {
+    DemoConfig {
+        customers: CUSTOMERS,
+        seed,
+        at: at(),
+        warm_up_days: 10,
+    }
+}
+
+fn run(seed: u64) -> (DemoReport, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_in(&config(seed), dir.path()).unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    (report, json)
+}
+
+/// The small demo with seed 42, run once for the tests that only read it.
+fn small() -> &'static (DemoReport, Value) {
+    static SMALL: OnceLock<(DemoReport, Value)> = OnceLock::new();
+    SMALL.get_or_init(|| run(42))
+}
+
+fn count(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+#[test]
+fn every_vehicle_is_counted_in_exactly_one_due_date_bucket() {
+    let (report, json) = small();
+    let mileage = &json["mileage"];
+    let keys: Vec<&str> = mileage["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["overdue", "today", "days_2_7", "days_8_31", "days_32_plus"]
+    );
+    let counted: u64 = mileage["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| count(&b["count"]))
+        .sum();
+    assert!(count(&mileage["vehicles"]) > u64::from(CUSTOMERS));
+    assert_eq!(
+        counted + count(&mileage["without_forecast"]),
+        count(&mileage["vehicles"])
+    );
+    for (i, bucket) in report.mileage.buckets.iter().enumerate() {
+        for row in &bucket.samples {
+            assert_eq!(bucket_of(row.days_left), i, "{row:?} in {}", bucket.key);
+        }
+    }
+    assert!(
+        report.mileage.buckets[0].count > 0,
+        "lost customers are overdue"
+    );
+    assert!(
+        report.mileage.buckets[4].count > 0,
+        "loyal customers are not due yet"
+    );
+}
+
+#[test]
+fn the_run_sends_soft_reminders_and_personal_or_critical_offers() {
+    let (_, json) = small();
+    let sent = &json["offers"]["period"]["sent_by_stage"];
+    assert!(count(&sent["soft_reminder"]) >= 1, "{sent}");
+    assert!(
+        count(&sent["personal_offer"]) + count(&sent["critical_offer"]) >= 1,
+        "{sent}"
+    );
+    let samples = json["offers"]["samples"].as_array().unwrap();
+    assert!(samples.iter().any(|s| {
+        s["offer"]["rule_ids"]
+            .as_array()
+            .is_some_and(|ids| !ids.is_empty())
+    }));
+    assert!(samples
+        .iter()
+        .all(|s| !s["text"].as_str().unwrap().contains("+7")));
+}
+
+#[test]
+fn no_marketing_goes_to_a_control_group_or_unconsenting_customer() {
+    let (report, json) = small();
+    let policy = Policy::default();
+    let sample = dealership::build(42, CUSTOMERS, at(), policy.time_zone());
+    let mut consents = HashMap::new();
+    for visit in &sample.visits {
+        let c = &visit.body["customer"];
+        consents.insert(
+            c["id"].as_str().unwrap().to_owned(),
+            (
+                c["consents"]["service_messages"].as_bool().unwrap(),
+                c["consents"]["marketing"].as_bool().unwrap(),
+            ),
+        );
+    }
+    let marketing: Vec<_> = report
+        .sent
+        .iter()
+        .filter(|s| s.stage.class() == ContactClass::Marketing)
+        .collect();
+    assert!(!marketing.is_empty());
+    for s in &report.sent {
+        let (service, market) = consents[&s.customer_id];
+        let id = CustomerId::parse(&s.customer_id).unwrap();
+        match s.stage.class() {
+            ContactClass::Marketing => {
+                assert!(market, "{} got marketing without consent", s.offer_id);
+                assert!(
+                    !in_control_group(&id, policy.contact().control_group),
+                    "{} went to the control group",
+                    s.offer_id
+                );
+            }
+            ContactClass::Service => assert!(service, "{} without consent", s.offer_id),
+        }
+    }
+    let audit = &json["audit"];
+    assert_eq!(count(&audit["messages_checked"]), report.sent.len() as u64);
+    assert_eq!(count(&audit["marketing_to_control_group"]), 0);
+    assert_eq!(count(&audit["marketing_without_consent"]), 0);
+    assert!(count(&json["offers"]["period"]["vetoes"]["control_group"]) > 0);
+    assert!(count(&json["offers"]["period"]["vetoes"]["no_marketing_consent"]) > 0);
+}
+
+#[test]
+fn no_message_is_sent_in_quiet_hours_and_night_decisions_wait_for_the_morning() {
+    let (report, json) = small();
+    let policy = Policy::default();
+    assert!(!report.sent.is_empty());
+    for s in &report.sent {
+        assert!(
+            !in_quiet_hours(&policy, s.sent_at),
+            "{} at {}",
+            s.offer_id,
+            s.sent_at
+        );
+    }
+    let period = &json["offers"]["period"];
+    assert!(count(&period["deferred_quiet_hours"]) > 0);
+    assert_eq!(count(&json["audit"]["sent_in_quiet_hours"]), 0);
+}
+
+#[test]
+fn a_booking_pressed_by_a_customer_is_confirmed_by_the_advisor() {
+    let (_, json) = small();
+    let kpi = &json["kpi"];
+    assert!(count(&kpi["booking_requests_period"]) > 0, "{kpi}");
+    assert_eq!(
+        count(&kpi["bookings_confirmed_period"]),
+        count(&kpi["bookings_held_period"])
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_json_and_another_seed_other_numbers() {
+    let (_, first) = small();
+    let (_, again) = run(42);
+    assert_eq!(first.to_string(), again.to_string());
+    let (_, other) = run(43);
+    assert_ne!(first["kpi"], other["kpi"]);
+    assert_ne!(first["mileage"], other["mileage"]);
+}
+
+#[test]
+fn a_directory_that_holds_a_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(store::redb_store::STORE_FILE), b"").unwrap();
+    let err = run_in(&config(1), dir.path()).unwrap_err();
+    assert!(err.to_string().contains("already holds a store"), "{err}");
+}
