@@ -11,7 +11,9 @@ use store::repo::{Begin, BookingState, HoldOutcome, NewHold, OptOutOutcome, Repo
 use store::{Store, StoreError};
 
 use crate::compose::{OfferRecord, BOOK_PREFIX};
+use crate::evaluate::record_reaction;
 use crate::ports::{Address, Button, Messenger, OutgoingMessage, WhatsAppId};
+use domain::triggers::Reaction;
 
 const SLOT_PREFIX: &str = "s:";
 const CONFIRM_PREFIX: &str = "c:";
@@ -171,7 +173,8 @@ async fn dispatch<S: Store>(
     };
     let from = &update.from;
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
-        offer_of_sender(repos, offer_id, from).await?;
+        let (_, offer) = offer_of_sender(repos, offer_id, from).await?;
+        react(repos, &offer, Reaction::Clicked, now).await?;
         slot_picker(repos, policy, settings, offer_id, from, now).await?
     } else if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
         let mut parts = rest.splitn(3, ':');
@@ -186,7 +189,7 @@ async fn dispatch<S: Store>(
         if *from != advisor {
             return Err(UpdateError::Forbidden(from.clone()));
         }
-        confirm(repos, booking_id, advisor).await?
+        confirm(repos, booking_id, advisor, now).await?
     } else {
         return Err(UpdateError::Malformed);
     };
@@ -326,6 +329,7 @@ async fn hold<S: Store>(
     match outcome {
         HoldOutcome::Held => {
             tracing::info!(booking_id = %booking_id, offer_id = %offer_id, "slot held");
+            react(repos, &offer, Reaction::Replied, now).await?;
             Ok(UpdateReplies {
                 messages: vec![
                     OutgoingMessage {
@@ -365,10 +369,43 @@ async fn hold<S: Store>(
     }
 }
 
+/// The customer acted on the offer's message: the triggers of its cycle will know.
+async fn react<S: Store>(
+    repos: &Repos<S>,
+    offer: &store::repo::StoredOffer<OfferRecord>,
+    reaction: Reaction,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let record = &offer.offer;
+    record_reaction(
+        repos,
+        &offer.vin,
+        &record.cycle_id,
+        record.stage,
+        reaction,
+        now,
+    )
+    .await
+}
+
+/// A confirmed booking is the strongest reaction to the offer's message (a redelivered
+/// confirmation records it again, so a failure after the confirmation is repaired).
+async fn booked<S: Store>(
+    repos: &Repos<S>,
+    offer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match repos.offers.get::<OfferRecord>(offer_id).await? {
+        Some(offer) => react(repos, &offer, Reaction::Booked, now).await,
+        None => Ok(()),
+    }
+}
+
 async fn confirm<S: Store>(
     repos: &Repos<S>,
     booking_id: &str,
     advisor: Address,
+    now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
     let booking = repos
         .capacity
@@ -376,6 +413,9 @@ async fn confirm<S: Store>(
         .await?
         .ok_or_else(|| UpdateError::NotFound(format!("booking {booking_id}")))?;
     if !repos.capacity.confirm(booking_id).await? {
+        if booking.state == BookingState::Confirmed {
+            booked(repos, &booking.booking.offer_id, now).await?;
+        }
         let state = if booking.state == BookingState::Confirmed {
             "уже подтверждена"
         } else {
@@ -391,6 +431,7 @@ async fn confirm<S: Store>(
         });
     }
     tracing::info!(booking_id = %booking_id, "booking confirmed");
+    booked(repos, &booking.booking.offer_id, now).await?;
     let customer = repos
         .customers
         .get::<Customer>(&booking.customer_id)

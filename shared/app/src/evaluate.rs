@@ -6,7 +6,7 @@ use domain::contact::{apply_contact_policy, Recipient};
 use domain::policy::Policy;
 use domain::status::customer_status;
 use domain::triggers::{
-    evaluate_triggers, ContactRecord, LastVisit, Stage, StageSet, TriggerInput,
+    evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
 use domain::{Customer, Vehicle, Visit};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,64 @@ use crate::messages::{ComposeOffer, EvaluateVehicle};
 pub struct StageMark {
     pub send_at: DateTime<Utc>,
     pub decided_at: DateTime<Utc>,
+}
+
+/// A customer's reaction to a stage's message, stored once per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionMark {
+    pub reaction: Reaction,
+    pub at: DateTime<Utc>,
+}
+
+/// The stable name a reaction is stored under.
+fn reaction_name(reaction: Reaction) -> &'static str {
+    match reaction {
+        Reaction::Read => "read",
+        Reaction::Clicked => "clicked",
+        Reaction::Replied => "replied",
+        Reaction::Booked => "booked",
+        Reaction::Declined => "declined",
+        Reaction::OptedOut => "opted_out",
+        Reaction::Rated(_) => "rated",
+    }
+}
+
+/// How much a reaction says: the strongest one of a stage is what the triggers see.
+fn strength(reaction: Reaction) -> u8 {
+    match reaction {
+        Reaction::Read => 0,
+        Reaction::Clicked => 1,
+        Reaction::Replied | Reaction::Rated(_) => 2,
+        Reaction::Declined => 3,
+        Reaction::Booked => 4,
+        Reaction::OptedOut => 5,
+    }
+}
+
+/// Records the customer's reaction to a stage's message of a cycle; a repeat changes nothing.
+pub async fn record_reaction<S: Store>(
+    repos: &Repos<S>,
+    vin: &str,
+    cycle_id: &str,
+    stage: Stage,
+    reaction: Reaction,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mark = ReactionMark { reaction, at };
+    let first = repos
+        .cycles
+        .react(
+            vin,
+            cycle_id,
+            stage.as_str(),
+            reaction_name(reaction),
+            &mark,
+        )
+        .await?;
+    if first {
+        tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, reaction = reaction_name(reaction), "reaction");
+    }
+    Ok(())
 }
 
 /// A contact cycle as stored: it began with the visit that opened it.
@@ -89,13 +147,24 @@ pub async fn evaluate_vehicle<S: Store>(
     open_cycle(repos, vin, &cycle_id, started_at).await?;
 
     let marks = repos.cycles.stages::<StageMark>(vin, &cycle_id).await?;
+    let reactions = repos
+        .cycles
+        .reactions::<ReactionMark>(vin, &cycle_id)
+        .await?;
+    let strongest = |stage: &str| {
+        reactions
+            .iter()
+            .filter(|(s, _, _)| s == stage)
+            .map(|(_, _, mark)| mark.reaction)
+            .max_by_key(|r| strength(*r))
+    };
     let contacts: Vec<ContactRecord> = marks
         .iter()
         .filter_map(|(stage, mark)| {
             Some(ContactRecord {
                 stage: Stage::parse(stage)?,
                 sent_at: mark.send_at,
-                reaction: None,
+                reaction: strongest(stage),
             })
         })
         .collect();

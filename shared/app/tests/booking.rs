@@ -456,3 +456,139 @@ async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp
     assert_eq!(to_customer[0].to, customer_whatsapp());
     assert!(to_customer[0].text.contains("подтверждена"));
 }
+
+/// The stages composed for the example vehicle on `night` at 10:00 Moscow time, marked as the
+/// evaluator function does.
+async fn stages_composed_on(
+    repos: &Repos<RedbStore>,
+    night: NaiveDate,
+) -> (Vec<domain::triggers::Stage>, Vec<app::ComposeOffer>) {
+    let policy = Policy::default();
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>("XW7BE40K70S025476")
+        .await
+        .unwrap()
+        .unwrap();
+    app::forecast_vehicle(repos, &policy, &vehicle.vehicle, night)
+        .await
+        .unwrap();
+    let now = at(&format!("{night}T10:00:00+03:00"));
+    let message = app::EvaluateVehicle::V1 {
+        run_date: night,
+        vin: "XW7BE40K70S025476".into(),
+    };
+    let evaluation = app::evaluate_vehicle(repos, &policy, &message, now)
+        .await
+        .unwrap();
+    app::evaluate::commit_evaluation(repos, &evaluation)
+        .await
+        .unwrap();
+    let stages = evaluation
+        .compose
+        .iter()
+        .map(|m| match m {
+            app::ComposeOffer::V1 { stage, .. } => *stage,
+        })
+        .collect();
+    (stages, evaluation.compose)
+}
+
+/// The reminder of 1 November 2027 sent through a recording channel; its «Записаться» data.
+async fn reminder_sent(repos: &Repos<RedbStore>) -> String {
+    due_for_a_reminder(repos).await;
+    let (stages, compose) =
+        stages_composed_on(repos, NaiveDate::from_ymd_opt(2027, 11, 1).unwrap()).await;
+    let reminder = stages
+        .iter()
+        .position(|s| *s == domain::triggers::Stage::SoftReminder)
+        .expect("the soft reminder is due");
+    let channel = Recording::default();
+    app::compose_and_send(
+        repos,
+        &Policy::default(),
+        &channel,
+        &compose[reminder],
+        "test",
+        at("2027-11-01T10:00:00+03:00"),
+    )
+    .await
+    .unwrap();
+    let sent = channel.0.lock().unwrap()[0].clone();
+    sent.buttons[0][0].callback_data.clone()
+}
+
+/// The due date is 12 November 2027 and the reminder went late (1 November), so the personal
+/// offer falls due a few days after it: the nights from 2 to 15 November.
+async fn personal_offer_fires(repos: &Repos<RedbStore>) -> bool {
+    let mut night = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
+    while night <= NaiveDate::from_ymd_opt(2027, 11, 15).unwrap() {
+        let (stages, _) = stages_composed_on(repos, night).await;
+        if stages.contains(&domain::triggers::Stage::PersonalOffer) {
+            return true;
+        }
+        night = night.succ_opt().unwrap();
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_unanswered_reminder_is_followed_by_the_personal_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    reminder_sent(&repos).await;
+    assert!(personal_offer_fires(&repos).await);
+}
+
+#[tokio::test]
+async fn a_customer_who_pressed_book_on_the_reminder_gets_no_personal_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let book = reminder_sent(&repos).await;
+    let now = at("2027-11-01T12:00:00+03:00");
+    deliver(&repos, &press("1", CUSTOMER_CHAT, &book), now)
+        .await
+        .unwrap();
+    deliver(&repos, &press("1", CUSTOMER_CHAT, &book), now)
+        .await
+        .unwrap();
+    assert!(!personal_offer_fires(&repos).await);
+}
+
+#[tokio::test]
+async fn a_confirmed_booking_stops_every_later_reminder_and_offer_of_the_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let book = reminder_sent(&repos).await;
+    let now = at("2027-11-01T12:00:00+03:00");
+    let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
+    repos
+        .capacity
+        .define_slot(tomorrow, "10:00", 1)
+        .await
+        .unwrap();
+    let picker = deliver(&repos, &press("1", CUSTOMER_CHAT, &book), now)
+        .await
+        .unwrap();
+    let slot = picker.messages[0].buttons[0][0].callback_data.clone();
+    let held = deliver(&repos, &press("2", CUSTOMER_CHAT, &slot), now)
+        .await
+        .unwrap();
+    let confirm = held.messages[1].buttons[0][0].callback_data.clone();
+    deliver(&repos, &press("3", ADVISOR_CHAT, &confirm), now)
+        .await
+        .unwrap();
+    assert!(!personal_offer_fires(&repos).await);
+    for night in ["2027-11-20", "2028-01-05", "2028-03-01"] {
+        let (stages, _) = stages_composed_on(&repos, night.parse().unwrap()).await;
+        assert!(
+            !stages.iter().any(|s| matches!(
+                s,
+                domain::triggers::Stage::SoftReminder
+                    | domain::triggers::Stage::PersonalOffer
+                    | domain::triggers::Stage::CriticalOffer
+            )),
+            "{night}: {stages:?}"
+        );
+    }
+}

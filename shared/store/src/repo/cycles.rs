@@ -11,6 +11,7 @@ use crate::port::{Query, Store, StoreError, WriteOp};
 
 const CYCLE: &str = "cycle";
 const STAGE: &str = "stage";
+const REACTION: &str = "reaction";
 const OPEN: &str = "open_cycle";
 
 fn pointer_key(vin: &str) -> Key {
@@ -23,6 +24,13 @@ fn cycle_key(vin: &str, cycle_id: &str) -> Key {
 
 fn stage_key(vin: &str, cycle_id: &str, stage: &str) -> Key {
     Key::new(vehicle_pk(vin), format!("CYCLE#{cycle_id}#STAGE#{stage}"))
+}
+
+fn reaction_key(vin: &str, cycle_id: &str, stage: &str, reaction: &str) -> Key {
+    Key::new(
+        vehicle_pk(vin),
+        format!("CYCLE#{cycle_id}#REACTION#{stage}#{reaction}"),
+    )
 }
 
 /// What opening a cycle did.
@@ -163,6 +171,45 @@ impl<S: Store> Cycles<S> {
         items
             .iter()
             .map(|item| Ok((string(item, "stage")?, data(item)?)))
+            .collect()
+    }
+
+    /// Records the customer's reaction (`reaction`, a stable name) to a stage's message, once
+    /// per kind: returns false when that kind was recorded before (a repeated delivery).
+    pub async fn react<P: Serialize>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+        stage: &str,
+        reaction: &str,
+        record: &P,
+    ) -> Result<bool, StoreError> {
+        let key = reaction_key(vin, cycle_id, stage, reaction);
+        let mut item = with_data(&key, REACTION, record)?;
+        item.insert("stage".into(), stage.into());
+        item.insert(REACTION.into(), reaction.into());
+        match self.store.put(item, Some(Condition::absent())).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every reaction recorded in a cycle: (stage, reaction name, record).
+    pub async fn reactions<P: DeserializeOwned>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+    ) -> Result<Vec<(String, String, P)>, StoreError> {
+        let prefix = format!("CYCLE#{cycle_id}#REACTION#");
+        let items = query_all(
+            &self.store,
+            Query::partition(vehicle_pk(vin)).begins_with(prefix),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|item| Ok((string(item, "stage")?, string(item, REACTION)?, data(item)?)))
             .collect()
     }
 }

@@ -22,6 +22,7 @@ crate::contract!(repos:
     an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_time_is_kept,
     forecasts_are_kept_per_vehicle_and_found_by_due_date,
     a_vehicle_has_one_open_cycle_and_each_stage_is_marked_once,
+    a_reaction_is_recorded_once_per_kind_and_read_back_with_its_stage,
     concurrent_counter_increments_are_all_counted,
     a_policy_override_changed_meanwhile_is_not_overwritten,
     a_nightly_shard_resumes_from_its_checkpoint_and_counts_each_page_once,
@@ -861,6 +862,51 @@ pub async fn a_vehicle_has_one_open_cycle_and_each_stage_is_marked_once<S: Store
         cycles.open("V1", "2027-12", &"due").await.unwrap(),
         OpenOutcome::Opened
     );
+}
+
+pub async fn a_reaction_is_recorded_once_per_kind_and_read_back_with_its_stage<S: Store>(s: S) {
+    let repos = Repos::new(s);
+    let cycles = &repos.cycles;
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let cycles = cycles.clone();
+        tasks.push(tokio::spawn(async move {
+            cycles
+                .react("V1", "2026-12", "soft_reminder", "clicked", &at(12))
+                .await
+        }));
+    }
+    let mut first = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            first += 1;
+        }
+    }
+    assert_eq!(first, 1, "a repeated delivery records nothing new");
+    assert!(cycles
+        .react("V1", "2026-12", "soft_reminder", "booked", &at(13))
+        .await
+        .unwrap());
+    assert!(cycles
+        .react("V1", "2027-12", "soft_reminder", "clicked", &at(14))
+        .await
+        .unwrap());
+    let reactions = cycles
+        .reactions::<DateTime<Utc>>("V1", "2026-12")
+        .await
+        .unwrap();
+    assert_eq!(
+        reactions,
+        [
+            ("soft_reminder".to_owned(), "booked".to_owned(), at(13)),
+            ("soft_reminder".to_owned(), "clicked".to_owned(), at(12)),
+        ]
+    );
+    let stages = cycles
+        .stages::<DateTime<Utc>>("V1", "2026-12")
+        .await
+        .unwrap();
+    assert!(stages.is_empty(), "reactions are not stage marks");
 }
 
 pub async fn concurrent_counter_increments_are_all_counted<S: Store>(s: S) {
