@@ -79,7 +79,11 @@ fn offer_details(out: &mut String, offer: &Offer, tz: Tz) {
         let _ = write!(
             out,
             " Скидка {} % на работы: {} вместо {}.",
-            offer.labor_discount_percent.normalize(),
+            offer
+                .labor_discount_percent
+                .normalize()
+                .to_string()
+                .replace('.', ","),
             money_ru(offer.final_price),
             money_ru(offer.list_price)
         );
@@ -316,6 +320,36 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part:?} missing in {text:?}");
         }
+    }
+
+    #[test]
+    fn a_discount_shrunk_to_the_margin_floor_is_written_with_a_decimal_comma() {
+        let lines = [WorkOrderLine::parse(
+            LineKind::Labor,
+            "TO-60",
+            "ТО-6",
+            Quantity::ONE,
+            Money::from_roubles(10_000),
+            Money::from_roubles(4_000),
+        )
+        .unwrap()];
+        let at = Utc.with_ymd_and_hms(2025, 1, 9, 9, 0, 0).unwrap();
+        let input = OfferInput {
+            status: CustomerStatus::Sleeping,
+            age_band: AgeBand::Middle,
+            make: "Toyota",
+            model: "Camry",
+            last_maintenance: &lines,
+            at,
+        };
+        let mut offer = price_offer(&Policy::default(), &input).unwrap();
+        offer.labor_discount_percent = rust_decimal::Decimal::new(1881, 2);
+        let reason = Reason::ReminderUnanswered {
+            due: day(2025, 1, 15),
+            reminder_sent: at,
+        };
+        let text = render_message(&cx(Stage::PersonalOffer, &reason, Some(&offer)));
+        assert!(text.contains("Скидка 18,81 % на работы"), "{text}");
     }
 
     #[test]
