@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::{Body, Response};
+use lambda_support::test_events::http_api_event as event;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use store::repo::{BookingState, NewOffer, Repos};
@@ -35,17 +36,6 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn now() -> DateTime<Utc> {
     at("2027-11-01T10:05:00+03:00")
-}
-
-/// An API Gateway HTTP API (payload 2.0) event as the Lambda receives it.
-fn event(
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> lambda_http::Request {
-    lambda_support::test_events::http_api_event(method, path, query, headers, body)
 }
 
 fn signature(secret: &str, body: &[u8]) -> String {

@@ -87,6 +87,13 @@ async fn due_for_a_reminder(repos: &Repos<RedbStore>) {
         .unwrap();
 }
 
+/// Repositories on a new embedded store in a temporary directory (kept while the guard lives).
+fn fresh_store() -> (tempfile::TempDir, Repos<RedbStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    (dir, repos)
+}
+
 /// Handles an update and records it as done, as the webhook does.
 async fn deliver(
     repos: &Repos<RedbStore>,
@@ -100,8 +107,7 @@ async fn deliver(
 
 #[tokio::test]
 async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     let policy = Policy::default();
     let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
     app::record_visit(&repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
@@ -217,8 +223,7 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
 
 #[tokio::test]
 async fn stop_in_telegram_opts_the_customer_out_once_and_the_evaluator_queues_nothing_afterwards() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     due_for_a_reminder(&repos).await;
     let policy = Policy::default();
     let now = at("2027-11-01T10:00:00+03:00");
@@ -256,8 +261,7 @@ async fn stop_in_telegram_opts_the_customer_out_once_and_the_evaluator_queues_no
 
 #[tokio::test]
 async fn stop_on_whatsapp_opts_the_customer_out_and_a_later_visit_does_not_undo_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     due_for_a_reminder(&repos).await;
     let policy = Policy::default();
     let now = at("2027-11-01T10:00:00+03:00");
@@ -327,8 +331,7 @@ async fn stop_on_whatsapp_opts_the_customer_out_and_a_later_visit_does_not_undo_
 
 #[tokio::test]
 async fn a_queued_reminder_is_not_sent_after_stop() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     due_for_a_reminder(&repos).await;
     let policy = Policy::default();
     let now = at("2027-11-01T10:00:00+03:00");
@@ -359,8 +362,7 @@ async fn a_queued_reminder_is_not_sent_after_stop() {
 
 #[tokio::test]
 async fn stop_from_an_unknown_sender_is_answered_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     due_for_a_reminder(&repos).await;
     let stranger = Address::WhatsApp(WhatsAppId::parse("79990000000").unwrap());
     let now = at("2027-11-01T10:00:00+03:00");
@@ -380,8 +382,7 @@ async fn stop_from_an_unknown_sender_is_answered_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     due_for_a_reminder(&repos).await;
     let policy = Policy::default();
     let now = at("2027-11-01T10:00:00+03:00");
@@ -534,16 +535,14 @@ async fn personal_offer_fires(repos: &Repos<RedbStore>) -> bool {
 
 #[tokio::test]
 async fn an_unanswered_reminder_is_followed_by_the_personal_offer() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     reminder_sent(&repos).await;
     assert!(personal_offer_fires(&repos).await);
 }
 
 #[tokio::test]
 async fn a_customer_who_pressed_book_on_the_reminder_gets_no_personal_offer() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     let book = reminder_sent(&repos).await;
     let now = at("2027-11-01T12:00:00+03:00");
     deliver(&repos, &press("1", CUSTOMER_CHAT, &book), now)
@@ -557,8 +556,7 @@ async fn a_customer_who_pressed_book_on_the_reminder_gets_no_personal_offer() {
 
 #[tokio::test]
 async fn a_confirmed_booking_stops_every_later_reminder_and_offer_of_the_cycle() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let (_dir, repos) = fresh_store();
     let book = reminder_sent(&repos).await;
     let now = at("2027-11-01T12:00:00+03:00");
     let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
