@@ -184,7 +184,8 @@ fn weekday_name(day: Weekday) -> &'static str {
 /// The work order is the policy's package for the car when the rule offers a package; otherwise
 /// a package for the car's make or model, else the customer's last maintenance lines, else a
 /// package for every make. The rule's discount (or the package price) comes off labour only;
-/// if it would take the margin below the floor it shrinks to fit, down to none.
+/// if it would take the margin below the floor it shrinks to fit (to a whole percent of labour,
+/// or a package price in whole roubles), down to none.
 pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, PricingError> {
     let rule = policy.offer_rule(input.status, input.age_band);
     let mut adjustments = Vec::new();
@@ -242,7 +243,17 @@ pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, Pri
             .max(u64::from(revenue > 0))
     };
     let allowed = revenue.saturating_sub(min_revenue).min(labor);
-    let discount = wanted.min(allowed);
+    let discount = if wanted <= allowed {
+        wanted
+    } else if package_price.is_some() {
+        // A shrunk package price stays in whole roubles.
+        allowed - allowed % 100
+    } else {
+        // A shrunk discount stays a whole percent of labour, so the customer reads "10 %",
+        // not "9.73 %"; rounding down keeps the margin above the floor.
+        let whole_percent = u128::from(allowed) * 100 / u128::from(labor.max(1));
+        u64::try_from(u128::from(labor) * whole_percent / 100).unwrap_or(0)
+    };
     if discount < wanted {
         adjustments.push(Adjustment::MarginFloor {
             wanted_percent: percent_of(wanted, labor),

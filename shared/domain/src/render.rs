@@ -323,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn a_discount_shrunk_to_the_margin_floor_is_written_with_a_decimal_comma() {
+    fn a_fractional_discount_of_a_policy_rule_is_written_with_a_decimal_comma() {
         let lines = [WorkOrderLine::parse(
             LineKind::Labor,
             "TO-60",
@@ -343,13 +343,13 @@ mod tests {
             at,
         };
         let mut offer = price_offer(&Policy::default(), &input).unwrap();
-        offer.labor_discount_percent = rust_decimal::Decimal::new(1881, 2);
+        offer.labor_discount_percent = rust_decimal::Decimal::new(125, 1);
         let reason = Reason::ReminderUnanswered {
             due: day(2025, 1, 15),
             reminder_sent: at,
         };
         let text = render_message(&cx(Stage::PersonalOffer, &reason, Some(&offer)));
-        assert!(text.contains("Скидка 18,81 % на работы"), "{text}");
+        assert!(text.contains("Скидка 12,5 % на работы"), "{text}");
     }
 
     #[test]

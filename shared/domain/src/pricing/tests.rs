@@ -193,6 +193,23 @@ fn the_margin_floor_shrinks_the_discount_and_the_offer_says_why() {
 }
 
 #[test]
+fn a_shrunk_discount_is_a_whole_percent_of_labour_and_still_holds_the_floor() {
+    let policy = Policy::default();
+    let lines = vec![
+        line(LineKind::Labor, "TO", "1", "4000.00", "2200.00"),
+        line(LineKind::Part, "KIT", "1", "6000.00", "4990.00"),
+    ];
+    let o = offer(&policy, CustomerStatus::Sleeping, AgeBand::Middle, &lines);
+    assert_eq!(o.labor_discount_percent, Decimal::from(10));
+    assert_eq!(o.final_price, money("9600.00"));
+    assert!(o.margin_after.percent >= Decimal::from(25), "{o:?}");
+    assert!(matches!(
+        o.adjustments[..],
+        [Adjustment::MarginFloor { .. }]
+    ));
+}
+
+#[test]
 fn when_even_the_list_price_is_below_the_margin_floor_there_is_no_discount() {
     let policy = Policy::default();
     let lines = vec![
