@@ -1,19 +1,20 @@
 //! Messenger updates from Telegram and WhatsApp: «Записаться» → slot picker → hold → the
 //! advisor confirms (in Telegram) → the customer gets the confirmation on the messenger they
-//! booked through; STOP opts the customer out at once. Idempotent per update id; every state
-//! change is conditional.
+//! booked through; a number in reply to the odometer request re-times the forecast at once;
+//! STOP opts the customer out at once. Idempotent per update id; every state change is
+//! conditional.
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use domain::policy::Policy;
-use domain::Customer;
+use domain::triggers::{Reaction, Stage};
+use domain::{Customer, Reading, ReadingSource, Vehicle};
 use serde::{Deserialize, Serialize};
 use store::repo::{Begin, BookingState, HoldOutcome, NewHold, OptOutOutcome, Repos};
 use store::{Store, StoreError};
 
 use crate::compose::{OfferRecord, BOOK_PREFIX};
-use crate::evaluate::record_reaction;
+use crate::evaluate::{record_reaction, CycleInfo, StageMark};
 use crate::ports::{Address, Button, Messenger, OutgoingMessage, WhatsAppId};
-use domain::triggers::Reaction;
 
 const SLOT_PREFIX: &str = "s:";
 const CONFIRM_PREFIX: &str = "c:";
@@ -169,7 +170,12 @@ async fn dispatch<S: Store>(
         UpdateKind::Text(text) if is_stop(text) => {
             return opt_out(repos, &update.from, now).await;
         }
-        UpdateKind::Text(_) => return Ok(UpdateReplies::default()),
+        UpdateKind::Text(text) => {
+            return match parse_odometer(text) {
+                Some(km) => odometer_reply(repos, policy, update, km, now).await,
+                None => Ok(UpdateReplies::default()),
+            };
+        }
     };
     let from = &update.from;
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
@@ -197,6 +203,129 @@ async fn dispatch<S: Store>(
         replies.callback_answer = Some((id.clone(), "Готово".into()));
     }
     Ok(replies)
+}
+
+/// The odometer in a customer's text reply («52 000», «52000 км», «52.000»): digits with
+/// thousands separators and an optional unit; at least 100 km (smaller numbers are ratings or
+/// noise) and at most 2,000,000.
+pub fn parse_odometer(text: &str) -> Option<u32> {
+    let lower = text.trim().to_lowercase();
+    let number = lower
+        .strip_suffix("км")
+        .or_else(|| lower.strip_suffix("km"))
+        .unwrap_or(&lower);
+    let groups: Vec<&str> = number
+        .trim()
+        .split([' ', '\u{a0}', '\u{202f}', '.', ',', '\''])
+        .collect();
+    let grouped = match groups.as_slice() {
+        [single] => !single.is_empty(),
+        [first, rest @ ..] => (1..=3).contains(&first.len()) && rest.iter().all(|g| g.len() == 3),
+        [] => false,
+    };
+    let digits = groups.concat();
+    if !grouped || digits.len() > 7 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let km: u32 = digits.parse().ok()?;
+    (100..=2_000_000).contains(&km).then_some(km)
+}
+
+/// A customer reported the odometer: stored once as a customer reading of the vehicle we
+/// asked about (or their only one), the vehicle re-forecast at once, the answer counted as a
+/// reply to the odometer request. A reading below the last one is refused and stores nothing.
+async fn odometer_reply<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    update: &MessengerUpdate,
+    km: u32,
+    now: DateTime<Utc>,
+) -> Result<UpdateReplies, UpdateError> {
+    let from = &update.from;
+    let Some(customer_id) = customer_at(repos, from).await? else {
+        return Ok(UpdateReplies::default());
+    };
+    let answer = |text: String| UpdateReplies {
+        messages: vec![OutgoingMessage {
+            to: from.clone(),
+            text,
+            buttons: vec![],
+        }],
+        callback_answer: None,
+    };
+    let vehicles = repos.vehicles.for_customer::<Vehicle>(&customer_id).await?;
+    let mut asked = None;
+    for stored in &vehicles {
+        let vin = stored.vehicle.vin().as_str();
+        if let Some((cycle_id, _)) = repos.cycles.open_cycle::<CycleInfo>(vin).await? {
+            let marks = repos.cycles.stages::<StageMark>(vin, &cycle_id).await?;
+            if let Some((_, mark)) = marks
+                .iter()
+                .find(|(stage, _)| stage == Stage::AskOdometer.as_str())
+            {
+                if asked.as_ref().is_none_or(|(_, _, at)| mark.send_at > *at) {
+                    asked = Some((stored, Some(cycle_id.clone()), mark.send_at));
+                }
+            }
+        }
+    }
+    let (stored, cycle_id) = match (asked, vehicles.as_slice()) {
+        (Some((stored, cycle_id, _)), _) => (stored, cycle_id),
+        (None, [only]) => (only, None),
+        (None, _) => {
+            return Ok(answer(
+                "Спасибо! Не поняли, к какому автомобилю относится пробег, — мастер-консультант уточнит.".into(),
+            ))
+        }
+    };
+    let vehicle = &stored.vehicle;
+    let vin = vehicle.vin().as_str();
+    let today = now.with_timezone(&policy.time_zone()).date_naive();
+    let last = repos
+        .readings
+        .for_vehicle(vin)
+        .await?
+        .iter()
+        .map(|r| r.km)
+        .max()
+        .unwrap_or(0);
+    if km < last {
+        tracing::info!(vehicle_id = %vin, "reported odometer below the last reading");
+        return Ok(answer(format!(
+            "Пробег {} км меньше, чем при последнем визите ({} км). Проверьте, пожалуйста, и пришлите ещё раз.",
+            domain::render::thousands_ru(km),
+            domain::render::thousands_ru(last)
+        )));
+    }
+    let reading = Reading {
+        date: today,
+        km,
+        source: ReadingSource::CustomerReported,
+    };
+    let reference = format!("{}:{}", from.messenger(), update.update_id);
+    repos.readings.append(vin, &reading, &reference).await?;
+    let due = crate::forecasting::forecast_vehicle(repos, policy, vehicle, today).await?;
+    if let Some(cycle_id) = cycle_id {
+        record_reaction(
+            repos,
+            vin,
+            &cycle_id,
+            Stage::AskOdometer,
+            Reaction::Replied,
+            now,
+        )
+        .await?;
+    }
+    tracing::info!(vehicle_id = %vin, "odometer reported");
+    let text = match due {
+        Some(due) => format!(
+            "Спасибо! С пробегом {} км следующее ТО — около {}. Мы напомним заранее.",
+            domain::render::thousands_ru(km),
+            due.due_date.format("%d.%m.%Y")
+        ),
+        None => "Спасибо! Пробег записали.".into(),
+    };
+    Ok(answer(text))
 }
 
 /// The id of the customer who writes from `address`.
@@ -468,7 +597,41 @@ async fn confirm<S: Store>(
 
 #[cfg(test)]
 mod tests {
-    use super::is_stop;
+    use super::{is_stop, parse_odometer};
+
+    #[test]
+    fn an_odometer_reply_is_read_with_separators_and_a_unit() {
+        for (text, km) in [
+            ("52000", 52_000),
+            (" 52 000 ", 52_000),
+            ("52\u{a0}000 км", 52_000),
+            ("52.000 KM", 52_000),
+            ("52,000km", 52_000),
+            ("100", 100),
+            ("1 999 999", 1_999_999),
+        ] {
+            assert_eq!(parse_odometer(text), Some(km), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ratings_words_and_impossible_odometers_are_not_readings() {
+        for text in [
+            "7",
+            "10",
+            "99",
+            "",
+            "км",
+            "пятьдесят тысяч",
+            "52 000 миль",
+            "-52000",
+            "52000.5",
+            "3000000",
+            "12345678",
+        ] {
+            assert_eq!(parse_odometer(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn every_stop_word_counts_in_any_case_with_spaces_around() {

@@ -590,3 +590,161 @@ async fn a_confirmed_booking_stops_every_later_reminder_and_offer_of_the_cycle()
         );
     }
 }
+
+#[tokio::test]
+async fn an_odometer_reply_is_stored_once_and_re_times_the_forecast_at_once() {
+    let (_dir, repos) = fresh_store();
+    due_for_a_reminder(&repos).await;
+    let vin = "XW7BE40K70S025476";
+    let before = repos.forecasts.get(vin).await.unwrap().unwrap();
+    let readings_before = repos.readings.for_vehicle(vin).await.unwrap().len();
+    let now = at("2027-06-01T12:00:00+03:00");
+    let reply = text("31", Address::Telegram(CUSTOMER_CHAT), "101\u{a0}000 км");
+    let answered = deliver(&repos, &reply, now).await.unwrap();
+    let after = repos.forecasts.get(vin).await.unwrap().unwrap();
+    assert!(
+        after.due_date < before.due_date,
+        "{} km/day now: {} -> {}",
+        after.km_per_day,
+        before.due_date,
+        after.due_date
+    );
+    assert_eq!(after.limit, domain::DueLimit::Distance);
+    assert_eq!(answered.messages.len(), 1);
+    let answer = &answered.messages[0].text;
+    assert!(answer.starts_with("Спасибо!"), "{answer}");
+    assert!(
+        answer.contains(&after.due_date.format("%d.%m.%Y").to_string()),
+        "{answer}"
+    );
+    let readings = repos.readings.for_vehicle(vin).await.unwrap();
+    assert_eq!(readings.len(), readings_before + 1);
+    let reported = readings.iter().find(|r| r.km == 101_000).unwrap();
+    assert_eq!(reported.source, domain::ReadingSource::CustomerReported);
+
+    let again = deliver(&repos, &reply, now).await.unwrap();
+    assert!(again.messages.is_empty(), "the same update twice");
+    assert_eq!(
+        repos.readings.for_vehicle(vin).await.unwrap().len(),
+        readings_before + 1
+    );
+}
+
+#[tokio::test]
+async fn an_odometer_below_the_last_visit_is_refused_and_a_rating_sized_number_is_ignored() {
+    let (_dir, repos) = fresh_store();
+    due_for_a_reminder(&repos).await;
+    let vin = "XW7BE40K70S025476";
+    let forecast = repos.forecasts.get(vin).await.unwrap();
+    let readings = repos.readings.for_vehicle(vin).await.unwrap().len();
+    let now = at("2027-06-01T12:00:00+03:00");
+    let low = deliver(
+        &repos,
+        &text("41", Address::Telegram(CUSTOMER_CHAT), "80000"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        low.messages[0].text.contains("меньше"),
+        "{:?}",
+        low.messages
+    );
+    let rating = deliver(
+        &repos,
+        &text("42", Address::Telegram(CUSTOMER_CHAT), "7"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(rating.messages.is_empty());
+    let stranger = deliver(&repos, &text("43", Address::Telegram(999), "120000"), now)
+        .await
+        .unwrap();
+    assert!(stranger.messages.is_empty());
+    assert_eq!(
+        repos.readings.for_vehicle(vin).await.unwrap().len(),
+        readings
+    );
+    assert_eq!(repos.forecasts.get(vin).await.unwrap(), forecast);
+}
+
+#[tokio::test]
+async fn with_two_cars_the_odometer_goes_to_the_one_we_asked_about_and_counts_as_a_reply() {
+    let (_dir, repos) = fresh_store();
+    due_for_a_reminder(&repos).await;
+    let policy = Policy::default();
+    let second = "JTMBFREV10D123456";
+    let body = serde_json::to_vec(&app::fixtures::visit(
+        "A3C0002002",
+        second,
+        "2026-12-01T12:00:00+03:00",
+        40_000,
+    ))
+    .unwrap();
+    app::record_visit(&repos, &policy, &body, at("2026-12-01T13:00:00+03:00"))
+        .await
+        .unwrap();
+    let now = at("2027-06-01T12:00:00+03:00");
+    let unclear = deliver(
+        &repos,
+        &text("51", Address::Telegram(CUSTOMER_CHAT), "61000"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(unclear.messages[0].text.contains("Не поняли"));
+    assert!(repos
+        .readings
+        .for_vehicle(second)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.km != 61_000));
+
+    let cycle = "A3C0002002";
+    let started = at("2026-12-01T12:00:00+03:00");
+    repos
+        .cycles
+        .open(
+            second,
+            cycle,
+            &app::evaluate::CycleInfo {
+                started_at: started,
+            },
+        )
+        .await
+        .unwrap();
+    let asked_at = at("2027-05-30T10:00:00+03:00");
+    repos
+        .cycles
+        .mark_stage(
+            second,
+            cycle,
+            "ask_odometer",
+            &app::evaluate::StageMark {
+                send_at: asked_at,
+                decided_at: asked_at,
+            },
+        )
+        .await
+        .unwrap();
+    let answered = deliver(
+        &repos,
+        &text("52", Address::Telegram(CUSTOMER_CHAT), "61 000"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(answered.messages[0].text.starts_with("Спасибо!"));
+    let readings = repos.readings.for_vehicle(second).await.unwrap();
+    assert!(readings.iter().any(|r| r.km == 61_000));
+    let reactions = repos
+        .cycles
+        .reactions::<app::evaluate::ReactionMark>(second, cycle)
+        .await
+        .unwrap();
+    assert_eq!(reactions.len(), 1);
+    assert_eq!(reactions[0].0, "ask_odometer");
+    assert_eq!(reactions[0].2.reaction, domain::triggers::Reaction::Replied);
+}

@@ -43,17 +43,23 @@ fn instant_ru(at: DateTime<Utc>, tz: Tz) -> String {
     date_ru(at.with_timezone(&tz).date_naive())
 }
 
-/// `6 400 ₽`, `1 234,50 ₽`.
-pub fn money_ru(m: Money) -> String {
-    let kopecks = m.kopecks();
-    let roubles = (kopecks / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in roubles.chars().enumerate() {
-        if i > 0 && (roubles.len() - i).is_multiple_of(3) {
+/// `52 000`: thousands grouped with no-break spaces, as Russian text writes numbers.
+pub fn thousands_ru(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 * 2);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push('\u{a0}');
         }
         grouped.push(ch);
     }
+    grouped
+}
+
+/// `6 400 ₽`, `1 234,50 ₽`.
+pub fn money_ru(m: Money) -> String {
+    let kopecks = m.kopecks();
+    let grouped = thousands_ru(kopecks / 100);
     match kopecks % 100 {
         0 => format!("{grouped}\u{a0}₽"),
         k => format!("{grouped},{k:02}\u{a0}₽"),
