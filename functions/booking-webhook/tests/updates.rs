@@ -51,32 +51,10 @@ fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
 /// A store where the reminder with «Записаться» went out; returns its callback data.
 async fn reminded(repos: &Repos<RedbStore>, telegram: &FakeTelegram, bot: &TelegramBot) -> String {
     let policy = Policy::default();
-    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
-    app::record_visit(repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
-        .await
-        .unwrap();
-    let vehicle = repos
-        .vehicles
-        .get::<domain::Vehicle>("XW7BE40K70S025476")
-        .await
-        .unwrap()
-        .unwrap();
-    let night = NaiveDate::from_ymd_opt(2027, 11, 1).unwrap();
-    app::forecast_vehicle(repos, &policy, &vehicle.vehicle, night)
-        .await
-        .unwrap();
     let now = at("2027-11-01T10:00:00+03:00");
-    let evaluation = app::evaluate_vehicle(
-        repos,
-        &policy,
-        &app::EvaluateVehicle::V1 {
-            run_date: night,
-            vin: "XW7BE40K70S025476".into(),
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    let evaluation = app::fixtures::example_visit_evaluated(repos, &policy, now)
+        .await
+        .unwrap();
     app::compose_and_send(repos, &policy, bot, &evaluation.compose[0], "t", now)
         .await
         .unwrap();

@@ -2,10 +2,10 @@
 
 use std::sync::Mutex;
 
-use app::messages::{ComposeOffer, EvaluateVehicle};
+use app::messages::ComposeOffer;
 use channels::fake_telegram::FakeTelegram;
 use channels::TelegramBot;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use lambda_support::aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use offer_composer::{handle, Deps, Postpone};
@@ -47,26 +47,8 @@ fn sqs_event(bodies: &[String]) -> SqsEvent {
 
 /// A stored visit, the night of 1 November 2027 and its decisions.
 async fn decided(repos: &Repos<RedbStore>, policy: &Policy) -> Vec<String> {
-    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
-    app::record_visit(repos, policy, &body, at("2026-11-12T16:00:00+03:00"))
-        .await
-        .unwrap();
-    let vehicle = repos
-        .vehicles
-        .get::<domain::Vehicle>("XW7BE40K70S025476")
-        .await
-        .unwrap()
-        .unwrap();
-    let night = NaiveDate::from_ymd_opt(2027, 11, 1).unwrap();
-    app::forecast_vehicle(repos, policy, &vehicle.vehicle, night)
-        .await
-        .unwrap();
-    let message = EvaluateVehicle::V1 {
-        run_date: night,
-        vin: "XW7BE40K70S025476".into(),
-    };
     let evaluation =
-        app::evaluate_vehicle(repos, policy, &message, at("2027-11-01T01:00:05+03:00"))
+        app::fixtures::example_visit_evaluated(repos, policy, at("2027-11-01T01:00:05+03:00"))
             .await
             .unwrap();
     app::commit_evaluation(repos, &evaluation).await.unwrap();

@@ -35,3 +35,28 @@ pub fn example_visit() -> Value {
         90_000,
     )
 }
+
+/// The example visit recorded (12 November 2026), its vehicle forecast on the dealer's day of
+/// `at` and evaluated at `at`: the soft reminder is due on 1 November 2027.
+pub async fn example_visit_evaluated<S: store::Store>(
+    repos: &store::repo::Repos<S>,
+    policy: &domain::policy::Policy,
+    at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<crate::Evaluation> {
+    let body = serde_json::to_vec(&example_visit())?;
+    let closed = chrono::DateTime::parse_from_rfc3339("2026-11-12T16:00:00+03:00")?.to_utc();
+    crate::record_visit(repos, policy, &body, closed).await?;
+    let vin = "XW7BE40K70S025476";
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>(vin)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the example vehicle was not stored"))?;
+    let night = at.with_timezone(&policy.time_zone()).date_naive();
+    crate::forecast_vehicle(repos, policy, &vehicle.vehicle, night).await?;
+    let message = crate::EvaluateVehicle::V1 {
+        run_date: night,
+        vin: vin.into(),
+    };
+    Ok(crate::evaluate_vehicle(repos, policy, &message, at).await?)
+}

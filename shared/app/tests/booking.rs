@@ -67,14 +67,24 @@ fn evaluate_message() -> app::EvaluateVehicle {
     }
 }
 
+/// The example visit (12 November 2026) through the visits use case.
+async fn record_example_visit(repos: &Repos<RedbStore>) {
+    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+    app::record_visit(
+        repos,
+        &Policy::default(),
+        &body,
+        at("2026-11-12T16:00:00+03:00"),
+    )
+    .await
+    .unwrap();
+}
+
 /// The example visit recorded and its vehicle forecast on the night of 1 November 2027, when
 /// the soft reminder falls due.
 async fn due_for_a_reminder(repos: &Repos<RedbStore>) {
     let policy = Policy::default();
-    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
-    app::record_visit(repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
-        .await
-        .unwrap();
+    record_example_visit(repos).await;
     let vehicle = repos
         .vehicles
         .get::<domain::Vehicle>("XW7BE40K70S025476")
@@ -108,46 +118,8 @@ async fn deliver(
 #[tokio::test]
 async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it_once() {
     let (_dir, repos) = fresh_store();
-    let policy = Policy::default();
-    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
-    app::record_visit(&repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
-        .await
-        .unwrap();
-    let vehicle = repos
-        .vehicles
-        .get::<domain::Vehicle>("XW7BE40K70S025476")
-        .await
-        .unwrap()
-        .unwrap();
-    let night = NaiveDate::from_ymd_opt(2027, 11, 1).unwrap();
-    app::forecast_vehicle(&repos, &policy, &vehicle.vehicle, night)
-        .await
-        .unwrap();
-    let evaluation = app::evaluate_vehicle(
-        &repos,
-        &policy,
-        &app::EvaluateVehicle::V1 {
-            run_date: night,
-            vin: "XW7BE40K70S025476".into(),
-        },
-        at("2027-11-01T10:00:00+03:00"),
-    )
-    .await
-    .unwrap();
-    let channel = Recording::default();
+    let book = reminder_sent(&repos).await;
     let now = at("2027-11-01T10:00:00+03:00");
-    app::compose_and_send(
-        &repos,
-        &policy,
-        &channel,
-        &evaluation.compose[0],
-        "test",
-        now,
-    )
-    .await
-    .unwrap();
-    let reminder = channel.0.lock().unwrap()[0].clone();
-    let book = reminder.buttons[0][0].callback_data.clone();
     assert!(book.starts_with("book:"));
 
     let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
@@ -497,7 +469,7 @@ async fn stages_composed_on(
 
 /// The reminder of 1 November 2027 sent through a recording channel; its «Записаться» data.
 async fn reminder_sent(repos: &Repos<RedbStore>) -> String {
-    due_for_a_reminder(repos).await;
+    record_example_visit(repos).await;
     let (stages, compose) =
         stages_composed_on(repos, NaiveDate::from_ymd_opt(2027, 11, 1).unwrap()).await;
     let reminder = stages
