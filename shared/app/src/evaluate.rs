@@ -146,10 +146,12 @@ pub async fn evaluate_vehicle<S: Store>(
     let started_at = last.visit.closed_at().to_utc();
     open_cycle(repos, vin, &cycle_id, started_at).await?;
 
-    let marks = repos.cycles.stages::<StageMark>(vin, &cycle_id).await?;
-    let reactions = repos
+    let store::repo::CycleContacts {
+        stages: marks,
+        reactions,
+    } = repos
         .cycles
-        .reactions::<ReactionMark>(vin, &cycle_id)
+        .contacts::<StageMark, ReactionMark>(vin, &cycle_id)
         .await?;
     let strongest = |stage: &str| {
         reactions

@@ -50,6 +50,15 @@ pub enum StageOutcome {
     AlreadyMarked,
 }
 
+/// What was sent in a cycle and how the customer reacted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleContacts<P, R> {
+    /// (stage, mark), by stage name.
+    pub stages: Vec<(String, P)>,
+    /// (stage, reaction name, record), by stage then reaction name.
+    pub reactions: Vec<(String, String, R)>,
+}
+
 /// Contact cycles of vehicles.
 #[derive(Clone)]
 pub struct Cycles<S> {
@@ -193,6 +202,36 @@ impl<S: Store> Cycles<S> {
             Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// The stage marks and the reactions of a cycle in one query (what the evaluator reads for
+    /// every vehicle every night).
+    pub async fn contacts<P: DeserializeOwned, R: DeserializeOwned>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+    ) -> Result<CycleContacts<P, R>, StoreError> {
+        let items = query_all(
+            &self.store,
+            Query::partition(vehicle_pk(vin)).begins_with(format!("CYCLE#{cycle_id}#")),
+        )
+        .await?;
+        let mut contacts = CycleContacts {
+            stages: Vec::new(),
+            reactions: Vec::new(),
+        };
+        for item in &items {
+            match item.get(super::ENTITY).and_then(|v| v.as_s()) {
+                Some(STAGE) => contacts.stages.push((string(item, "stage")?, data(item)?)),
+                Some(REACTION) => contacts.reactions.push((
+                    string(item, "stage")?,
+                    string(item, REACTION)?,
+                    data(item)?,
+                )),
+                _ => {}
+            }
+        }
+        Ok(contacts)
     }
 
     /// Every reaction recorded in a cycle: (stage, reaction name, record).

@@ -16,7 +16,7 @@ mod visits;
 
 pub use capacity::{Booking, BookingState, Capacity, HoldOutcome, NewHold, Slot};
 pub use customers::{CustomerRecord, Customers, OptOutOutcome, StoredCustomer};
-pub use cycles::{Cycles, OpenOutcome, StageOutcome};
+pub use cycles::{CycleContacts, Cycles, OpenOutcome, StageOutcome};
 pub use forecasts::Forecasts;
 pub use idempotency::{Begin, Idempotency};
 pub use offers::{Claim, NewOffer, OfferState, Offers, StoredOffer};

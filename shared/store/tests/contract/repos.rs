@@ -907,6 +907,16 @@ pub async fn a_reaction_is_recorded_once_per_kind_and_read_back_with_its_stage<S
         .await
         .unwrap();
     assert!(stages.is_empty(), "reactions are not stage marks");
+    cycles
+        .mark_stage("V1", "2026-12", "soft_reminder", &at(10))
+        .await
+        .unwrap();
+    let both = cycles
+        .contacts::<DateTime<Utc>, DateTime<Utc>>("V1", "2026-12")
+        .await
+        .unwrap();
+    assert_eq!(both.stages, [("soft_reminder".to_owned(), at(10))]);
+    assert_eq!(both.reactions, reactions);
 }
 
 pub async fn concurrent_counter_increments_are_all_counted<S: Store>(s: S) {
