@@ -34,10 +34,20 @@ impl Case {
 
 /// The cases of one truth series (readings sorted by date, one a day), by the protocol.
 pub fn cases_of(series: &[Reading]) -> Vec<Case> {
+    chain_from(series, 0, true_due)
+}
+
+/// The protocol's chain of visits from the reading at `start`: after each visit the due by
+/// `due`, the next visit the first reading on or after it.
+pub fn chain_from(
+    series: &[Reading],
+    start: usize,
+    due: impl Fn(&[Reading], usize) -> Option<NaiveDate>,
+) -> Vec<Case> {
     let mut cases = Vec::new();
-    let mut visits = vec![0usize];
+    let mut visits = vec![start];
     while let Some(&k) = visits.last() {
-        let Some(truth) = true_due(series, k) else {
+        let Some(truth) = due(series, k) else {
             break;
         };
         cases.push(Case {
@@ -55,23 +65,27 @@ pub fn cases_of(series: &[Reading]) -> Vec<Case> {
 /// The earlier of 12 months after visit k and the interpolated day the odometer reaches
 /// `o_k + 15,000`; `None` when neither is observable in the series.
 fn true_due(series: &[Reading], k: usize) -> Option<NaiveDate> {
-    let visit = series[k];
-    let time_due = add_months(visit.date, SCHEDULE.months);
-    let target = f64::from(visit.km) + f64::from(SCHEDULE.km);
+    let time_due = add_months(series[k].date, SCHEDULE.months);
     let last = series.last()?;
-    let distance_due = series.iter().enumerate().skip(k + 1).find_map(|(j, r)| {
+    match distance_reached(series, k, SCHEDULE.km) {
+        Some(d) => Some(d.min(time_due)),
+        None if time_due <= last.date => Some(time_due),
+        None => None,
+    }
+}
+
+/// The day the odometer reaches `o_k + km`, interpolated between the two readings that
+/// bracket it and rounded to the nearest day; `None` when the series never gets there.
+pub fn distance_reached(series: &[Reading], k: usize, km: u32) -> Option<NaiveDate> {
+    let target = f64::from(series[k].km) + f64::from(km);
+    series.iter().enumerate().skip(k + 1).find_map(|(j, r)| {
         (f64::from(r.km) >= target).then(|| {
             let a = series[j - 1];
             let span = (r.date - a.date).num_days() as f64;
             let t = (target - f64::from(a.km)) / f64::from(r.km - a.km).max(f64::EPSILON);
             a.date + chrono::Duration::days((t * span).round() as i64)
         })
-    });
-    match distance_due {
-        Some(d) => Some(d.min(time_due)),
-        None if time_due <= last.date => Some(time_due),
-        None => None,
-    }
+    })
 }
 
 /// A rate baseline: the earlier of the time due and `d + round(15,000 / rate)` days.
@@ -208,7 +222,7 @@ fn one_per_day(rows: &[Reading]) -> Vec<Reading> {
     out
 }
 
-fn truth_series(log: &VehicleLog) -> Vec<Reading> {
+pub fn truth_series(log: &VehicleLog) -> Vec<Reading> {
     let mut series = log.readings.clone();
     series.sort_by_key(|r| r.date);
     series.dedup_by_key(|r| r.date);

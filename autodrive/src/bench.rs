@@ -100,7 +100,9 @@ pub fn synthetic_readings(rng: &mut SplitMix, count: usize, out: &mut Vec<Readin
         + Duration::days(rng.below(3650) as i64);
     let pace = 10.0 + rng.below(90) as f64;
     let first_gap = 30 + rng.below(400) as i64;
-    let mut date = registration + Duration::days(first_gap);
+    // Days as integers, one date conversion per reading: the generator is inside the timed loop.
+    let origin = i64::from(registration.num_days_from_ce());
+    let mut day = origin + first_gap;
     let mut km = (pace * first_gap as f64) as u32;
     for i in 0..count {
         let source = if i % 4 == 3 {
@@ -108,9 +110,13 @@ pub fn synthetic_readings(rng: &mut SplitMix, count: usize, out: &mut Vec<Readin
         } else {
             ReadingSource::Visit
         };
+        let date = i32::try_from(day)
+            .ok()
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .unwrap_or(registration);
         out.push(Reading { date, km, source });
         let gap = 90 + rng.below(300) as i64;
-        date += Duration::days(gap);
+        day += gap;
         km += (pace * gap as f64 * (0.7 + rng.below(60) as f64 / 100.0)) as u32;
     }
     registration

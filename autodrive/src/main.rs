@@ -4,6 +4,7 @@ mod backtest;
 mod bench;
 mod bench_nightly;
 mod bench_rules;
+mod calibration;
 mod demo;
 mod explain;
 mod forecast;
@@ -42,6 +43,16 @@ enum Command {
         /// Also list every case: the history's last visit, the truth, the model's due and interval.
         #[arg(long)]
         cases: bool,
+    },
+    /// How often the forecaster's 80 % interval holds on distance dues from rolling origins, and
+    /// how a car's pace varies with the length of the stretch (the noise the forecaster assumes).
+    Calibrate {
+        /// Directory of `*.csv` truth logs (or one file).
+        #[arg(long, default_value = "../shared/data/odometer")]
+        data: PathBuf,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
     },
     /// Forecast every vehicle of odometer CSVs (rows grouped by vehicle), one row per vehicle.
     Forecast {
@@ -92,6 +103,14 @@ fn main() -> anyhow::Result<()> {
             }
             if cases {
                 print!("{}", backtest::render_cases(&report));
+            }
+        }
+        Command::Calibrate { data, json } => {
+            let calibration = calibration::run(&data)?;
+            if json {
+                println!("{}", serde_json::to_string(&calibration)?);
+            } else {
+                print!("{}", calibration::render(&calibration));
             }
         }
         Command::Forecast { data, at, format } => forecast::run(&data, at, format)?,

@@ -13,8 +13,8 @@ pub mod triggers;
 pub mod values;
 
 pub use forecast::{
-    forecast_due, DueLimit, ForecastError, ForecastInput, Forecaster, RateBasis, Reading,
-    ReadingFlag, ReadingSource, Schedule, ServiceDue, ServicePoint,
+    forecast_due, DueLimit, ForecastError, ForecastInput, ForecastParams, Forecaster, RateBasis,
+    Reading, ReadingFlag, ReadingSource, Schedule, ServiceDue, ServicePoint,
 };
 pub use money::{Money, MoneyError};
 pub use values::{

@@ -324,6 +324,42 @@ fn readings_after_the_as_of_day_are_ignored() {
     assert_eq!(due.service.date, date("2021-01-01"));
 }
 
+/// ln(p90 / p10) of the days to a distance due: the interval's width in pace terms.
+fn pace_width(due: &ServiceDue, from: NaiveDate) -> f64 {
+    let early = (due.p10 - from).num_days() as f64;
+    let late = (due.p90 - from).num_days() as f64;
+    (late / early).ln()
+}
+
+#[test]
+fn a_due_a_month_away_is_less_sure_of_the_pace_than_a_due_a_year_away() {
+    let history = steady("2020-01-10", 40.0, 3);
+    let last = history.last().unwrap().date;
+    let by_distance = |km: u32| {
+        Forecaster::new(Schedule { km, months: 120 })
+            .forecast(&ForecastInput {
+                readings: &history,
+                first_registration: None,
+                last_service: None,
+                as_of: None,
+            })
+            .unwrap()
+    };
+    let near = by_distance(1_200);
+    let far = by_distance(15_000);
+    assert_eq!(near.limit, DueLimit::Distance);
+    assert_eq!(far.limit, DueLimit::Distance);
+    // a month of driving averages out less of its day-to-day noise than a year does
+    assert!(
+        pace_width(&near, last) > 1.2 * pace_width(&far, last),
+        "near {} far {}",
+        pace_width(&near, last),
+        pace_width(&far, last)
+    );
+    // in days the near due is still the surer one
+    assert!(days(near.p10, near.p90) < days(far.p10, far.p90));
+}
+
 #[test]
 fn a_vehicle_without_readings_has_no_forecast() {
     let input = ForecastInput {
