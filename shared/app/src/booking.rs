@@ -1,6 +1,7 @@
 //! Messenger updates from Telegram and WhatsApp: «Записаться» → slot picker → hold → the
 //! advisor confirms (in Telegram) → the customer gets the confirmation on the messenger they
-//! booked through; a number in reply to the odometer request re-times the forecast at once;
+//! booked through; a number in reply to the odometer request re-times the forecast at once; a
+//! score in reply to the satisfaction request is stored and a low one alerts the advisors;
 //! STOP opts the customer out at once. Idempotent per update id; every state change is
 //! conditional.
 
@@ -9,7 +10,7 @@ use domain::policy::Policy;
 use domain::triggers::{Reaction, Stage};
 use domain::{Customer, Reading, ReadingSource, Vehicle};
 use serde::{Deserialize, Serialize};
-use store::repo::{Begin, BookingState, HoldOutcome, NewHold, OptOutOutcome, Repos};
+use store::repo::{Begin, BookingState, HoldOutcome, NewHold, OptOutOutcome, Repos, StoredVehicle};
 use store::{Store, StoreError};
 
 use crate::compose::{OfferRecord, BOOK_PREFIX};
@@ -42,7 +43,8 @@ pub enum UpdateKind {
         callback_id: Option<String>,
         data: String,
     },
-    /// A text message: STOP opts out; others are not handled yet (odometer and rating replies).
+    /// A text message: STOP, an odometer reading or a satisfaction score; other texts are left
+    /// to the advisors.
     Text(String),
 }
 
@@ -171,8 +173,11 @@ async fn dispatch<S: Store>(
             return opt_out(repos, &update.from, now).await;
         }
         UpdateKind::Text(text) => {
-            return match parse_odometer(text) {
-                Some(km) => odometer_reply(repos, policy, update, km, now).await,
+            if let Some(km) = parse_odometer(text) {
+                return odometer_reply(repos, policy, update, km, now).await;
+            }
+            return match parse_rating(text) {
+                Some(score) => rating_reply(repos, policy, settings, update, score, now).await,
                 None => Ok(UpdateReplies::default()),
             };
         }
@@ -254,23 +259,9 @@ async fn odometer_reply<S: Store>(
         callback_answer: None,
     };
     let vehicles = repos.vehicles.for_customer::<Vehicle>(&customer_id).await?;
-    let mut asked = None;
-    for stored in &vehicles {
-        let vin = stored.vehicle.vin().as_str();
-        if let Some((cycle_id, _)) = repos.cycles.open_cycle::<CycleInfo>(vin).await? {
-            let marks = repos.cycles.stages::<StageMark>(vin, &cycle_id).await?;
-            if let Some((_, mark)) = marks
-                .iter()
-                .find(|(stage, _)| stage == Stage::AskOdometer.as_str())
-            {
-                if asked.as_ref().is_none_or(|(_, _, at)| mark.send_at > *at) {
-                    asked = Some((stored, Some(cycle_id.clone()), mark.send_at));
-                }
-            }
-        }
-    }
+    let asked = last_asked(repos, &vehicles, Stage::AskOdometer, now).await?;
     let (stored, cycle_id) = match (asked, vehicles.as_slice()) {
-        (Some((stored, cycle_id, _)), _) => (stored, cycle_id),
+        (Some((stored, cycle_id)), _) => (stored, Some(cycle_id)),
         (None, [only]) => (only, None),
         (None, _) => {
             return Ok(answer(
@@ -326,6 +317,121 @@ async fn odometer_reply<S: Store>(
         None => "Спасибо! Пробег записали.".into(),
     };
     Ok(answer(text))
+}
+
+/// Of the customer's vehicles, the one whose open cycle's `stage` message went out last (by
+/// `now`), with that cycle's id: what a reply to that message is about.
+async fn last_asked<'v, S: Store>(
+    repos: &Repos<S>,
+    vehicles: &'v [StoredVehicle<Vehicle>],
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<Option<(&'v StoredVehicle<Vehicle>, String)>, StoreError> {
+    let mut asked: Option<(&StoredVehicle<Vehicle>, String, DateTime<Utc>)> = None;
+    for stored in vehicles {
+        let vin = stored.vehicle.vin().as_str();
+        let Some((cycle_id, _)) = repos.cycles.open_cycle::<CycleInfo>(vin).await? else {
+            continue;
+        };
+        let marks = repos.cycles.stages::<StageMark>(vin, &cycle_id).await?;
+        let sent = marks
+            .iter()
+            .find(|(name, mark)| name == stage.as_str() && mark.send_at <= now)
+            .map(|(_, mark)| mark.send_at);
+        if let Some(sent) = sent {
+            if asked.as_ref().is_none_or(|(_, _, at)| sent > *at) {
+                asked = Some((stored, cycle_id, sent));
+            }
+        }
+    }
+    Ok(asked.map(|(stored, cycle_id, _)| (stored, cycle_id)))
+}
+
+/// A satisfaction score in a customer's text: «8», «8/10», «8 из 10», 0 to 10, nothing else.
+pub fn parse_rating(text: &str) -> Option<u8> {
+    let compact: String = text.split_whitespace().collect::<String>().to_lowercase();
+    let number = compact
+        .strip_suffix("/10")
+        .or_else(|| compact.strip_suffix("из10"))
+        .unwrap_or(&compact);
+    if number.is_empty() || number.len() > 2 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let score: u8 = number.parse().ok()?;
+    (score <= 10).then_some(score)
+}
+
+/// A customer rated the visit in reply to the satisfaction request: the score is stored once as
+/// the reaction to that request (the next night's triggers see it, and a score at or below the
+/// policy's CSAT alarm makes a critical offer), the customer is thanked, and a low score alerts
+/// the advisors at once, the first time only. A number that answers no request is left alone.
+async fn rating_reply<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    settings: &BookingSettings,
+    update: &MessengerUpdate,
+    score: u8,
+    now: DateTime<Utc>,
+) -> Result<UpdateReplies, UpdateError> {
+    let from = &update.from;
+    let Some(customer_id) = customer_at(repos, from).await? else {
+        return Ok(UpdateReplies::default());
+    };
+    let vehicles = repos.vehicles.for_customer::<Vehicle>(&customer_id).await?;
+    let Some((stored, cycle_id)) =
+        last_asked(repos, &vehicles, Stage::SatisfactionRequest, now).await?
+    else {
+        return Ok(UpdateReplies::default());
+    };
+    let vin = stored.vehicle.vin().as_str();
+    let first = record_reaction(
+        repos,
+        vin,
+        &cycle_id,
+        Stage::SatisfactionRequest,
+        Reaction::Rated(score),
+        now,
+    )
+    .await?;
+    let low = score <= policy.thresholds().csat_alarm_max;
+    let text = if low {
+        "Спасибо за честную оценку. Нам жаль, что визит вас не порадовал: мастер-консультант \
+         свяжется с вами, чтобы во всём разобраться."
+    } else if score >= 9 {
+        "Спасибо за высокую оценку! Будем рады видеть вас снова."
+    } else {
+        "Спасибо за оценку! Мы учтём её, чтобы стать лучше."
+    };
+    let mut messages = vec![OutgoingMessage {
+        to: from.clone(),
+        text: text.into(),
+        buttons: vec![],
+    }];
+    if low && first {
+        tracing::info!(vehicle_id = %vin, score, "low satisfaction score");
+        let customer = repos
+            .customers
+            .get::<Customer>(&customer_id)
+            .await?
+            .map(|c| c.profile);
+        let who = customer.map_or_else(String::new, |c| {
+            format!(" Клиент: {}, {}.", c.first_name.as_str(), c.phone.as_str())
+        });
+        messages.push(OutgoingMessage {
+            to: Address::Telegram(settings.advisor_chat_id),
+            text: format!(
+                "Низкая оценка визита: {score} из 10, автомобиль {} {} ({vin}).{who} \
+                 Свяжитесь с клиентом сегодня.",
+                stored.vehicle.make().as_str(),
+                stored.vehicle.model().as_str(),
+            ),
+            buttons: vec![],
+        });
+    }
+    Ok(UpdateReplies {
+        messages,
+        callback_answer: None,
+    })
 }
 
 /// The id of the customer who writes from `address`.
@@ -515,6 +621,7 @@ async fn react<S: Store>(
         now,
     )
     .await
+    .map(|_| ())
 }
 
 /// A confirmed booking is the strongest reaction to the offer's message (a redelivered
@@ -597,7 +704,7 @@ async fn confirm<S: Store>(
 
 #[cfg(test)]
 mod tests {
-    use super::{is_stop, parse_odometer};
+    use super::{is_stop, parse_odometer, parse_rating};
 
     #[test]
     fn an_odometer_reply_is_read_with_separators_and_a_unit() {
@@ -630,6 +737,24 @@ mod tests {
             "12345678",
         ] {
             assert_eq!(parse_odometer(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_score_is_read_alone_or_out_of_ten() {
+        for (text, score) in [
+            ("0", 0),
+            ("7", 7),
+            (" 10 ", 10),
+            ("8/10", 8),
+            ("8 / 10", 8),
+            ("9 из 10", 9),
+            ("10 ИЗ 10", 10),
+        ] {
+            assert_eq!(parse_rating(text), Some(score), "{text:?}");
+        }
+        for text in ["11", "-1", "", "8,5", "восемь", "100", "8/5", "у меня 8"] {
+            assert_eq!(parse_rating(text), None, "{text:?}");
         }
     }
 

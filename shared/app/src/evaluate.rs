@@ -55,6 +55,7 @@ fn strength(reaction: Reaction) -> u8 {
 }
 
 /// Records the customer's reaction to a stage's message of a cycle; a repeat changes nothing.
+/// True the first time this kind of reaction is recorded for the stage.
 pub async fn record_reaction<S: Store>(
     repos: &Repos<S>,
     vin: &str,
@@ -62,7 +63,7 @@ pub async fn record_reaction<S: Store>(
     stage: Stage,
     reaction: Reaction,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let mark = ReactionMark { reaction, at };
     let first = repos
         .cycles
@@ -77,7 +78,7 @@ pub async fn record_reaction<S: Store>(
     if first {
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, reaction = reaction_name(reaction), "reaction");
     }
-    Ok(())
+    Ok(first)
 }
 
 /// A contact cycle as stored: it began with the visit that opened it.

@@ -720,3 +720,101 @@ async fn with_two_cars_the_odometer_goes_to_the_one_we_asked_about_and_counts_as
     assert_eq!(reactions[0].0, "ask_odometer");
     assert_eq!(reactions[0].2.reaction, domain::triggers::Reaction::Replied);
 }
+
+/// The example visit (12 November 2026) and the satisfaction request of 15 November.
+async fn satisfaction_requested(repos: &Repos<RedbStore>) {
+    record_example_visit(repos).await;
+    let (stages, _) =
+        stages_composed_on(repos, NaiveDate::from_ymd_opt(2026, 11, 15).unwrap()).await;
+    assert!(
+        stages.contains(&domain::triggers::Stage::SatisfactionRequest),
+        "{stages:?}"
+    );
+}
+
+/// The nights from 16 to 30 November 2026: does a critical offer go out?
+async fn critical_offer_fires(repos: &Repos<RedbStore>) -> bool {
+    let mut night = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    while night <= NaiveDate::from_ymd_opt(2026, 11, 30).unwrap() {
+        let (stages, _) = stages_composed_on(repos, night).await;
+        if stages.contains(&domain::triggers::Stage::CriticalOffer) {
+            return true;
+        }
+        night = night.succ_opt().unwrap();
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_low_score_alerts_the_advisors_once_and_makes_a_critical_offer() {
+    let (_dir, repos) = fresh_store();
+    satisfaction_requested(&repos).await;
+    let now = at("2026-11-15T12:00:00+03:00");
+    let customer = Address::Telegram(CUSTOMER_CHAT);
+
+    let replies = deliver(&repos, &text("r1", customer.clone(), " 4 из 10 "), now)
+        .await
+        .unwrap();
+    assert_eq!(replies.messages.len(), 2, "{:?}", replies.messages);
+    assert_eq!(replies.messages[0].to, customer);
+    assert!(replies.messages[0]
+        .text
+        .contains("мастер-консультант свяжется"));
+    let alert = &replies.messages[1];
+    assert_eq!(alert.to, Address::Telegram(ADVISOR_CHAT));
+    assert!(alert.text.contains("4 из 10"), "{}", alert.text);
+    assert!(alert.text.contains("XW7BE40K70S025476"), "{}", alert.text);
+
+    // the same message delivered again (its idempotency record has lapsed: these dates are
+    // behind the store's clock), then a second low score: the score is stored once, so the
+    // advisors hear of it once
+    let again = deliver(&repos, &text("r1", customer.clone(), " 4 из 10 "), now)
+        .await
+        .unwrap();
+    assert!(
+        again.messages.iter().all(|m| m.to == customer),
+        "{:?}",
+        again.messages
+    );
+    let second = deliver(&repos, &text("r2", customer.clone(), "3"), now)
+        .await
+        .unwrap();
+    assert_eq!(second.messages.len(), 1, "{:?}", second.messages);
+    assert_eq!(second.messages[0].to, customer);
+
+    assert!(critical_offer_fires(&repos).await);
+}
+
+#[tokio::test]
+async fn a_high_score_is_thanked_alerts_nobody_and_makes_no_critical_offer() {
+    let (_dir, repos) = fresh_store();
+    satisfaction_requested(&repos).await;
+    let now = at("2026-11-15T12:00:00+03:00");
+    let replies = deliver(&repos, &text("r1", customer_whatsapp(), "10/10"), now)
+        .await
+        .unwrap();
+    assert_eq!(replies.messages.len(), 1, "{:?}", replies.messages);
+    assert_eq!(replies.messages[0].to, customer_whatsapp());
+    assert!(replies.messages[0].text.contains("высокую оценку"));
+    assert!(!critical_offer_fires(&repos).await);
+}
+
+#[tokio::test]
+async fn a_score_that_answers_no_satisfaction_request_is_left_alone() {
+    let (_dir, repos) = fresh_store();
+    record_example_visit(&repos).await;
+    let now = at("2026-11-15T12:00:00+03:00");
+    let replies = deliver(
+        &repos,
+        &text("r1", Address::Telegram(CUSTOMER_CHAT), "2"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(replies.messages.is_empty(), "{:?}", replies.messages);
+    // a stranger's score too
+    let replies = deliver(&repos, &text("r2", Address::Telegram(42), "2"), now)
+        .await
+        .unwrap();
+    assert!(replies.messages.is_empty());
+}
