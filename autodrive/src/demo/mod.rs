@@ -220,6 +220,12 @@ pub struct DayLog {
     pub bookings_held: usize,
     pub bookings_confirmed: usize,
     pub stops: usize,
+    /// Scores sent in reply to satisfaction requests.
+    pub ratings: usize,
+    /// Of them, at or below the policy's CSAT alarm.
+    pub low_ratings: usize,
+    /// Alerts the advisors' chat got about low scores.
+    pub advisor_alerts: usize,
 }
 
 /// Everything the run produced, for the report.
@@ -526,6 +532,8 @@ impl Cycle {
             ) && roll < booking_share(stage);
             if books {
                 self.book(chat, &offer_id, noon, log).await?;
+            } else if stage == Stage::SatisfactionRequest && roll < RATING_SHARE {
+                self.rate(chat, &offer_id, noon, log).await?;
             } else if roll >= 99 {
                 self.customer_says(
                     Address::Telegram(chat),
@@ -607,6 +615,38 @@ impl Cycle {
         Ok(())
     }
 
+    /// A score from 0 to 10 in reply to the satisfaction request: mostly 9–10, now and then low.
+    async fn rate(
+        &mut self,
+        chat: i64,
+        offer_id: &str,
+        at: DateTime<Utc>,
+        log: &mut DayLog,
+    ) -> Result<()> {
+        let roll = self.roll(offer_id, "score");
+        let score = match roll {
+            0..=7 => roll % 7,
+            8..=29 => 7 + roll % 2,
+            _ => 9 + roll % 2,
+        };
+        let replies = self
+            .customer_says(
+                Address::Telegram(chat),
+                UpdateKind::Text(score.to_string()),
+                at + chrono::Duration::hours(2),
+            )
+            .await?;
+        log.ratings += 1;
+        if score <= u64::from(self.policy.thresholds().csat_alarm_max) {
+            log.low_ratings += 1;
+        }
+        log.advisor_alerts += replies
+            .iter()
+            .filter(|m| m.to == Address::Telegram(ADVISOR_CHAT))
+            .count();
+        Ok(())
+    }
+
     async fn press(
         &mut self,
         from: Address,
@@ -684,6 +724,9 @@ fn note(
 }
 
 /// Share (percent) of recipients who book from a message of this stage on the day it arrives.
+/// Percent of satisfaction requests answered with a score.
+const RATING_SHARE: u64 = 45;
+
 fn booking_share(stage: Stage) -> u64 {
     match stage {
         Stage::SoftReminder => 6,

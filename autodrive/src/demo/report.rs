@@ -155,6 +155,11 @@ pub struct Kpi {
     pub bookings_held_period: usize,
     pub bookings_confirmed_period: usize,
     pub stops_period: usize,
+    pub ratings_period: usize,
+    pub low_ratings_period: usize,
+    /// The policy's CSAT alarm: a score at or below it is low.
+    pub csat_alarm_max: u8,
+    pub advisor_alerts_period: usize,
     pub offers_priced_period: usize,
     pub average_labor_discount_percent: Decimal,
     pub average_margin_after_percent: Decimal,
@@ -333,6 +338,10 @@ pub(super) async fn build(
         bookings_held_period: outcome.days.iter().map(|d| d.bookings_held).sum(),
         bookings_confirmed_period: outcome.days.iter().map(|d| d.bookings_confirmed).sum(),
         stops_period: outcome.days.iter().map(|d| d.stops).sum(),
+        ratings_period: outcome.days.iter().map(|d| d.ratings).sum(),
+        low_ratings_period: outcome.days.iter().map(|d| d.low_ratings).sum(),
+        csat_alarm_max: policy.thresholds().csat_alarm_max,
+        advisor_alerts_period: outcome.days.iter().map(|d| d.advisor_alerts).sum(),
         offers_priced_period: priced.len(),
         average_labor_discount_percent: average(&|o| o.labor_discount_percent),
         average_margin_after_percent: average(&|o| o.margin_after.percent),
@@ -743,6 +752,11 @@ pub fn render_ru(r: &DemoReport) -> String {
         k.bookings_held_period,
         k.bookings_confirmed_period,
         k.stops_period
+    );
+    let _ = writeln!(
+        out,
+        "  Оценки визитов: {}, из них низких (≤ {}): {}; сигналов мастерам: {}",
+        k.ratings_period, k.csat_alarm_max, k.low_ratings_period, k.advisor_alerts_period
     );
     let _ = writeln!(
         out,

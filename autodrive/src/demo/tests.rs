@@ -177,6 +177,19 @@ fn a_booking_pressed_by_a_customer_is_confirmed_by_the_advisor() {
 }
 
 #[test]
+fn customers_rate_their_visits_and_each_low_score_alerts_the_advisors_once() {
+    let (_, json) = small();
+    let kpi = &json["kpi"];
+    assert!(count(&kpi["ratings_period"]) > 0, "{kpi}");
+    assert!(count(&kpi["low_ratings_period"]) <= count(&kpi["ratings_period"]));
+    assert_eq!(
+        count(&kpi["advisor_alerts_period"]),
+        count(&kpi["low_ratings_period"]),
+        "{kpi}"
+    );
+}
+
+#[test]
 fn the_same_seed_gives_the_same_json_and_another_seed_other_numbers() {
     let (_, first) = small();
     let (_, again) = run(42);
