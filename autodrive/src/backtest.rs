@@ -453,17 +453,7 @@ pub fn render_table(report: &Report) -> String {
 mod tests {
     use super::*;
 
-    fn shared_data() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/odometer")
-    }
-
-    fn reading(d: &str, km: u32) -> Reading {
-        Reading {
-            date: d.parse().unwrap(),
-            km,
-            source: ReadingSource::Visit,
-        }
-    }
+    use crate::odometer_csv::test_support::{reading, shared_data};
 
     #[test]
     fn the_true_due_is_the_interpolated_day_the_distance_is_reached() {

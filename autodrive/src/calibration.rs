@@ -256,17 +256,7 @@ mod tests {
 
     use super::*;
 
-    fn shared_data() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/odometer")
-    }
-
-    fn reading(d: &str, km: u32) -> Reading {
-        Reading {
-            date: d.parse().unwrap(),
-            km,
-            source: ReadingSource::Visit,
-        }
-    }
+    use crate::odometer_csv::test_support::{reading, shared_data};
 
     #[test]
     fn on_the_public_logs_the_80_percent_interval_holds_for_70_to_90_percent_of_distance_dues() {

@@ -238,3 +238,25 @@ mod tests {
         assert!(format!("{err:#}").contains("date"), "{err:#}");
     }
 }
+
+/// What the tests of the backtest and the calibration read.
+#[cfg(test)]
+pub mod test_support {
+    use std::path::{Path, PathBuf};
+
+    use domain::{Reading, ReadingSource};
+
+    /// The public odometer logs beside the project.
+    pub fn shared_data() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/odometer")
+    }
+
+    /// A visit reading on a `YYYY-MM-DD` day.
+    pub fn reading(d: &str, km: u32) -> Reading {
+        Reading {
+            date: d.parse().unwrap(),
+            km,
+            source: ReadingSource::Visit,
+        }
+    }
+}

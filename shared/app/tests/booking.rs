@@ -491,18 +491,34 @@ async fn reminder_sent(repos: &Repos<RedbStore>) -> String {
     sent.buttons[0][0].callback_data.clone()
 }
 
-/// The due date is 12 November 2027 and the reminder went late (1 November), so the personal
-/// offer falls due a few days after it: the nights from 2 to 15 November.
-async fn personal_offer_fires(repos: &Repos<RedbStore>) -> bool {
-    let mut night = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
-    while night <= NaiveDate::from_ymd_opt(2027, 11, 15).unwrap() {
+/// Whether `stage` is composed on any night from `first` to `last`.
+async fn stage_fires(
+    repos: &Repos<RedbStore>,
+    stage: domain::triggers::Stage,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> bool {
+    let mut night = first;
+    while night <= last {
         let (stages, _) = stages_composed_on(repos, night).await;
-        if stages.contains(&domain::triggers::Stage::PersonalOffer) {
+        if stages.contains(&stage) {
             return true;
         }
         night = night.succ_opt().unwrap();
     }
     false
+}
+
+/// The due date is 12 November 2027 and the reminder went late (1 November), so the personal
+/// offer falls due a few days after it: the nights from 2 to 15 November.
+async fn personal_offer_fires(repos: &Repos<RedbStore>) -> bool {
+    stage_fires(
+        repos,
+        domain::triggers::Stage::PersonalOffer,
+        NaiveDate::from_ymd_opt(2027, 11, 2).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 11, 15).unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -734,15 +750,13 @@ async fn satisfaction_requested(repos: &Repos<RedbStore>) {
 
 /// The nights from 16 to 30 November 2026: does a critical offer go out?
 async fn critical_offer_fires(repos: &Repos<RedbStore>) -> bool {
-    let mut night = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
-    while night <= NaiveDate::from_ymd_opt(2026, 11, 30).unwrap() {
-        let (stages, _) = stages_composed_on(repos, night).await;
-        if stages.contains(&domain::triggers::Stage::CriticalOffer) {
-            return true;
-        }
-        night = night.succ_opt().unwrap();
-    }
-    false
+    stage_fires(
+        repos,
+        domain::triggers::Stage::CriticalOffer,
+        NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
