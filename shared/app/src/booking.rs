@@ -10,7 +10,9 @@ use domain::policy::Policy;
 use domain::triggers::{Reaction, Stage};
 use domain::{Customer, Reading, ReadingSource, Vehicle};
 use serde::{Deserialize, Serialize};
-use store::repo::{Begin, BookingState, HoldOutcome, NewHold, OptOutOutcome, Repos, StoredVehicle};
+use store::repo::{
+    Begin, BookingState, ContactHandle, HoldOutcome, NewHold, OptOutOutcome, Repos, StoredVehicle,
+};
 use store::{Store, StoreError};
 
 use crate::compose::{OfferRecord, BOOK_PREFIX};
@@ -445,13 +447,25 @@ async fn customer_at<S: Store>(
     }
 }
 
-/// STOP: the customer is opted out at once (the first time is kept) and told so. A sender the
-/// store does not know gets the same answer: nothing is ever sent to them unasked.
+/// STOP: the chat or phone is remembered, the customer is opted out at once (the first time is
+/// kept) and told so. A sender the store does not know yet gets the same answer and stays
+/// opted out when the CRM sends them later.
 async fn opt_out<S: Store>(
     repos: &Repos<S>,
     from: &Address,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
+    // Remembered by the handle first, so a customer the CRM sends later (or is sending right
+    // now) is opted out when their visit is recorded.
+    let phone;
+    let handle = match from {
+        Address::Telegram(chat) => ContactHandle::Telegram(*chat),
+        Address::WhatsApp(id) => {
+            phone = id.e164();
+            ContactHandle::Phone(&phone)
+        }
+    };
+    repos.customers.suppress(handle, now).await?;
     match customer_at(repos, from).await? {
         Some(customer_id) => {
             let outcome = repos.customers.opt_out(&customer_id, now).await?;
@@ -462,7 +476,9 @@ async fn opt_out<S: Store>(
             };
             tracing::info!(customer_id = %customer_id, channel = %from.messenger(), outcome, "stop");
         }
-        None => tracing::info!(channel = %from.messenger(), "stop from an unknown sender"),
+        None => {
+            tracing::info!(channel = %from.messenger(), "stop from an unknown sender, remembered")
+        }
     }
     Ok(UpdateReplies {
         messages: vec![OutgoingMessage {

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use domain::{ServiceDue, Visit, VisitErrors};
-use store::repo::{CustomerRecord, NewVisit, RecordOutcome, Repos, VehicleRecord};
+use store::repo::{
+    ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, VehicleRecord,
+};
 use store::{Store, StoreError};
 
 /// What recording a visit did.
@@ -25,6 +27,33 @@ pub enum RecordVisitError {
     Invalid(VisitErrors),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+}
+
+/// A STOP that came from the customer's phone or chat before the CRM sent them (or while it
+/// did) opts them out as of that STOP.
+async fn honour_earlier_stop<S: Store>(
+    repos: &Repos<S>,
+    customer: &domain::Customer,
+) -> Result<(), StoreError> {
+    let handles = [
+        Some(ContactHandle::Phone(customer.phone.as_str())),
+        customer
+            .telegram_chat_id
+            .map(|chat| ContactHandle::Telegram(chat.get())),
+    ];
+    let mut earliest: Option<DateTime<Utc>> = None;
+    for handle in handles.into_iter().flatten() {
+        if let Some(at) = repos.customers.suppressed_since(handle).await? {
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
+        }
+    }
+    if let Some(at) = earliest {
+        let outcome = repos.customers.opt_out(customer.id.as_str(), at).await?;
+        if outcome == OptOutOutcome::OptedOut {
+            tracing::info!(customer_id = %customer.id.as_str(), "opted out by an earlier stop");
+        }
+    }
+    Ok(())
 }
 
 /// Parses the webhook body and stores the visit, its odometer reading, the vehicle and the
@@ -60,6 +89,7 @@ pub async fn record_visit<S: Store>(
     };
     let outcome = repos.visits.record(&new).await?;
     let newly_stored = outcome == RecordOutcome::Recorded;
+    honour_earlier_stop(repos, customer).await?;
     let today = now.with_timezone(&tz).date_naive();
     let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
     tracing::info!(

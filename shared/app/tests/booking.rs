@@ -353,6 +353,39 @@ async fn stop_from_an_unknown_sender_is_answered_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn stop_before_the_crm_sent_the_customer_opts_them_out_when_their_first_visit_arrives() {
+    let (_dir, repos) = fresh_store();
+    let first = at("2026-11-01T10:00:00+03:00");
+    let second = at("2026-11-02T10:00:00+03:00");
+    // from the phone on WhatsApp, then from the Telegram chat, before any visit is known
+    for (id, from, when) in [
+        ("wamid.EARLY", customer_whatsapp(), second),
+        ("41", Address::Telegram(CUSTOMER_CHAT), first),
+    ] {
+        let replies = deliver(&repos, &text(id, from.clone(), "СТОП"), when)
+            .await
+            .unwrap();
+        assert_eq!(replies.messages.len(), 1);
+        assert_eq!(replies.messages[0].to, from);
+    }
+    record_example_visit(&repos).await;
+    let customer = repos
+        .customers
+        .get::<domain::Customer>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        customer.opted_out_at,
+        Some(first),
+        "the earlier STOP counts"
+    );
+    let (stages, _) =
+        stages_composed_on(&repos, NaiveDate::from_ymd_opt(2027, 11, 1).unwrap()).await;
+    assert!(stages.is_empty(), "{stages:?}");
+}
+
+#[tokio::test]
 async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp() {
     let (_dir, repos) = fresh_store();
     due_for_a_reminder(&repos).await;

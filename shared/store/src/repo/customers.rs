@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{data, string, with_data};
+use super::{data, new_item, string, with_data};
 use crate::expr::{Condition, Update};
 use crate::item::{Item, Key};
 use crate::port::{Query, Store, StoreError};
@@ -31,6 +31,24 @@ fn telegram_key(chat_id: i64) -> String {
 
 fn phone_key(phone: &str) -> String {
     format!("PHONE#{phone}")
+}
+
+fn suppression_key(handle: ContactHandle<'_>) -> Key {
+    let handle = match handle {
+        ContactHandle::Telegram(chat) => telegram_key(chat),
+        ContactHandle::Phone(phone) => phone_key(phone),
+    };
+    Key::new(format!("SUPPRESS#{handle}"), SUPPRESSION)
+}
+
+const SUPPRESSION: &str = "SUPPRESSION";
+const SUPPRESSED_AT: &str = "suppressed_at";
+
+/// Where a STOP came from: a Telegram chat or an E.164 phone (WhatsApp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactHandle<'a> {
+    Telegram(i64),
+    Phone(&'a str),
 }
 
 /// A customer profile with the contact handles messenger updates are matched by.
@@ -169,6 +187,38 @@ impl<S: Store> Customers<S> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Remembers that STOP came from this handle at `at`, whoever it belongs to now or later
+    /// (a sender the CRM has not sent yet, a phone that changes hands); the first time is kept.
+    /// True the first time.
+    pub async fn suppress(
+        &self,
+        handle: ContactHandle<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut item = new_item(&suppression_key(handle), "suppression");
+        item.insert(SUPPRESSED_AT.into(), at.to_rfc3339().into());
+        match self.store.put(item, Some(Condition::absent())).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// When STOP first came from this handle, if it ever did.
+    pub async fn suppressed_since(
+        &self,
+        handle: ContactHandle<'_>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let key = suppression_key(handle);
+        let Some(item) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        let text = string(&item, SUPPRESSED_AT)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Some(t.to_utc()))
+            .map_err(|e| StoreError::malformed(&key, e))
     }
 
     /// The id of the customer with this Telegram chat.

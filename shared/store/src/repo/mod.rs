@@ -15,7 +15,7 @@ mod settings;
 mod visits;
 
 pub use capacity::{Booking, BookingState, Capacity, HoldOutcome, NewHold, Slot};
-pub use customers::{CustomerRecord, Customers, OptOutOutcome, StoredCustomer};
+pub use customers::{ContactHandle, CustomerRecord, Customers, OptOutOutcome, StoredCustomer};
 pub use cycles::{CycleContacts, Cycles, OpenOutcome, StageOutcome};
 pub use forecasts::Forecasts;
 pub use idempotency::{Begin, Idempotency};

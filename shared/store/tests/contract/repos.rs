@@ -4,8 +4,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use domain::{Reading, ReadingSource};
 use serde::{Deserialize, Serialize};
 use store::repo::{
-    Begin, BookingState, Claim, CustomerRecord, HoldOutcome, NewHold, NewOffer, NewVisit,
-    OfferState, OpenOutcome, OptOutOutcome, RecordOutcome, Repos, StageOutcome, VehicleRecord,
+    Begin, BookingState, Claim, ContactHandle, CustomerRecord, HoldOutcome, NewHold, NewOffer,
+    NewVisit, OfferState, OpenOutcome, OptOutOutcome, RecordOutcome, Repos, StageOutcome,
+    VehicleRecord,
 };
 use store::{Store, StoreError};
 
@@ -20,6 +21,7 @@ crate::contract!(repos:
     the_scan_segments_of_vehicles_hold_every_vehicle_once,
     customers_are_found_by_telegram_chat_and_by_phone,
     an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_time_is_kept,
+    a_stop_from_a_chat_or_phone_is_remembered_once_per_handle,
     forecasts_are_kept_per_vehicle_and_found_by_due_date,
     a_vehicle_has_one_open_cycle_and_each_stage_is_marked_once,
     a_reaction_is_recorded_once_per_kind_and_read_back_with_its_stage,
@@ -1043,4 +1045,44 @@ pub async fn a_nightly_shard_resumes_from_its_checkpoint_and_counts_each_page_on
     let shards = runs.shards(night).await.unwrap();
     assert_eq!(shards.len(), 1);
     assert_eq!((shards[0].processed, shards[0].done), (30, true));
+}
+
+pub async fn a_stop_from_a_chat_or_phone_is_remembered_once_per_handle<S: Store>(s: S) {
+    let repos = Repos::new(s);
+    let chat = ContactHandle::Telegram(79_161_234_567);
+    let phone = ContactHandle::Phone("+79161234567");
+    assert_eq!(repos.customers.suppressed_since(chat).await.unwrap(), None);
+
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let repos = repos.clone();
+        tasks.push(tokio::spawn(async move {
+            repos.customers.suppress(chat, at(10 + i)).await.unwrap()
+        }));
+    }
+    let mut firsts = 0;
+    for task in tasks {
+        firsts += usize::from(task.await.unwrap());
+    }
+    assert_eq!(firsts, 1);
+    let since = repos
+        .customers
+        .suppressed_since(chat)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!((at(10)..=at(19)).contains(&since), "{since}");
+
+    // the phone with the same digits is another handle
+    assert_eq!(repos.customers.suppressed_since(phone).await.unwrap(), None);
+    assert!(repos.customers.suppress(phone, at(20)).await.unwrap());
+    assert!(!repos.customers.suppress(phone, at(21)).await.unwrap());
+    assert_eq!(
+        repos.customers.suppressed_since(phone).await.unwrap(),
+        Some(at(20))
+    );
+    assert_eq!(
+        repos.customers.suppressed_since(chat).await.unwrap(),
+        Some(since)
+    );
 }
