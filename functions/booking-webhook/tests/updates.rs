@@ -9,11 +9,19 @@ use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
 use serde_json::json;
 use store::repo::{BookingState, Repos};
-use store::RedbStore;
+use store::{RedbStore, TtlClock};
 
 const CUSTOMER_CHAT: i64 = 5550001;
 const ADVISOR_CHAT: i64 = -100777;
 const SECRET: &str = "telegram-webhook-secret";
+
+/// A store whose TTLs follow a clock set before the tests' instants (not today's), so an update
+/// is still known when it is delivered again, whatever the date.
+fn test_store(dir: &std::path::Path) -> RedbStore {
+    RedbStore::open(dir.join("store.redb"))
+        .unwrap()
+        .with_ttl_clock(at("2026-11-01T00:00:00+03:00"))
+}
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -67,7 +75,7 @@ async fn reminded(repos: &Repos<RedbStore>, telegram: &FakeTelegram, bot: &Teleg
 #[tokio::test]
 async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
     let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
     let book = reminded(&repos, &telegram, &bot).await;
@@ -175,7 +183,7 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
 #[tokio::test]
 async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
     let deps = Deps {
         repos,

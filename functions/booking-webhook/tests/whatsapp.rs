@@ -17,7 +17,7 @@ use lambda_support::test_events::http_api_event as event;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use store::repo::{BookingState, NewOffer, Repos};
-use store::RedbStore;
+use store::{RedbStore, TtlClock};
 
 const VIN: &str = "XW7BE40K70S025476";
 const CUSTOMER_WA: &str = "79161234567";
@@ -29,6 +29,14 @@ const APP_SECRET: &str = "meta-app-secret";
 const VERIFY_TOKEN: &str = "meta-verify-token";
 const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
 const BOT: &str = "7:BOT";
+
+/// A store whose TTLs follow a clock set before the tests' instants (not today's), so an update
+/// is still known when it is delivered again, whatever the date.
+fn test_store(dir: &std::path::Path) -> RedbStore {
+    RedbStore::open(dir.join("store.redb"))
+        .unwrap()
+        .with_ttl_clock(at("2026-11-01T00:00:00+03:00"))
+}
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -107,7 +115,7 @@ impl World {
     /// with the visit recorded and the vehicle forecast on the night of 1 November 2027.
     async fn new(telegram: bool) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+        let repos = Repos::new(test_store(dir.path()));
         let policy = Policy::default();
         let mut visit = app::fixtures::example_visit();
         if !telegram {

@@ -7,7 +7,7 @@ use app::{BookingSettings, MessengerUpdate, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
 use store::repo::{BookingState, Repos};
-use store::RedbStore;
+use store::{RedbStore, TtlClock};
 
 const CUSTOMER_CHAT: i64 = 5550001;
 const ADVISOR_CHAT: i64 = -100777;
@@ -100,7 +100,12 @@ async fn due_for_a_reminder(repos: &Repos<RedbStore>) {
 /// Repositories on a new embedded store in a temporary directory (kept while the guard lives).
 fn fresh_store() -> (tempfile::TempDir, Repos<RedbStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    // The tests' instants (November 2026 to 2028) are not today's: TTLs follow a clock set
+    // before the first of them, so an update is still known when it is delivered again.
+    let store = RedbStore::open(dir.path().join("store.redb"))
+        .unwrap()
+        .with_ttl_clock(at("2026-11-01T00:00:00+03:00"));
+    let repos = Repos::new(store);
     (dir, repos)
 }
 

@@ -38,6 +38,8 @@ const UNPROCESSED_ROUNDS: u32 = 8;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// The instant TTLs are checked against (epoch seconds); the wall clock when `None`.
+    ttl_clock: Option<i64>,
 }
 
 impl DynamoStore {
@@ -45,7 +47,12 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            ttl_clock: None,
         }
+    }
+
+    fn now(&self) -> i64 {
+        self.ttl_clock.unwrap_or_else(now_epoch)
     }
 
     /// A store on `table` with the client configured from the environment (region,
@@ -331,6 +338,15 @@ impl Pager {
     }
 }
 
+impl crate::port::TtlClock for DynamoStore {
+    fn with_ttl_clock(self, at: chrono::DateTime<chrono::Utc>) -> Self {
+        DynamoStore {
+            ttl_clock: Some(at.timestamp()),
+            ..self
+        }
+    }
+}
+
 impl ItemRead for DynamoStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         validate_key(key)?;
@@ -346,7 +362,7 @@ impl ItemRead for DynamoStore {
         match out.item {
             Some(raw) => {
                 let item = from_ddb(raw)?;
-                Ok(is_visible(&item, now_epoch()).then_some(item))
+                Ok(is_visible(&item, self.now()).then_some(item))
             }
             None => Ok(None),
         }
@@ -354,7 +370,7 @@ impl ItemRead for DynamoStore {
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         let gsi = gsi_of(q.index)?;
-        let now = now_epoch();
+        let now = self.now();
         let mut expr = Expr::default();
         let pk_name = expr.name(gsi.map_or(PK, |g| g.pk));
         let pk_value = expr.value(&AttrValue::S(q.pk.clone()));
@@ -408,7 +424,7 @@ impl ItemRead for DynamoStore {
     async fn scan(&self, s: &Scan) -> Result<Page, StoreError> {
         s.validate()?;
         let gsi = gsi_of(s.index)?;
-        let now = now_epoch();
+        let now = self.now();
         let mut expr = Expr::default();
         let filter = match &s.filter {
             Some(f) => f.clone().and(not_expired(now)),
@@ -457,7 +473,7 @@ impl ItemWrite for DynamoStore {
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         validate_item(&item)?;
         let mut expr = Expr::default();
-        let condition = condition.map(|c| expr.condition(&ttl_aware(&c, now_epoch())));
+        let condition = condition.map(|c| expr.condition(&ttl_aware(&c, self.now())));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -478,7 +494,7 @@ impl ItemWrite for DynamoStore {
         let condition = update
             .condition
             .as_ref()
-            .map(|c| expr.condition(&ttl_aware(c, now_epoch())));
+            .map(|c| expr.condition(&ttl_aware(c, self.now())));
         let out = self
             .client
             .update_item()
@@ -498,7 +514,7 @@ impl ItemWrite for DynamoStore {
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<(), StoreError> {
         validate_key(key)?;
         let mut expr = Expr::default();
-        let condition = condition.map(|c| expr.condition(&ttl_aware(&c, now_epoch())));
+        let condition = condition.map(|c| expr.condition(&ttl_aware(&c, self.now())));
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -514,7 +530,7 @@ impl ItemWrite for DynamoStore {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
-        let now = now_epoch();
+        let now = self.now();
         let mut items = Vec::with_capacity(ops.len());
         for op in &ops {
             let mut expr = Expr::default();

@@ -17,6 +17,6 @@ pub use dynamo::DynamoStore;
 pub use expr::{Condition, SortKey, Update};
 pub use item::{AttrValue, Item, Key, Number};
 pub use port::{
-    BatchOp, Cursor, ItemRead, ItemWrite, Page, Query, Scan, Store, StoreError, WriteOp,
+    BatchOp, Cursor, ItemRead, ItemWrite, Page, Query, Scan, Store, StoreError, TtlClock, WriteOp,
 };
 pub use redb_store::RedbStore;

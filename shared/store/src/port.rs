@@ -343,6 +343,13 @@ pub trait ItemWrite: Send + Sync {
         -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A backend whose TTL check can follow another clock than the wall's: for a simulation or a
+/// test whose instants are not today's, so a record kept "for 7 days" is kept for 7 of its days.
+pub trait TtlClock: Sized {
+    /// The same store (sharing its connection or file), checking TTLs against `at`.
+    fn with_ttl_clock(self, at: chrono::DateTime<chrono::Utc>) -> Self;
+}
+
 /// A whole backend; cheap to clone (clones share the connection or file).
 pub trait Store: ItemRead + ItemWrite + Clone + 'static {}
 

@@ -37,6 +37,8 @@ const CACHE_BYTES: usize = 48 * 1024 * 1024;
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
+    /// The instant TTLs are checked against (epoch seconds); the wall clock when `None`.
+    ttl_clock: Option<i64>,
 }
 
 /// The store file path: `$AUTODRIVE_DATA_DIR/store.redb`, by default `./autodrive-data/store.redb`.
@@ -87,15 +89,20 @@ impl RedbStore {
         }
         txn.commit()
             .map_err(|e| backend(e, "initialising the embedded store"))?;
-        Ok(RedbStore { db: Arc::new(db) })
+        Ok(RedbStore {
+            db: Arc::new(db),
+            ttl_clock: None,
+        })
     }
 
+    /// Runs `f` on a blocking thread with the database and the TTL instant.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db))
+        let now = self.ttl_clock.unwrap_or_else(now_epoch);
+        tokio::task::spawn_blocking(move || f(&db, now))
             .await
             .map_err(|e| backend(e, "embedded store task failed"))?
     }
@@ -346,7 +353,7 @@ fn walk(
     Ok(collector.page)
 }
 
-fn query_blocking(db: &Database, q: Query) -> Result<Page, StoreError> {
+fn query_blocking(db: &Database, q: Query, now: i64) -> Result<Page, StoreError> {
     let gsi = match q.index {
         Some(name) => Some(gsi_index(name)?.1),
         None => None,
@@ -368,13 +375,13 @@ fn query_blocking(db: &Database, q: Query) -> Result<Page, StoreError> {
         limit: q.limit.map_or(usize::MAX, |l| l.max(1) as usize),
         filter: q.filter.as_ref(),
         index: gsi,
-        now: now_epoch(),
+        now,
         page: Page::default(),
     };
     walk(db, q.index, (lo, hi), q.descending, collector)
 }
 
-fn scan_blocking(db: &Database, s: Scan) -> Result<Page, StoreError> {
+fn scan_blocking(db: &Database, s: Scan, now: i64) -> Result<Page, StoreError> {
     s.validate()?;
     let gsi = match s.index {
         Some(name) => Some(gsi_index(name)?.1),
@@ -388,7 +395,7 @@ fn scan_blocking(db: &Database, s: Scan) -> Result<Page, StoreError> {
         limit: s.limit.map_or(usize::MAX, |l| l.max(1) as usize),
         filter: s.filter.as_ref(),
         index: gsi,
-        now: now_epoch(),
+        now,
         page: Page::default(),
     };
     walk(db, s.index, (lo, hi), false, collector)
@@ -461,12 +468,12 @@ fn write_one(
 fn transact_blocking(
     db: &Database,
     ops: Vec<WriteOp>,
+    now: i64,
 ) -> Result<Result<Vec<Option<Item>>, usize>, StoreError> {
     let keys = validate_transaction(&ops)?;
     let txn = db
         .begin_write()
         .map_err(|e| backend(e, "starting a write"))?;
-    let now = now_epoch();
     let mut staged = Vec::with_capacity(ops.len());
     {
         let mut tables = open_tables(&txn)?;
@@ -522,11 +529,20 @@ fn batch_blocking(db: &Database, ops: Vec<BatchOp>) -> Result<(), StoreError> {
     txn.commit().map_err(|e| backend(e, "committing a batch"))
 }
 
+impl crate::port::TtlClock for RedbStore {
+    fn with_ttl_clock(self, at: chrono::DateTime<chrono::Utc>) -> Self {
+        RedbStore {
+            ttl_clock: Some(at.timestamp()),
+            ..self
+        }
+    }
+}
+
 impl ItemRead for RedbStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         validate_key(key)?;
         let main = main_key(&key.pk, &key.sk);
-        self.blocking(move |db| {
+        self.blocking(move |db, now| {
             let txn = db
                 .begin_read()
                 .map_err(|e| backend(e, "reading the embedded store"))?;
@@ -540,19 +556,21 @@ impl ItemRead for RedbStore {
                 Some(raw) => Some(decode(raw.value(), &main)?),
                 None => None,
             };
-            Ok(item.filter(|i| !is_expired(i, now_epoch())))
+            Ok(item.filter(|i| !is_expired(i, now)))
         })
         .await
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let query = query.clone();
-        self.blocking(move |db| query_blocking(db, query)).await
+        self.blocking(move |db, now| query_blocking(db, query, now))
+            .await
     }
 
     async fn scan(&self, scan: &Scan) -> Result<Page, StoreError> {
         let scan = scan.clone();
-        self.blocking(move |db| scan_blocking(db, scan)).await
+        self.blocking(move |db, now| scan_blocking(db, scan, now))
+            .await
     }
 }
 
@@ -564,7 +582,7 @@ impl ItemWrite for RedbStore {
     ) -> Result<(), StoreError> {
         let op = WriteOp::Put { item, condition };
         match self
-            .blocking(move |db| transact_blocking(db, vec![op]))
+            .blocking(move |db, now| transact_blocking(db, vec![op], now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -575,7 +593,7 @@ impl ItemWrite for RedbStore {
     async fn update(&self, update: crate::expr::Update) -> Result<Item, StoreError> {
         let op = WriteOp::Update(update);
         match self
-            .blocking(move |db| transact_blocking(db, vec![op]))
+            .blocking(move |db, now| transact_blocking(db, vec![op], now))
             .await?
         {
             Ok(mut items) => items
@@ -596,7 +614,7 @@ impl ItemWrite for RedbStore {
             condition,
         };
         match self
-            .blocking(move |db| transact_blocking(db, vec![op]))
+            .blocking(move |db, now| transact_blocking(db, vec![op], now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -605,7 +623,10 @@ impl ItemWrite for RedbStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        match self.blocking(move |db| transact_blocking(db, ops)).await? {
+        match self
+            .blocking(move |db, now| transact_blocking(db, ops, now))
+            .await?
+        {
             Ok(_) => Ok(()),
             Err(index) => Err(StoreError::TransactionConditionFailed { index }),
         }
@@ -615,7 +636,7 @@ impl ItemWrite for RedbStore {
         if ops.is_empty() {
             return Ok(());
         }
-        self.blocking(move |db| batch_blocking(db, ops)).await
+        self.blocking(move |db, _| batch_blocking(db, ops)).await
     }
 }
 

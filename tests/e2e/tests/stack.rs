@@ -20,7 +20,7 @@ use lambda_support::aws_lambda_events::sqs::SqsEvent;
 use lambda_support::SqsQueue;
 use store::repo::Repos;
 use store::testing::Moto;
-use store::DynamoStore;
+use store::{DynamoStore, TtlClock};
 
 const VIN: &str = "XW7BE40K70S025476";
 const CUSTOMER_CHAT: i64 = 5550001;
@@ -294,11 +294,21 @@ impl Run {
     }
 }
 
+/// The scenarios' instants (November 2026 to 2027) are not today's: TTLs follow a clock set
+/// before their first instant, so what they keep for days stays while they run, whatever the date.
+fn scenario_clock() -> DateTime<Utc> {
+    at("2026-11-01T00:00:00+03:00")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_confirmation_however_often_events_repeat(
 ) {
     let moto = Moto::shared();
-    let store = moto.fresh_store("e2e").await.unwrap();
+    let store = moto
+        .fresh_store("e2e")
+        .await
+        .unwrap()
+        .with_ttl_clock(scenario_clock());
     let sqs = sqs_client(moto);
     let evaluate_url = queue_with_dlq(&sqs, "autodrive-e2e-evaluate").await;
     let compose_url = queue_with_dlq(&sqs, "autodrive-e2e-compose").await;
@@ -481,7 +491,11 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_new_visit() {
     let moto = Moto::shared();
-    let store = moto.fresh_store("e2e-stop").await.unwrap();
+    let store = moto
+        .fresh_store("e2e-stop")
+        .await
+        .unwrap()
+        .with_ttl_clock(scenario_clock());
     let sqs = sqs_client(moto);
     let evaluate_url = queue_with_dlq(&sqs, "autodrive-e2e-stop-evaluate").await;
     let compose_url = queue_with_dlq(&sqs, "autodrive-e2e-stop-compose").await;

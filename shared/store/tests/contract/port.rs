@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use store::{
-    AttrValue, BatchOp, Condition, Item, Key, Query, Scan, SortKey, Store, StoreError, Update,
-    WriteOp,
+    AttrValue, BatchOp, Condition, Item, Key, Query, Scan, SortKey, Store, StoreError, TtlClock,
+    Update, WriteOp,
 };
 
 crate::contract!(port:
@@ -23,6 +23,7 @@ crate::contract!(port:
     a_transaction_writes_everything_or_nothing,
     a_transaction_touching_one_item_twice_is_invalid,
     expired_items_are_invisible_and_count_as_absent,
+    with_a_ttl_clock_items_expire_by_that_clock_not_the_walls,
     the_segments_of_a_scan_return_every_item_exactly_once,
     a_scan_filter_keeps_only_matching_items,
     a_batch_write_puts_and_deletes_more_than_one_request_holds,
@@ -544,4 +545,30 @@ pub async fn a_batch_write_puts_and_deletes_more_than_one_request_holds<S: Store
     assert!(sks(&left)
         .iter()
         .all(|sk| sk.parse::<u32>().unwrap() % 2 == 1));
+}
+
+pub async fn with_a_ttl_clock_items_expire_by_that_clock_not_the_walls<S: Store + TtlClock>(s: S) {
+    // a record kept until a year ago, read by a simulation living two years ago
+    let year = 365 * 86_400;
+    let expires = epoch_now() - year;
+    let past = s
+        .clone()
+        .with_ttl_clock(chrono::DateTime::from_timestamp(expires - year, 0).unwrap());
+    past.put(item("IDEM#2", "K", &[("expires_at", expires.into())]), None)
+        .await
+        .unwrap();
+    assert!(past.get(&Key::new("IDEM#2", "K")).await.unwrap().is_some());
+    assert_eq!(
+        sks(&past.query(&Query::partition("IDEM#2")).await.unwrap().items),
+        ["K"]
+    );
+    let err = past
+        .put(item("IDEM#2", "K", &[]), Some(Condition::absent()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    // the wall clock (and a clock past the TTL) sees it gone
+    assert_eq!(s.get(&Key::new("IDEM#2", "K")).await.unwrap(), None);
+    let later = s.with_ttl_clock(chrono::DateTime::from_timestamp(expires + 1, 0).unwrap());
+    assert_eq!(later.get(&Key::new("IDEM#2", "K")).await.unwrap(), None);
 }
