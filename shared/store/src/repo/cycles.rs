@@ -1,6 +1,6 @@
 //! Contact cycles (at most one open per vehicle) and their stage marks (each at most once).
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Serialize;
 
 use super::visits::vehicle_pk;
@@ -171,16 +171,7 @@ impl<S: Store> Cycles<S> {
         vin: &str,
         cycle_id: &str,
     ) -> Result<Vec<(String, P)>, StoreError> {
-        let prefix = format!("CYCLE#{cycle_id}#STAGE#");
-        let items = query_all(
-            &self.store,
-            Query::partition(vehicle_pk(vin)).begins_with(prefix),
-        )
-        .await?;
-        items
-            .iter()
-            .map(|item| Ok((string(item, "stage")?, data(item)?)))
-            .collect()
+        Ok(self.contacts::<P, IgnoredAny>(vin, cycle_id).await?.stages)
     }
 
     /// Records the customer's reaction (`reaction`, a stable name) to a stage's message, once
@@ -240,15 +231,6 @@ impl<S: Store> Cycles<S> {
         vin: &str,
         cycle_id: &str,
     ) -> Result<Vec<(String, String, P)>, StoreError> {
-        let prefix = format!("CYCLE#{cycle_id}#REACTION#");
-        let items = query_all(
-            &self.store,
-            Query::partition(vehicle_pk(vin)).begins_with(prefix),
-        )
-        .await?;
-        items
-            .iter()
-            .map(|item| Ok((string(item, "stage")?, string(item, REACTION)?, data(item)?)))
-            .collect()
+        Ok(self.contacts::<IgnoredAny, P>(vin, cycle_id).await?.reactions)
     }
 }
