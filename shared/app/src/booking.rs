@@ -77,6 +77,16 @@ pub struct UpdateReplies {
     pub callback_answer: Option<(String, String)>,
 }
 
+impl UpdateReplies {
+    /// One plain text back to the sender.
+    fn answer(to: &Address, text: impl Into<String>) -> Self {
+        UpdateReplies {
+            messages: vec![OutgoingMessage::text(to.clone(), text)],
+            callback_answer: None,
+        }
+    }
+}
+
 /// A booking as stored (ids only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingRecord {
@@ -252,14 +262,7 @@ async fn odometer_reply<S: Store>(
     let Some(customer_id) = customer_at(repos, from).await? else {
         return Ok(UpdateReplies::default());
     };
-    let answer = |text: String| UpdateReplies {
-        messages: vec![OutgoingMessage {
-            to: from.clone(),
-            text,
-            buttons: vec![],
-        }],
-        callback_answer: None,
-    };
+    let answer = |text: String| UpdateReplies::answer(from, text);
     let vehicles = repos.vehicles.for_customer::<Vehicle>(&customer_id).await?;
     let asked = last_asked(repos, &vehicles, Stage::AskOdometer, now).await?;
     let (stored, cycle_id) = match (asked, vehicles.as_slice()) {
@@ -404,11 +407,7 @@ async fn rating_reply<S: Store>(
     } else {
         "Спасибо за оценку! Мы учтём её, чтобы стать лучше."
     };
-    let mut messages = vec![OutgoingMessage {
-        to: from.clone(),
-        text: text.into(),
-        buttons: vec![],
-    }];
+    let mut replies = UpdateReplies::answer(from, text);
     if low && first {
         tracing::info!(vehicle_id = %vin, score, "low satisfaction score");
         let customer = repos
@@ -419,21 +418,17 @@ async fn rating_reply<S: Store>(
         let who = customer.map_or_else(String::new, |c| {
             format!(" Клиент: {}, {}.", c.first_name.as_str(), c.phone.as_str())
         });
-        messages.push(OutgoingMessage {
-            to: Address::Telegram(settings.advisor_chat_id),
-            text: format!(
+        replies.messages.push(OutgoingMessage::text(
+            Address::Telegram(settings.advisor_chat_id),
+            format!(
                 "Низкая оценка визита: {score} из 10, автомобиль {} {} ({vin}).{who} \
                  Свяжитесь с клиентом сегодня.",
                 stored.vehicle.make().as_str(),
                 stored.vehicle.model().as_str(),
             ),
-            buttons: vec![],
-        });
+        ));
     }
-    Ok(UpdateReplies {
-        messages,
-        callback_answer: None,
-    })
+    Ok(replies)
 }
 
 /// The id of the customer who writes from `address`.
@@ -480,14 +475,7 @@ async fn opt_out<S: Store>(
             tracing::info!(channel = %from.messenger(), "stop from an unknown sender, remembered")
         }
     }
-    Ok(UpdateReplies {
-        messages: vec![OutgoingMessage {
-            to: from.clone(),
-            text: STOP_REPLY.into(),
-            buttons: vec![],
-        }],
-        callback_answer: None,
-    })
+    Ok(UpdateReplies::answer(from, STOP_REPLY))
 }
 
 /// The offer chosen by `from`, which must be its customer's address.

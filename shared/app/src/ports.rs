@@ -172,6 +172,17 @@ pub struct OutgoingMessage {
     pub buttons: Vec<Vec<Button>>,
 }
 
+impl OutgoingMessage {
+    /// A plain text without buttons.
+    pub fn text(to: Address, text: impl Into<String>) -> Self {
+        OutgoingMessage {
+            to,
+            text: text.into(),
+            buttons: vec![],
+        }
+    }
+}
+
 /// A messenger the customer is reached through.
 pub trait Channel: Send + Sync + 'static {
     /// Sends the message; returns the messenger's message id. An error means it was not sent

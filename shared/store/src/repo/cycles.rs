@@ -231,6 +231,9 @@ impl<S: Store> Cycles<S> {
         vin: &str,
         cycle_id: &str,
     ) -> Result<Vec<(String, String, P)>, StoreError> {
-        Ok(self.contacts::<IgnoredAny, P>(vin, cycle_id).await?.reactions)
+        Ok(self
+            .contacts::<IgnoredAny, P>(vin, cycle_id)
+            .await?
+            .reactions)
     }
 }
