@@ -1,31 +1,22 @@
 //! The Telegram webhook with raw update bodies, against the fake Bot API.
 
+mod common;
+
 use app::BookingSettings;
 use booking_webhook::{handle, Deps, WhatsApp};
 use channels::fake_telegram::FakeTelegram;
 use channels::{TelegramBot, WhatsAppCloud};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use common::{at, test_store};
 use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
 use serde_json::json;
 use store::repo::{BookingState, Repos};
-use store::{RedbStore, TtlClock};
+use store::RedbStore;
 
 const CUSTOMER_CHAT: i64 = 5550001;
 const ADVISOR_CHAT: i64 = -100777;
 const SECRET: &str = "telegram-webhook-secret";
-
-/// A store whose TTLs follow a clock set before the tests' instants (not today's), so an update
-/// is still known when it is delivered again, whatever the date.
-fn test_store(dir: &std::path::Path) -> RedbStore {
-    RedbStore::open(dir.join("store.redb"))
-        .unwrap()
-        .with_ttl_clock(at("2026-11-01T00:00:00+03:00"))
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
 
 fn headers(secret: &str) -> HeaderMap {
     let mut h = HeaderMap::new();

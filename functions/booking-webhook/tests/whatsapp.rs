@@ -1,6 +1,8 @@
 //! The WhatsApp webhook through the Lambda entry with API Gateway v2 events, against the fake
 //! Graph API and the fake Bot API (the advisor stays in Telegram); STOP on both messengers.
 
+mod common;
+
 use app::booking::{BookingRecord, STOP_REPLY};
 use app::compose::OfferRecord;
 use app::ports::{Address, Button, OutgoingMessage, WhatsAppId};
@@ -10,6 +12,7 @@ use channels::fake_telegram::FakeTelegram;
 use channels::fake_whatsapp::FakeWhatsApp;
 use channels::{TelegramBot, WhatsAppCloud};
 use chrono::{DateTime, NaiveDate, Utc};
+use common::{at, test_store};
 use domain::policy::Policy;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::{Body, Response};
@@ -17,7 +20,7 @@ use lambda_support::test_events::http_api_event as event;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use store::repo::{BookingState, NewOffer, Repos};
-use store::{RedbStore, TtlClock};
+use store::RedbStore;
 
 const VIN: &str = "XW7BE40K70S025476";
 const CUSTOMER_WA: &str = "79161234567";
@@ -29,18 +32,6 @@ const APP_SECRET: &str = "meta-app-secret";
 const VERIFY_TOKEN: &str = "meta-verify-token";
 const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
 const BOT: &str = "7:BOT";
-
-/// A store whose TTLs follow a clock set before the tests' instants (not today's), so an update
-/// is still known when it is delivered again, whatever the date.
-fn test_store(dir: &std::path::Path) -> RedbStore {
-    RedbStore::open(dir.join("store.redb"))
-        .unwrap()
-        .with_ttl_clock(at("2026-11-01T00:00:00+03:00"))
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
 
 fn now() -> DateTime<Utc> {
     at("2027-11-01T10:05:00+03:00")
