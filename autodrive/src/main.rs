@@ -43,6 +43,15 @@ enum Command {
         /// Also list every case: the history's last visit, the truth, the model's due and interval.
         #[arg(long)]
         cases: bool,
+        /// The schedule, KM/MONTHS (default 15000/12).
+        #[arg(long, value_parser = backtest::parse_schedule, conflicts_with = "sweep")]
+        schedule: Option<domain::Schedule>,
+        /// Run 5000/6, 7500/12, 10000/12 and 15000/12, each and pooled.
+        #[arg(long)]
+        sweep: bool,
+        /// Leave one log out: forecast each log with parameters measured on the others only.
+        #[arg(long)]
+        cross_validate: bool,
     },
     /// How often the forecaster's 80 % interval holds on distance dues from rolling origins, and
     /// how a car's pace varies with the length of the stretch (the noise the forecaster assumes).
@@ -94,15 +103,34 @@ fn main() -> anyhow::Result<()> {
             raw,
             json,
             cases,
+            schedule,
+            sweep,
+            cross_validate,
         } => {
-            let report = backtest::run(&data, raw)?;
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
+            let options = backtest::Options {
+                raw,
+                schedule: schedule.unwrap_or(backtest::DEFAULT_SCHEDULE),
+                cross_validate,
+            };
+            let listed = if sweep {
+                let report = backtest::run_sweep(&data, options)?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    print!("{}", backtest::render_sweep(&report));
+                }
+                report.cases
             } else {
-                print!("{}", backtest::render_table(&report));
-            }
+                let report = backtest::run(&data, options)?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    print!("{}", backtest::render_table(&report));
+                }
+                report.cases
+            };
             if cases {
-                print!("{}", backtest::render_cases(&report));
+                print!("{}", backtest::render_cases(&listed));
             }
         }
         Command::Calibrate { data, json } => {

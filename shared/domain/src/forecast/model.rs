@@ -8,38 +8,43 @@ use super::{
     Schedule, ServiceDue, ServicePoint,
 };
 
-/// The 90th percentile of a Laplace distribution of unit variance: ln 5 / sqrt 2.
-const LAPLACE_Q90: f64 = 1.138_044_461_8;
+/// The 90th percentile of the standard normal distribution.
+const NORMAL_Q90: f64 = 1.281_551_565_5;
 const DAYS_PER_YEAR: f64 = 365.25;
 
-/// The estimator's assumptions, each a physical or statistical quantity, not a tuned knob.
+/// The spread of a dealer's fleet (log km/day): a taxi or a sales rep's car reaches 15,000 km
+/// in four months, a city car in two years (the backtest protocol's description of the
+/// fleet), taken as its 5–95 % range: ln(24 / 4) / (2 × 1.645).
+pub const DEALER_FLEET_LOG_SD: f64 = 0.545;
+
+/// The estimator's assumptions. Each is a physical constant or measured on odometer logs by
+/// `autodrive calibrate`; none is tuned to a backtest.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ForecastParams {
-    /// Fleet prior km/day when nothing better is known (the schedule's own pace, 15,000 km/year).
+    /// Where the fleet's km/day is centred (geometric mean of the cars' lifetime paces).
     pub fleet_km_per_day: f64,
-    /// Spread of km/day across the fleet (log scale): how little the fleet prior says.
+    /// Spread of the cars' log km/day across the fleet: how little the fleet prior says
+    /// (`DEALER_FLEET_LOG_SD`: a few private cars' logs are not a sample of a dealer's fleet).
     pub fleet_log_sd: f64,
-    /// Spread of one service period's km/day around the car's own level (log scale) that does
-    /// not average out with the days (a year of a new job, a year mostly parked), before the
-    /// car's own history says otherwise. Measured on public odometer logs: the log ratio of two
-    /// consecutive h-day paces has variance ≈ 2 (0.012 + 4 / h) for h from 60 to 500 days.
-    pub period_log_sd: f64,
-    /// Pseudo-count of that prior spread when pooled with the car's own periods.
-    pub period_prior_weight: f64,
+    /// Variance of a stretch's log pace around the car's level that does not average out with
+    /// its length (a month of holidays inside it, a trip).
+    pub period_log_var: f64,
     /// Variance of a one-day log pace: days are lumpy (trips, weekends); over d days it is /d.
-    /// It weighs short periods in the history and widens the interval of a near due (the same
-    /// measurement as `period_log_sd`).
+    /// It weighs short stretches in the history and widens the interval of a near due.
     pub daily_log_var: f64,
-    /// How far a car's level wanders per year (log scale): old periods count for less.
-    pub drift_log_sd: f64,
-    /// How long a period keeps counting toward the car's level: its weight (its days) decays
-    /// by a factor e over this many days since it ended-to-middle, so habits two years ago
-    /// count a third of this year's.
-    pub memory_days: f64,
-    /// How many days of the car's own driving the fleet prior is worth in the level.
-    pub prior_days: f64,
-    /// Readings closer together than this are folded into one period of the history.
-    pub min_period_days: i64,
+    /// How far a car's level wanders in a year (variance of the log pace's random walk):
+    /// habits change, so old stretches count for less.
+    pub drift_log_var: f64,
+    /// How many cars the fleet figures were measured on: the fewer, the heavier the tails of
+    /// the prior (Student-t with one degree of freedom fewer).
+    pub fleet_vehicles: f64,
+    /// How often a year a car's usage changes wholesale (a new job, a new owner): its level
+    /// is then a new draw from the fleet. Measured as the rate that best predicts the logs'
+    /// stretches.
+    pub shift_rate: f64,
+    /// Variance of the log ratio between the pace from first registration to the first
+    /// reading and the car's pace in the year after it (first owner, time on the lot).
+    pub lifetime_log_var: f64,
     /// A jump above this pace is not driving but a typo (km per day, at least one day counted).
     pub max_km_per_day: f64,
     /// A stopped car still gets a finite distance due; km/day never goes below this.
@@ -47,17 +52,17 @@ pub struct ForecastParams {
 }
 
 impl Default for ForecastParams {
+    /// Measured by `autodrive calibrate` on the public odometer logs (a test keeps them so).
     fn default() -> Self {
         ForecastParams {
-            fleet_km_per_day: 15_000.0 / DAYS_PER_YEAR,
-            fleet_log_sd: 0.6,
-            period_log_sd: 0.12,
-            period_prior_weight: 3.0,
-            daily_log_var: 4.0,
-            drift_log_sd: 0.2,
-            memory_days: 730.0,
-            prior_days: 120.0,
-            min_period_days: 180,
+            fleet_km_per_day: 32.8,
+            fleet_log_sd: DEALER_FLEET_LOG_SD,
+            period_log_var: 0.017,
+            daily_log_var: 3.72,
+            drift_log_var: 0.043,
+            lifetime_log_var: 0.265,
+            fleet_vehicles: 7.0,
+            shift_rate: 0.2,
             max_km_per_day: 1_500.0,
             min_km_per_day: 0.1,
         }
@@ -125,12 +130,12 @@ impl Forecaster {
                 points[0].km / (points[0].day - reg) as f64 <= self.params.max_km_per_day
             });
 
-        let estimate = self.estimate_rate(&points, registration, service_day, service_km);
-        let last = *points.last().unwrap_or(&points[0]);
         let time_due = add_months(service_date, self.schedule.months);
         let time_due_day = day(time_due);
-
         let target_km = service_km + f64::from(self.schedule.km);
+        let estimate = self.estimate_rate(&points, registration);
+        let last = *points.last().unwrap_or(&points[0]);
+
         let distance_due_day = |rate: f64| -> f64 {
             if last.km >= target_km {
                 crossing_day(&points, target_km).unwrap_or(last.day as f64)
@@ -143,7 +148,7 @@ impl Forecaster {
         // a month away is less certain in km/day than one a year away.
         let horizon = (point_day - last.day as f64).max(1.0);
         let log_sd = (estimate.log_sd.powi(2) + self.params.daily_log_var / horizon).sqrt();
-        let spread = (LAPLACE_Q90 * log_sd).exp();
+        let spread = (NORMAL_Q90 * log_sd).exp();
         let early_day = distance_due_day(estimate.km_per_day * spread);
         let late_day = distance_due_day(estimate.km_per_day / spread);
         let clamp = |d: f64| (d.round() as i64).min(time_due_day);
@@ -403,138 +408,247 @@ impl Forecaster {
         .max(self.params.min_km_per_day)
     }
 
-    /// The km/day for the rest of the current service period, on a period-effect model: each
-    /// service period drives at the car's own level times a period effect (log-normal, spread
-    /// `period_log_sd`); within a period, days vary around it.
+    /// The km/day for the rest of the current service period, from a local-level model of the
+    /// car's log pace, filtered over its history in time order:
     ///
-    /// The car's level is the weighted median of the log pace of its completed periods (and of
-    /// the stretch from first registration at 0 km) and of the fleet prior: the most likely
-    /// level when period effects are heavy-tailed (a road-trip year, a year in the garage), so
-    /// one unusual period cannot drag the forecast. Each period weighs its days, fading with
-    /// age (`memory_days`); the prior weighs `prior_days`. The level's uncertainty comes from
-    /// the period effect, within-period noise and the drift since each period. Readings
-    /// since the last service reveal the current period's own effect and are trusted in
-    /// proportion to how many days they cover.
-    fn estimate_rate(
-        &self,
-        points: &[Point],
-        registration: Option<i64>,
-        service_day: i64,
-        service_km: f64,
-    ) -> RateEstimate {
+    /// - the level starts at the fleet prior on the car's first day: a Student-t (heavy
+    ///   tails: the fleet has taxis and garage queens) centred where the measured cars drive;
+    /// - every stretch between two trusted readings observes the level of its middle with the
+    ///   noise of its length (`daily_log_var / days`): a short stretch is noisier, never
+    ///   ignored, and splitting a stretch by an extra reading on the same line adds nothing;
+    /// - the stretch from first registration (0 km) to the first reading is evidence with its
+    ///   own measured noise (`lifetime_log_var`: first owner, time on the lot);
+    /// - between stretches the level drifts (`drift_log_var` a year: habits change, so recent
+    ///   stretches count most) and may move wholesale (`shift_rate` a year: a new job, a new
+    ///   owner), weighed by how far the next stretch lands.
+    ///
+    /// The level is carried to the last reading; the period still to drive deviates from it by
+    /// its own measured figure (`period_log_var` and the day-to-day noise of the days left),
+    /// which widens the interval, not the point.
+    fn estimate_rate(&self, points: &[Point], registration: Option<i64>) -> RateEstimate {
         let p = &self.params;
-        let now = points.last().map_or(service_day, |q| q.day);
-        let mut blocks = Blocks::default();
-        if let (Some(reg), Some(first)) = (registration, points.first()) {
-            blocks.push(first.km, first.day - reg, (reg + first.day) / 2);
-        }
-        let lifetime_blocks = blocks.len;
-        let mut open: Option<Point> = points.first().copied();
-        for q in points.iter().skip(1).filter(|q| q.day <= service_day) {
-            if let Some(a) = open {
-                if q.day - a.day >= p.min_period_days {
-                    blocks.push(q.km - a.km, q.day - a.day, (a.day + q.day) / 2);
-                    open = Some(*q);
-                }
-            }
-        }
-        let n = blocks.len;
-        let blocks = &blocks.items;
-        let history_blocks = n - lifetime_blocks;
-
-        let log_pace = |b: &(f64, f64, i64)| (b.0 / b.1).max(p.min_km_per_day).ln();
-        let mut evidence = [(0.0, 0.0); 25];
-        evidence[0] = (p.fleet_km_per_day.ln(), p.prior_days);
-        for (slot, block) in evidence[1..].iter_mut().zip(&blocks[..n]) {
-            let age = (now - block.2).max(0) as f64;
-            *slot = (log_pace(block), block.1 * (-age / p.memory_days).exp());
-        }
-        let level = weighted_median(&mut evidence[..=n]);
-
-        // Laplace period effects: their scale is the mean absolute deviation of the car's own
-        // periods from its level, pooled with the prior scale; the variance is twice its square.
-        let period_var = {
-            let (count, deviation) = blocks[lifetime_blocks..n]
-                .iter()
-                .fold((0.0, 0.0), |(c, d), b| {
-                    (c + 1.0, d + (log_pace(b) - level).abs())
-                });
-            let prior_scale = p.period_log_sd / std::f64::consts::SQRT_2;
-            let scale =
-                (p.period_prior_weight * prior_scale + deviation) / (p.period_prior_weight + count);
-            2.0 * scale * scale
-        };
-        let span_years = (now - points.first().map_or(now, |q| q.day)) as f64 / DAYS_PER_YEAR;
-        let fleet_var = p.fleet_log_sd.powi(2) + p.drift_log_sd.powi(2) * span_years;
-        let mut precision = 1.0 / fleet_var;
-        for &(_, days, mid) in &blocks[..n] {
-            let drift = p.drift_log_sd.powi(2) * (now - mid).max(0) as f64 / DAYS_PER_YEAR;
-            precision += 1.0 / (period_var + p.daily_log_var / days + drift);
-        }
-        let level_var = 1.0 / precision;
-
-        let (mean, var) = match points.iter().rev().find(|q| q.day > service_day) {
-            Some(last) => {
-                let days = (last.day - service_day) as f64;
-                let y = ((last.km - service_km) / days).max(p.min_km_per_day).ln();
-                let noise = p.daily_log_var / days;
-                let w = (period_var + level_var) / (period_var + level_var + noise);
-                (
-                    level + w * (y - level),
-                    (1.0 - w) * (period_var + level_var),
-                )
-            }
-            None => (level, period_var + level_var),
-        };
-        let observed_days = (now - points.first().map_or(now, |q| q.day)) as f64;
-        let basis = match (points.len() > 1, lifetime_blocks > 0) {
+        let now = points.last().map_or(0, |q| q.day);
+        let first = points.first().copied();
+        let (mixture, stretches, _) = self.filter(points, registration, now);
+        let lifetime = registration.is_some() && first.is_some();
+        let level = mixture.level();
+        // The level as of the last reading; the period still to drive deviates from it by
+        // `period_log_var` plus its days' noise (added by the caller, which knows the days).
+        let var = level.var
+            + p.drift_log_var / DAYS_PER_YEAR * (now as f64 - level.day).max(0.0)
+            + p.period_log_var;
+        let observed_days = (now - first.map_or(now, |q| q.day)) as f64;
+        let basis = match (stretches > 0, lifetime) {
             (false, false) => RateBasis::Fleet,
             (false, true) => RateBasis::Lifetime,
-            (true, _) if observed_days >= DAYS_PER_YEAR && history_blocks > 0 => RateBasis::History,
+            (true, _) if observed_days >= DAYS_PER_YEAR => RateBasis::History,
             (true, true) => RateBasis::HistoryShrunkToLifetime,
             (true, false) => RateBasis::HistoryShrunkToFleet,
         };
         RateEstimate {
-            km_per_day: mean.exp().max(p.min_km_per_day),
+            km_per_day: level.mean.exp().max(p.min_km_per_day),
             log_sd: var.sqrt(),
             basis,
         }
     }
+
+    /// Runs the level filter over the stretches of `points` (and the one since registration):
+    /// the filtered mixture, how many stretches of the car's own history it saw, and the log
+    /// density with which it predicted them.
+    fn filter(
+        &self,
+        points: &[Point],
+        registration: Option<i64>,
+        now: i64,
+    ) -> (Mixture, usize, f64) {
+        let p = &self.params;
+        let first = points.first().copied();
+        let log_pace = |km: f64, days: f64| (km / days).max(p.min_km_per_day).ln();
+        let start = registration.or(first.map(|q| q.day)).unwrap_or(now);
+        let drift = Drift {
+            per_day: p.drift_log_var / DAYS_PER_YEAR,
+            shift_per_day: p.shift_rate / DAYS_PER_YEAR,
+            shift_var: 2.0 * p.fleet_log_sd.powi(2),
+        };
+        let n = p.fleet_vehicles.max(2.0);
+        let mut mixture = Mixture::new(
+            p.fleet_km_per_day.max(p.min_km_per_day).ln(),
+            p.fleet_log_sd.powi(2) * (1.0 + 1.0 / n),
+            n - 1.0,
+            start as f64,
+        );
+        let mut stretches = 0usize;
+        let mut log_likelihood = 0.0;
+        if let (Some(reg), Some(q)) = (registration, first) {
+            let days = (q.day - reg) as f64;
+            log_likelihood += mixture.observe(
+                log_pace(q.km, days),
+                p.lifetime_log_var,
+                (reg + q.day) as f64 / 2.0,
+                drift,
+            );
+        }
+        for w in points.windows(2) {
+            let days = (w[1].day - w[0].day).max(1) as f64;
+            log_likelihood += mixture.observe(
+                log_pace(w[1].km - w[0].km, days),
+                p.daily_log_var / days,
+                (w[0].day + w[1].day) as f64 / 2.0,
+                drift,
+            );
+            stretches += 1;
+        }
+        (mixture, stretches, log_likelihood)
+    }
+
+    /// How well the filter predicts each stretch between consecutive trusted readings from
+    /// the ones before it (log density summed): what `autodrive calibrate` maximises to
+    /// measure `shift_rate`.
+    pub fn stretch_log_likelihood(
+        &self,
+        readings: &[Reading],
+        first_registration: Option<NaiveDate>,
+    ) -> f64 {
+        let mut readings = readings.to_vec();
+        if readings.is_empty() {
+            return 0.0;
+        }
+        readings.sort_unstable_by_key(|r| (r.date, r.km));
+        let origin = readings[0].date;
+        let mut flags = Vec::new();
+        let trusted = self.trusted_chain(&readings, origin, &mut flags);
+        let points = self.continuous_points(&readings, &trusted, origin, &mut flags);
+        let registration = first_registration
+            .map(|d| days_between(origin, d))
+            .filter(|&reg| points[0].day - reg >= 30 && points[0].km > 0.0);
+        let now = points.last().map_or(0, |q| q.day);
+        self.filter(&points, registration, now).2
+    }
 }
 
-/// The location that minimises the weighted absolute deviation: the most likely level under
-/// Laplace (heavy-tailed) period effects.
-fn weighted_median(values: &mut [(f64, f64)]) -> f64 {
-    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let half = values.iter().map(|v| v.1).sum::<f64>() / 2.0;
-    let mut acc = 0.0;
-    for &(y, w) in values.iter() {
-        acc += w;
-        if acc >= half {
-            return y;
+/// The t prior's mixing distribution in eight bins, tails included: the bins hold 2, 8, 20,
+/// 20, 20, 20, 8 and 2 % of its probability and are represented by the standard normal
+/// quantile of their middle (1, 6, 20, 40, 60, 80, 94 and 99 %).
+const MIXING_BINS: [(f64, f64); 8] = [
+    (-2.326_347_874_0, 0.02),
+    (-1.554_773_594_6, 0.08),
+    (-0.841_621_233_6, 0.2),
+    (-0.253_347_103_1, 0.2),
+    (0.253_347_103_1, 0.2),
+    (0.841_621_233_6, 0.2),
+    (1.554_773_594_6, 0.08),
+    (2.326_347_874_0, 0.02),
+];
+
+/// The filtered log level of a car's pace and its variance, as of `day`.
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    mean: f64,
+    var: f64,
+    day: f64,
+}
+
+impl Level {
+    /// Takes in one stretch's log pace `y` with its noise, observed at `day` (its middle), and
+    /// returns how likely the stretch was under this level (its predictive density).
+    ///
+    /// Between two stretches the level drifts (`drift_per_day`) and, at `shift_per_day`, may
+    /// have moved wholesale (a new job, a new owner: a new draw from the fleet, variance
+    /// `shift_var`). Both hypotheses are updated and merged by their likelihoods, so a
+    /// stretch far from the level moves it almost all the way, a close one is averaged in.
+    fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift) -> f64 {
+        let dt = (day - self.day).max(0.0);
+        self.day = self.day.max(day);
+        let stay = self.var + drift.per_day * dt;
+        let moved = stay + drift.shift_var;
+        let shift = 1.0 - (-drift.shift_per_day * dt).exp();
+        let gap = y - self.mean;
+        let density =
+            |var: f64| (-0.5 * gap * gap / var).exp() / (std::f64::consts::TAU * var).sqrt();
+        let (s0, s1) = (stay + noise, moved + noise);
+        let (l0, l1) = ((1.0 - shift) * density(s0), shift * density(s1));
+        let total = l0 + l1;
+        let w = if total > 0.0 { l1 / total } else { 1.0 };
+        let (m0, m1) = (self.mean + stay / s0 * gap, self.mean + moved / s1 * gap);
+        let (v0, v1) = (stay * noise / s0, moved * noise / s1);
+        let mean = (1.0 - w) * m0 + w * m1;
+        self.var = (1.0 - w) * (v0 + (m0 - mean).powi(2)) + w * (v1 + (m1 - mean).powi(2));
+        self.mean = mean;
+        total
+    }
+}
+
+/// How a car's level changes between stretches.
+#[derive(Debug, Clone, Copy)]
+struct Drift {
+    per_day: f64,
+    shift_per_day: f64,
+    shift_var: f64,
+}
+
+/// The fleet prior as a Student-t (the predictive of a new car's level from `n` measured
+/// cars: heavy tails, so a car far from the fleet is believed once its own stretches say so),
+/// carried as eight Gaussian filters whose scales and prior weights follow the t's mixing
+/// distribution; each stretch reweighs them by how well they predicted it.
+struct Mixture {
+    levels: [Level; 8],
+    weights: [f64; 8],
+}
+
+impl Mixture {
+    fn new(mean: f64, scale_var: f64, dof: f64, day: f64) -> Self {
+        let mut levels = [Level {
+            mean,
+            var: scale_var,
+            day,
+        }; 8];
+        let mut weights = [0.0; 8];
+        for ((level, weight), (z, share)) in levels.iter_mut().zip(&mut weights).zip(MIXING_BINS) {
+            *weight = share;
+            // Wilson–Hilferty: the chi-square quantile of `dof`, divided by `dof`, is the
+            // precision multiplier of this bin.
+            let c = 2.0 / (9.0 * dof);
+            let precision = (1.0 - c + z * c.sqrt()).max(0.05).powi(3);
+            level.var = scale_var / precision;
+        }
+        Mixture { levels, weights }
+    }
+
+    /// Takes in one stretch; returns the log density with which the mixture predicted it.
+    fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift) -> f64 {
+        let mut total = 0.0;
+        for (level, w) in self.levels.iter_mut().zip(self.weights.iter_mut()) {
+            *w *= level.observe(y, noise, day, drift);
+            total += *w;
+        }
+        if total > 0.0 && total.is_finite() {
+            self.weights.iter_mut().for_each(|w| *w /= total);
+            total.ln()
+        } else {
+            self.weights = MIXING_BINS.map(|(_, share)| share);
+            f64::MIN_POSITIVE.ln()
         }
     }
-    values.last().map_or(0.0, |v| v.0)
-}
 
-/// The most recent periods of a history: (km, days, middle day), oldest first.
-#[derive(Default)]
-struct Blocks {
-    items: [(f64, f64, i64); 24],
-    len: usize,
-}
-
-impl Blocks {
-    fn push(&mut self, km: f64, days: i64, mid: i64) {
-        if days <= 0 {
-            return;
+    /// The merged level: mean, variance and the latest day observed.
+    fn level(&self) -> Level {
+        let mean: f64 = self
+            .levels
+            .iter()
+            .zip(self.weights)
+            .map(|(l, w)| w * l.mean)
+            .sum();
+        let var = self
+            .levels
+            .iter()
+            .zip(self.weights)
+            .map(|(l, w)| w * (l.var + (l.mean - mean).powi(2)))
+            .sum();
+        Level {
+            mean,
+            var,
+            day: self.levels[0].day,
         }
-        if self.len == self.items.len() {
-            self.items.copy_within(1.., 0);
-            self.len -= 1;
-        }
-        self.items[self.len] = (km.max(0.0), days as f64, mid);
-        self.len += 1;
     }
 }
 
