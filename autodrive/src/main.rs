@@ -95,6 +95,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    forecast::quiet_broken_pipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(args) => demo::run(args)?,
