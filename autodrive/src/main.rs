@@ -9,6 +9,7 @@ mod demo;
 mod explain;
 mod forecast;
 mod odometer_csv;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// A sample dealership through a full night and day of the cycle on the embedded store.
     Demo(demo::DemoArgs),
+    /// The stack's HTTP routes on one machine: webhooks, the nightly run, the queues.
+    Serve(serve::ServeArgs),
     /// Measure the forecaster against the baselines on real odometer logs (BACKTEST.md).
     Backtest {
         /// Directory of `*.csv` truth logs (and `*.raw.csv` for --raw).
@@ -99,6 +102,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(args) => demo::run(args)?,
+        Command::Serve(args) => serve::run(args)?,
         Command::Backtest {
             data,
             raw,

@@ -33,9 +33,53 @@ pub const TELEGRAM_PATH: &str = "/v1/telegram/webhook";
 /// WhatsApp's webhook route (GET verification, POST notifications).
 pub const WHATSAPP_PATH: &str = "/v1/whatsapp/webhook";
 
+/// Sends the replies addressed to Telegram chats and answers button presses (the Bot API in
+/// Lambda; `autodrive serve` may print them instead).
+pub trait TelegramOut: Send + Sync + 'static {
+    fn send_message(
+        &self,
+        message: &OutgoingMessage,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+    fn answer_callback_query(
+        &self,
+        callback_query_id: &str,
+        text: Option<&str>,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Sends the replies addressed to WhatsApp users from the business number.
+pub trait WhatsAppOut: Send + Sync + 'static {
+    /// The business number's id: notifications for other numbers are not ours.
+    fn phone_number_id(&self) -> &str;
+    fn send_message(
+        &self,
+        message: &OutgoingMessage,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+}
+
+impl TelegramOut for TelegramBot {
+    async fn send_message(&self, message: &OutgoingMessage) -> anyhow::Result<()> {
+        TelegramBot::send_message(self, message).await.map(drop)
+    }
+
+    async fn answer_callback_query(&self, id: &str, text: Option<&str>) -> anyhow::Result<()> {
+        TelegramBot::answer_callback_query(self, id, text).await
+    }
+}
+
+impl WhatsAppOut for WhatsAppCloud {
+    fn phone_number_id(&self) -> &str {
+        WhatsAppCloud::phone_number_id(self)
+    }
+
+    async fn send_message(&self, message: &OutgoingMessage) -> anyhow::Result<()> {
+        Ok(WhatsAppCloud::send_message(self, message).await.map(drop)?)
+    }
+}
+
 /// The WhatsApp side: the Cloud API client of the business number and the webhook's secrets.
-pub struct WhatsApp {
-    pub client: WhatsAppCloud,
+pub struct WhatsApp<W = WhatsAppCloud> {
+    pub client: W,
     /// Meta's app secret, the key of `X-Hub-Signature-256`.
     pub app_secret: String,
     /// The token Meta echoes in `hub.verify_token` when the webhook is registered.
@@ -43,11 +87,11 @@ pub struct WhatsApp {
 }
 
 /// What the handler needs, built once per cold start.
-pub struct Deps<S> {
+pub struct Deps<S, T = TelegramBot, W = WhatsAppCloud> {
     pub repos: Repos<S>,
     pub policy: Policy,
-    pub bot: TelegramBot,
-    pub whatsapp: WhatsApp,
+    pub bot: T,
+    pub whatsapp: WhatsApp<W>,
     pub settings: BookingSettings,
     /// Telegram's webhook secret token.
     pub webhook_secret: String,
@@ -260,8 +304,8 @@ pub fn signed_by(app_secret: &str, header: Option<&[u8]>, body: &[u8]) -> bool {
 }
 
 /// Handles one Telegram update given its raw body and headers at `now`.
-pub async fn handle<S: Store>(
-    deps: &Deps<S>,
+pub async fn handle<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
     headers: &http::HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
@@ -272,8 +316,8 @@ pub async fn handle<S: Store>(
     }
 }
 
-async fn run_telegram<S: Store>(
-    deps: &Deps<S>,
+async fn run_telegram<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
     headers: &http::HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
@@ -291,8 +335,8 @@ async fn run_telegram<S: Store>(
 /// Handles one WhatsApp notification given its raw body and headers at `now`. Every message in
 /// it is handled; the first failure decides the answer (Meta delivers it again, and the messages
 /// handled before are not handled twice).
-pub async fn handle_whatsapp<S: Store>(
-    deps: &Deps<S>,
+pub async fn handle_whatsapp<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
     headers: &http::HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
@@ -303,8 +347,8 @@ pub async fn handle_whatsapp<S: Store>(
     }
 }
 
-async fn run_whatsapp<S: Store>(
-    deps: &Deps<S>,
+async fn run_whatsapp<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
     headers: &http::HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
@@ -325,8 +369,8 @@ async fn run_whatsapp<S: Store>(
 
 /// Meta's verification handshake: the challenge when `hub.mode` is `subscribe` and
 /// `hub.verify_token` is ours.
-pub fn verify_whatsapp<S>(
-    deps: &Deps<S>,
+pub fn verify_whatsapp<S, T, W>(
+    deps: &Deps<S, T, W>,
     mode: Option<&str>,
     verify_token: Option<&str>,
     challenge: Option<&str>,
@@ -339,8 +383,8 @@ pub fn verify_whatsapp<S>(
     }
 }
 
-async fn run_update<S: Store>(
-    deps: &Deps<S>,
+async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
     update: &MessengerUpdate,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -363,10 +407,13 @@ async fn run_update<S: Store>(
 }
 
 /// Sends a reply through the messenger it is addressed to.
-async fn deliver<S>(deps: &Deps<S>, message: &OutgoingMessage) -> anyhow::Result<()> {
+async fn deliver<S, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
+    message: &OutgoingMessage,
+) -> anyhow::Result<()> {
     match message.to {
-        Address::Telegram(_) => deps.bot.send_message(message).await.map(drop),
-        Address::WhatsApp(_) => Ok(deps.whatsapp.client.send_message(message).await.map(drop)?),
+        Address::Telegram(_) => deps.bot.send_message(message).await,
+        Address::WhatsApp(_) => deps.whatsapp.client.send_message(message).await,
     }
 }
 
@@ -404,8 +451,8 @@ fn json_response(reply: Reply) -> Response<Body> {
 
 /// The Lambda entry: routes `POST .../v1/telegram/webhook` and `GET`/`POST
 /// .../v1/whatsapp/webhook`.
-pub async fn handle_request<S: Store>(
-    deps: &Deps<S>,
+pub async fn handle_request<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
     request: Request,
     now: DateTime<Utc>,
 ) -> Response<Body> {

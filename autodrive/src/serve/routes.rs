@@ -1,0 +1,233 @@
+//! `serve`'s HTTP surface. The webhooks go to the Lambda handlers as `lambda_http` requests
+//! (the same code as in AWS); `/healthz` and `/v1/admin/*` are the local server's own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use lambda_http::RequestExt;
+use serde_json::json;
+
+use super::App;
+
+/// The largest request body taken (a webhook is a few kilobytes).
+const MAX_BODY: usize = 1 << 20;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/v1/admin/nightly", post(nightly))
+        .route("/v1/admin/slots", post(define_slot))
+        .fallback(lambda_route)
+        .with_state(app)
+}
+
+/// The stack's webhooks, to the same handlers as API Gateway's.
+async fn lambda_route(State(app): State<Arc<App>>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let request = match to_lambda(request).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let now = app.clock.now();
+    let response = if path == "/v1/visits" {
+        ingest_visit::handle_request(&app.ingest, request, now).await
+    } else if path == booking_webhook::TELEGRAM_PATH || path == booking_webhook::WHATSAPP_PATH {
+        booking_webhook::handle_request(&app.booking, request, now).await
+    } else {
+        return error(StatusCode::NOT_FOUND, "not_found");
+    };
+    from_lambda(response)
+}
+
+/// An axum request as API Gateway would hand it to the Lambda: method, path, headers, body and
+/// the query string parameters.
+async fn to_lambda(request: Request) -> Result<lambda_http::Request, Response> {
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?;
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    if let Some(q) = parts.uri.query() {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            query
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
+        }
+    }
+    let body = if bytes.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => lambda_http::Body::Text(text),
+            Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+        }
+    };
+    Ok(lambda_http::http::Request::from_parts(parts, body).with_query_string_parameters(query))
+}
+
+fn from_lambda(response: lambda_http::Response<lambda_http::Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        lambda_http::Body::Empty => Body::empty(),
+        lambda_http::Body::Text(text) => Body::from(text),
+        lambda_http::Body::Binary(bytes) => Body::from(bytes),
+        _ => Body::empty(),
+    };
+    Response::from_parts(parts, body)
+}
+
+fn error(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({ "error": code }))).into_response()
+}
+
+/// The answer to a request without the admin token (`Authorization: Bearer …`), if it lacks it.
+pub fn rejected(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let Some(token) = app.admin_token.as_deref() else {
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": "forbidden", "message": "AUTODRIVE_ADMIN_TOKEN is not set"})),
+            )
+                .into_response(),
+        );
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    (!same).then(|| error(StatusCode::UNAUTHORIZED, "unauthorized"))
+}
+
+/// Store reachable, the last nightly run, the queues and their dead letters.
+async fn health(State(app): State<Arc<App>>) -> Response {
+    let today = app::run_date_of(&app.policy, app.clock.now());
+    let store = match app.repos.runs.shards(today).await {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => {
+            tracing::error!(error = %e, "health: store");
+            "unreachable".to_owned()
+        }
+    };
+    let queue = |q: &super::Queue| json!({"busy": q.busy(), "delayed": q.delayed(), "dead_letters": q.dead_letters().len()});
+    let dead = app.evaluate.dead_letters().len() + app.compose.dead_letters().len();
+    let status = if store != "ok" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = json!({
+        "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+        "store": store,
+        "now": app.clock.now(),
+        "last_nightly": app.last_night(),
+        "dead_letters": dead,
+        "queues": {"evaluate": queue(&app.evaluate), "compose": queue(&app.compose)},
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Runs the nightly forecast now: `?date=YYYY-MM-DD` (default: the dealer's today);
+/// `?drain=true` answers only when the evaluations and messages it queued are handled.
+async fn nightly(State(app): State<Arc<App>>, method: Method, request: Request) -> Response {
+    if let Some(response) = rejected(&app, request.headers()) {
+        return response;
+    }
+    debug_assert_eq!(method, Method::POST);
+    let mut date = None;
+    let mut drain = false;
+    if let Some(q) = request.uri().query() {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            match k.as_ref() {
+                "date" => match v.parse() {
+                    Ok(d) => date = Some(d),
+                    Err(_) => {
+                        return (
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            Json(json!({"error": "invalid", "message": format!("date {v:?} is not YYYY-MM-DD")})),
+                        )
+                            .into_response()
+                    }
+                },
+                "drain" => drain = v == "true" || v == "1",
+                _ => {}
+            }
+        }
+    }
+    let run_date = date.unwrap_or_else(|| app::run_date_of(&app.policy, app.clock.now()));
+    match app.run_night(run_date).await {
+        Ok(summary) => {
+            if drain {
+                app.drain().await;
+            }
+            (StatusCode::OK, Json(json!(summary))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "admin nightly run");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "nightly_failed")
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SlotRequest {
+    date: chrono::NaiveDate,
+    /// `HH:MM`, dealer time.
+    time: String,
+    /// Cars the workshop takes at that time.
+    capacity: u32,
+}
+
+/// Opens workshop capacity: `{"date": "2027-11-02", "time": "10:00", "capacity": 2}`.
+async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response {
+    if let Some(response) = rejected(&app, request.headers()) {
+        return response;
+    }
+    let bytes = match to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+    };
+    let slot: SlotRequest = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": "invalid", "message": e.to_string()})),
+            )
+                .into_response()
+        }
+    };
+    let valid_time = chrono::NaiveTime::parse_from_str(&slot.time, "%H:%M").is_ok();
+    if !valid_time || slot.capacity == 0 {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "invalid", "message": "time is HH:MM and capacity at least 1"})),
+        )
+            .into_response();
+    }
+    match app
+        .repos
+        .capacity
+        .define_slot(slot.date, &slot.time, slot.capacity)
+        .await
+    {
+        Ok(created) => (StatusCode::OK, Json(json!({"created": created}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "defining a slot");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}

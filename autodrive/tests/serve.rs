@@ -1,0 +1,296 @@
+//! `autodrive serve` from the outside: started as a child process on a free port and driven the
+//! way the CRM and Telegram drive the stack (signed visits, a Telegram conversation through a
+//! local fake Bot API, the nightly run through the admin endpoint), then stopped with SIGTERM
+//! and started again on the same data directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use channels::fake_telegram::FakeTelegram;
+use serde_json::{json, Value};
+
+const CRM_SECRET: &str = "crm-secret-of-the-local-server";
+const ADMIN_TOKEN: &str = "admin-token-of-the-local-server";
+const BOT_TOKEN: &str = "42:SERVE";
+const TELEGRAM_SECRET: &str = "telegram-secret";
+const CUSTOMER_CHAT: i64 = 5550001;
+const ADVISOR_CHAT: i64 = -100777;
+/// The scenario's morning: the example car (serviced 12 November 2026) is due in November 2027.
+const CLOCK: &str = "2027-11-01T09:00:00+03:00";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, telegram: &FakeTelegram) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_autodrive"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("AUTODRIVE_CRM_SECRET", CRM_SECRET)
+            .env("AUTODRIVE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("AUTODRIVE_CLOCK", CLOCK)
+            .env("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
+            .env("TELEGRAM_API_BASE", telegram.base_url())
+            .env("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
+            .env("ADVISOR_CHAT_ID", ADVISOR_CHAT.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the autodrive binary");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve printed {line:?}"))
+            .to_owned();
+        Server { child, base }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn clock() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(CLOCK)
+        .unwrap()
+        .to_utc()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post_visit(server: &Server, body: &[u8], signature: &str) -> (u16, Value) {
+    let response = client()
+        .post(format!("{}/v1/visits", server.base))
+        .header("content-type", "application/json")
+        .header("x-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn signed(body: &[u8]) -> String {
+    ingest_visit::Secret::parse(CRM_SECRET)
+        .unwrap()
+        .sign(clock().timestamp(), body)
+}
+
+async fn admin(server: &Server, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = client()
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(ADMIN_TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn press(server: &Server, update_id: i64, chat_id: i64, data: &str) -> u16 {
+    let update = json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": format!("cb{update_id}"),
+            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
+            "chat_instance": "ci",
+            "data": data,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        }
+    });
+    client()
+        .post(format!("{}/v1/telegram/webhook", server.base))
+        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The first button of the latest message the fake Bot API got for `chat_id`.
+fn last_button(telegram: &FakeTelegram, chat_id: i64) -> String {
+    telegram
+        .calls()
+        .iter()
+        .rev()
+        .find(|c| c.method == "sendMessage" && c.body["chat_id"] == chat_id)
+        .and_then(|c| c.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str())
+        .expect("a message with a button")
+        .to_owned()
+}
+
+async fn health(server: &Server) -> Value {
+    client()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_keeps_it_all_across_a_restart(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let telegram = FakeTelegram::start(BOT_TOKEN).unwrap();
+    let server = Server::start(dir.path(), &telegram);
+
+    // The CRM: a signed visit is stored, the same one again is a repeat, a bad signature and a
+    // malformed body change nothing.
+    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+    let (status, reply) = post_visit(&server, &body, &signed(&body)).await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["status"], "stored");
+    let (status, reply) = post_visit(&server, &body, &signed(&body)).await;
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("already_stored"))
+    );
+    let forged = format!("t={},v1={}", clock().timestamp(), "0".repeat(64));
+    assert_eq!(post_visit(&server, &body, &forged).await.0, 401);
+    let malformed = br#"{"work_order_id": 7}"#;
+    let (status, reply) = post_visit(&server, malformed, &signed(malformed)).await;
+    assert_eq!(status, 422, "{reply}");
+    assert!(reply["errors"].as_array().is_some_and(|e| !e.is_empty()));
+
+    // Admin routes need the token.
+    let anonymous = client()
+        .post(format!("{}/v1/admin/nightly", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    // The night of 1 November 2027: the car is due, the soft reminder goes out in the morning.
+    let (status, night) = admin(
+        &server,
+        "/v1/admin/nightly?date=2027-11-01&drain=true",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{night}");
+    assert_eq!(
+        (night["forecast"].as_u64(), night["queued"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let reminder = telegram
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "sendMessage" && c.body["chat_id"] == CUSTOMER_CHAT)
+        .expect("the reminder through the Bot API");
+    assert_eq!(
+        reminder.body["reply_markup"]["inline_keyboard"][0][0]["text"],
+        "Записаться"
+    );
+    assert!(telegram.rejected().is_empty(), "{:?}", telegram.rejected());
+
+    // The customer books a slot the workshop opened; the advisor confirms.
+    let (status, _) = admin(
+        &server,
+        "/v1/admin/slots",
+        Some(json!({"date": "2027-11-02", "time": "10:00", "capacity": 1})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let book = last_button(&telegram, CUSTOMER_CHAT);
+    assert_eq!(press(&server, 100, CUSTOMER_CHAT, &book).await, 200);
+    let slot = last_button(&telegram, CUSTOMER_CHAT);
+    assert_eq!(press(&server, 101, CUSTOMER_CHAT, &slot).await, 200);
+    let confirm = last_button(&telegram, ADVISOR_CHAT);
+    assert_eq!(press(&server, 102, ADVISOR_CHAT, &confirm).await, 200);
+    // Telegram delivers the advisor's press again: nothing changes.
+    assert_eq!(press(&server, 102, ADVISOR_CHAT, &confirm).await, 200);
+    let confirmations = telegram
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "sendMessage"
+                && c.body["chat_id"] == CUSTOMER_CHAT
+                && c.body["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("подтверждена")
+        })
+        .count();
+    assert_eq!(confirmations, 1);
+
+    let healthy = health(&server).await;
+    assert_eq!(healthy["status"], "ok", "{healthy}");
+    assert_eq!(healthy["last_nightly"]["run_date"], "2027-11-01");
+    assert_eq!(healthy["dead_letters"], 0);
+
+    // SIGTERM: exit 0; a restart on the same directory finds everything.
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+    let again = Server::start(dir.path(), &telegram);
+    let healthy = health(&again).await;
+    assert_eq!(
+        healthy["last_nightly"]["run_date"], "2027-11-01",
+        "{healthy}"
+    );
+    let (status, reply) = post_visit(&again, &body, &signed(&body)).await;
+    assert_eq!(
+        (status, reply["status"].as_str()),
+        (200, Some("already_stored"))
+    );
+    // The booking survived: the advisor's old press changes nothing and confirms nothing again.
+    assert_eq!(press(&again, 102, ADVISOR_CHAT, &confirm).await, 200);
+    let confirmations_after = telegram
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "sendMessage"
+                && c.body["chat_id"] == CUSTOMER_CHAT
+                && c.body["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("подтверждена")
+        })
+        .count();
+    assert_eq!(confirmations_after, 1);
+    let sent_before = telegram.calls().len();
+    let (status, night) = admin(&again, "/v1/admin/nightly?date=2027-11-01&drain=true", None).await;
+    assert_eq!(status, 200, "{night}");
+    assert_eq!(
+        telegram.calls().len(),
+        sent_before,
+        "the same night again sends nothing new"
+    );
+    assert!(again.stop().success());
+}
