@@ -1,5 +1,6 @@
-//! The estimator: trusted readings, a robust (weighted-median) km/day level shrunk toward a prior,
-//! and a Laplace (heavy-tailed) log-rate uncertainty turned into an 80 % interval of the due date.
+//! The estimator: trusted readings, then a filter of the car's log pace over every stretch of its
+//! history (a heavy-tailed fleet prior, drift and wholesale moves of the level), and the level's
+//! uncertainty with the coming period's own turned into an 80 % interval of the due date.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
@@ -526,19 +527,21 @@ impl Forecaster {
     }
 }
 
-/// The t prior's mixing distribution in eight bins, tails included: the bins hold 2, 8, 20,
-/// 20, 20, 20, 8 and 2 % of its probability and are represented by the standard normal
-/// quantile of their middle (1, 6, 20, 40, 60, 80, 94 and 99 %).
-const MIXING_BINS: [(f64, f64); 8] = [
-    (-2.326_347_874_0, 0.02),
-    (-1.554_773_594_6, 0.08),
-    (-0.841_621_233_6, 0.2),
-    (-0.253_347_103_1, 0.2),
-    (0.253_347_103_1, 0.2),
-    (0.841_621_233_6, 0.2),
-    (1.554_773_594_6, 0.08),
-    (2.326_347_874_0, 0.02),
+/// The t prior's mixing distribution in four bins, tails included: the bins hold 5, 45, 45
+/// and 5 % of its probability and are represented by the standard normal quantile of their
+/// middle (2.5, 27.5, 72.5 and 97.5 %).
+const MIXING_BINS: [(f64, f64); 4] = [
+    (-1.959_963_985_0, 0.05),
+    (-0.597_760_126_6, 0.45),
+    (0.597_760_126_6, 0.45),
+    (1.959_963_985_0, 0.05),
 ];
+
+/// 1 / sqrt(2 pi).
+const FRAC_1_SQRT_TAU: f64 = 0.398_942_280_401_432_7;
+
+/// A mixture weight below this is a scale the car's history has ruled out.
+const NEGLIGIBLE_WEIGHT: f64 = 1e-9;
 
 /// The filtered log level of a car's pace and its variance, as of `day`.
 #[derive(Debug, Clone, Copy)]
@@ -556,25 +559,26 @@ impl Level {
     /// have moved wholesale (a new job, a new owner: a new draw from the fleet, variance
     /// `shift_var`). Both hypotheses are updated and merged by their likelihoods, so a
     /// stretch far from the level moves it almost all the way, a close one is averaged in.
-    fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift) -> f64 {
+    fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift, shift: f64) -> f64 {
         let dt = (day - self.day).max(0.0);
         self.day = self.day.max(day);
         let stay = self.var + drift.per_day * dt;
         let moved = stay + drift.shift_var;
-        let shift = 1.0 - (-drift.shift_per_day * dt).exp();
         let gap = y - self.mean;
-        let density =
-            |var: f64| (-0.5 * gap * gap / var).exp() / (std::f64::consts::TAU * var).sqrt();
-        let (s0, s1) = (stay + noise, moved + noise);
-        let (l0, l1) = ((1.0 - shift) * density(s0), shift * density(s1));
+        // Precisions of the two predictions; the normal density is sqrt(p) e^(-gap² p / 2),
+        // its 1 / sqrt(2 pi) applied once to the total.
+        let (p0, p1) = (1.0 / (stay + noise), 1.0 / (moved + noise));
+        let half_square = -0.5 * gap * gap;
+        let l0 = (1.0 - shift) * (half_square * p0).exp() * p0.sqrt();
+        let l1 = shift * (half_square * p1).exp() * p1.sqrt();
         let total = l0 + l1;
         let w = if total > 0.0 { l1 / total } else { 1.0 };
-        let (m0, m1) = (self.mean + stay / s0 * gap, self.mean + moved / s1 * gap);
-        let (v0, v1) = (stay * noise / s0, moved * noise / s1);
+        let (m0, m1) = (self.mean + stay * p0 * gap, self.mean + moved * p1 * gap);
+        let (v0, v1) = (stay * noise * p0, moved * noise * p1);
         let mean = (1.0 - w) * m0 + w * m1;
         self.var = (1.0 - w) * (v0 + (m0 - mean).powi(2)) + w * (v1 + (m1 - mean).powi(2));
         self.mean = mean;
-        total
+        total * FRAC_1_SQRT_TAU
     }
 }
 
@@ -588,11 +592,11 @@ struct Drift {
 
 /// The fleet prior as a Student-t (the predictive of a new car's level from `n` measured
 /// cars: heavy tails, so a car far from the fleet is believed once its own stretches say so),
-/// carried as eight Gaussian filters whose scales and prior weights follow the t's mixing
+/// carried as four Gaussian filters whose scales and prior weights follow the t's mixing
 /// distribution; each stretch reweighs them by how well they predicted it.
 struct Mixture {
-    levels: [Level; 8],
-    weights: [f64; 8],
+    levels: [Level; 4],
+    weights: [f64; 4],
 }
 
 impl Mixture {
@@ -601,8 +605,8 @@ impl Mixture {
             mean,
             var: scale_var,
             day,
-        }; 8];
-        let mut weights = [0.0; 8];
+        }; 4];
+        let mut weights = [0.0; 4];
         for ((level, weight), (z, share)) in levels.iter_mut().zip(&mut weights).zip(MIXING_BINS) {
             *weight = share;
             // Wilson–Hilferty: the chi-square quantile of `dof`, divided by `dof`, is the
@@ -616,9 +620,18 @@ impl Mixture {
 
     /// Takes in one stretch; returns the log density with which the mixture predicted it.
     fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift) -> f64 {
+        // Every filter has seen the same days: one chance of a move for all.
+        let dt = (day - self.levels[0].day).max(0.0);
+        let shift = -(-drift.shift_per_day * dt).exp_m1();
         let mut total = 0.0;
         for (level, w) in self.levels.iter_mut().zip(self.weights.iter_mut()) {
-            *w *= level.observe(y, noise, day, drift);
+            if *w < NEGLIGIBLE_WEIGHT {
+                // A scale the history has ruled out no longer moves the mixture.
+                *w = 0.0;
+                level.day = level.day.max(day);
+                continue;
+            }
+            *w *= level.observe(y, noise, day, drift, shift);
             total += *w;
         }
         if total > 0.0 && total.is_finite() {
