@@ -25,6 +25,12 @@ pub enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         vehicles: u64,
     },
+    /// `autodrive import` of a generated DMS export into a fresh embedded store.
+    Import {
+        /// Work-order lines of the generated export.
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+    },
 }
 
 /// The line every benchmark prints.
@@ -61,12 +67,15 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 pub fn run(bench: Bench) -> Result<()> {
-    let line = match bench {
-        Bench::Forecast { vehicles } => forecast(vehicles),
-        Bench::Rules { vehicles } => crate::bench_rules::run(vehicles),
-        Bench::Nightly { vehicles } => crate::bench_nightly::run(vehicles)?,
+    let json = match bench {
+        Bench::Forecast { vehicles } => serde_json::to_string(&forecast(vehicles))?,
+        Bench::Rules { vehicles } => serde_json::to_string(&crate::bench_rules::run(vehicles))?,
+        Bench::Nightly { vehicles } => {
+            serde_json::to_string(&crate::bench_nightly::run(vehicles)?)?
+        }
+        Bench::Import { lines } => serde_json::to_string(&crate::bench_import::run(lines)?)?,
     };
-    println!("{}", serde_json::to_string(&line)?);
+    println!("{json}");
     Ok(())
 }
 

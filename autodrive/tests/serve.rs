@@ -153,6 +153,22 @@ fn last_button(telegram: &FakeTelegram, chat_id: i64) -> String {
         .to_owned()
 }
 
+/// Booking confirmations the customer got.
+fn confirmations(telegram: &FakeTelegram) -> usize {
+    telegram
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "sendMessage"
+                && c.body["chat_id"] == CUSTOMER_CHAT
+                && c.body["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("подтверждена")
+        })
+        .count()
+}
+
 async fn health(server: &Server) -> Value {
     client()
         .get(format!("{}/healthz", server.base))
@@ -236,19 +252,43 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
     assert_eq!(press(&server, 102, ADVISOR_CHAT, &confirm).await, 200);
     // Telegram delivers the advisor's press again: nothing changes.
     assert_eq!(press(&server, 102, ADVISOR_CHAT, &confirm).await, 200);
-    let confirmations = telegram
-        .calls()
-        .into_iter()
-        .filter(|c| {
-            c.method == "sendMessage"
-                && c.body["chat_id"] == CUSTOMER_CHAT
-                && c.body["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("подтверждена")
-        })
-        .count();
-    assert_eq!(confirmations, 1);
+    assert_eq!(confirmations(&telegram), 1);
+
+    // The marketer's report over HTTP: the same rows as `autodrive report`, CSV for Excel.
+    let report = client()
+        .get(format!("{}/v1/reports/offers?at=2027-11-01", server.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status().as_u16(), 200);
+    assert!(report.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = report.bytes().await.unwrap();
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "CSV for Excel starts with a BOM"
+    );
+    let text = String::from_utf8_lossy(&csv);
+    assert!(
+        text.contains(';') && text.contains("XW7BE40K70S025476"),
+        "{text}"
+    );
+    let refused = client()
+        .get(format!("{}/v1/reports/offers?by=margin", server.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    let anonymous = client()
+        .get(format!("{}/v1/reports/mileage", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
 
     let healthy = health(&server).await;
     assert_eq!(healthy["status"], "ok", "{healthy}");
@@ -271,19 +311,7 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
     );
     // The booking survived: the advisor's old press changes nothing and confirms nothing again.
     assert_eq!(press(&again, 102, ADVISOR_CHAT, &confirm).await, 200);
-    let confirmations_after = telegram
-        .calls()
-        .into_iter()
-        .filter(|c| {
-            c.method == "sendMessage"
-                && c.body["chat_id"] == CUSTOMER_CHAT
-                && c.body["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("подтверждена")
-        })
-        .count();
-    assert_eq!(confirmations_after, 1);
+    assert_eq!(confirmations(&telegram), 1);
     let sent_before = telegram.calls().len();
     let (status, night) = admin(&again, "/v1/admin/nightly?date=2027-11-01&drain=true", None).await;
     assert_eq!(status, 200, "{night}");

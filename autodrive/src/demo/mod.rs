@@ -2,34 +2,35 @@
 //! cases (visits, nightly forecast, evaluator, composer, bookings) for a few days, ending with
 //! one full night and day, and the dealer's view of it.
 
+mod day;
 mod dealership;
+mod files;
+mod progress;
+mod render;
 mod report;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, ensure, Context, Result};
 use app::booking::BookingSettings;
-use app::compose::OfferRecord;
 use app::messages::{ComposeOffer, EvaluateVehicle};
 use app::ports::{Address, Channel, OutgoingMessage};
 use app::{
-    commit_evaluation, compose_and_send, evaluate_vehicle, finish_update, handle_update,
-    plan_night, record_visit, run_date_of, run_shard, ComposeOutcome, MessengerUpdate, ShardBudget,
-    UpdateKind,
+    commit_evaluation, compose_and_send, evaluate_vehicle, plan_night, record_visit, run_date_of,
+    run_shard, ComposeOutcome, ShardBudget, UpdateKind,
 };
-use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
-use domain::contact::next_allowed_instant;
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, Utc};
 use domain::policy::Policy;
 use domain::pricing::Offer;
 use domain::triggers::{Reason, Stage};
 use store::repo::Repos;
 use store::RedbStore;
 
-pub use report::{render_ru, DemoReport};
+pub use render::render_ru;
+pub use report::DemoReport;
 
 use dealership::Dealership;
 
@@ -45,6 +46,8 @@ const LIFTS: u32 = 4;
 const EVALUATORS: usize = 4;
 /// Visits recorded at once while back-filling the history.
 const INGEST_CONCURRENCY: usize = 8;
+/// Where the report files of a demo on a scratch store are kept (under the system's temp dir).
+const KEPT_REPORTS: &str = "autodrive-demo-reports";
 
 /// Options of `autodrive demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -91,7 +94,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
         Some(dir) => run_in(&config, dir)?,
         None => {
             let dir = scratch_dir()?;
-            run_in(&config, dir.path())?
+            let mut report = run_in(&config, dir.path())?;
+            let kept = std::env::temp_dir().join(KEPT_REPORTS);
+            files::copy_reports(&report.reports_dir, &kept, &report.reports)?;
+            report.reports_dir = kept;
+            report
         }
     };
     if args.json {
@@ -124,7 +131,8 @@ fn scratch_dir() -> Result<tempfile::TempDir> {
         .context("creating a temporary directory")
 }
 
-/// Runs the demo on a store in `dir` (created if missing; it must not hold a store yet).
+/// Runs the demo on a store in `dir` (created if missing; it must not hold a store yet) and
+/// writes every report as XLSX and CSV in `dir/reports`.
 pub fn run_in(config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
     let path = dir.join(store::redb_store::STORE_FILE);
     if path.exists() {
@@ -141,7 +149,7 @@ pub fn run_in(config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
         .context("starting the runtime")?;
     runtime.block_on(async {
         let repos = Repos::new(RedbStore::open(&path)?);
-        simulate(&repos, config).await
+        simulate(&repos, config, dir).await
     })
 }
 
@@ -230,7 +238,6 @@ pub struct DayLog {
 
 /// Everything the run produced, for the report.
 pub struct Outcome {
-    pub dealership: Dealership,
     pub visits_recorded: usize,
     pub days: Vec<DayLog>,
     pub replies_sent: usize,
@@ -246,7 +253,7 @@ struct Cycle {
     replies_sent: usize,
 }
 
-async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig) -> Result<DemoReport> {
+async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
     let policy = Policy::default();
     let tz = policy.time_zone();
     let first_night = config
@@ -270,9 +277,11 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig) -> Result<DemoR
     };
 
     let mut ingested = 0;
+    let bar = progress::bar("Заказ-наряды", dealership.visits.len() as u64);
     ingested += cycle
-        .ingest(&dealership, ingested, first_night.to_utc())
+        .ingest(&dealership, ingested, first_night.to_utc(), &bar)
         .await?;
+    bar.finish_and_clear();
     let first_day = run_date_of(&policy, first_night.to_utc());
     let last_day = run_date_of(&policy, config.at.to_utc());
     cycle
@@ -284,23 +293,32 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig) -> Result<DemoR
 
     let mut days = Vec::new();
     let mut pending: Vec<ComposeOffer> = Vec::new();
+    let bar = progress::bar("Ночи", u64::from(config.warm_up_days) + 1);
     for n in 0..=config.warm_up_days {
         let night = first_night
             .checked_add_days(Days::new(u64::from(n)))
             .context("--at is too late")?
             .to_utc();
-        ingested += cycle.ingest(&dealership, ingested, night).await?;
+        ingested += cycle
+            .ingest(
+                &dealership,
+                ingested,
+                night,
+                &indicatif::ProgressBar::hidden(),
+            )
+            .await?;
         let mut log = cycle.night(night, &mut pending).await?;
         cycle.day(night, &mut pending, &mut log).await?;
         days.push(log);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let outcome = Outcome {
-        dealership,
         visits_recorded: ingested,
         days,
         replies_sent: cycle.replies_sent,
     };
-    report::build(repos, &policy, config, &outcome).await
+    report::build(repos, &policy, config, &outcome, dir).await
 }
 
 impl Cycle {
@@ -311,6 +329,7 @@ impl Cycle {
         dealership: &Dealership,
         from: usize,
         until: DateTime<Utc>,
+        bar: &indicatif::ProgressBar,
     ) -> Result<usize> {
         let todo: Vec<_> = dealership.visits[from..]
             .iter()
@@ -338,6 +357,7 @@ impl Cycle {
             while let Some(done) = tasks.join_next().await {
                 done.context("a visit task failed")??;
             }
+            bar.inc(chunk.len() as u64);
         }
         Ok(todo.len())
     }
@@ -464,230 +484,6 @@ impl Cycle {
         }
         Ok(log)
     }
-
-    /// The day after `night`: deferred messages go out when quiet hours end; at noon some
-    /// recipients press «Записаться» (the advisor confirms) and a few say STOP.
-    async fn day(
-        &mut self,
-        night: DateTime<Utc>,
-        pending: &mut Vec<ComposeOffer>,
-        log: &mut DayLog,
-    ) -> Result<()> {
-        let morning = next_allowed_instant(&self.policy, night);
-        let mut waiting = Vec::new();
-        let mut due: Vec<ComposeOffer> = Vec::new();
-        for message in pending.drain(..) {
-            let ComposeOffer::V1 { send_at, .. } = &message;
-            if *send_at <= morning + chrono::Duration::hours(8) {
-                due.push(message);
-            } else {
-                waiting.push(message);
-            }
-        }
-        *pending = waiting;
-        due.sort_by_key(|m| {
-            let ComposeOffer::V1 {
-                send_at, offer_id, ..
-            } = m;
-            (*send_at, offer_id.clone())
-        });
-        for message in &due {
-            let ComposeOffer::V1 { send_at, .. } = message;
-            let now = (*send_at).max(morning);
-            let outcome = compose_and_send(
-                &self.repos,
-                &self.policy,
-                &*self.channel,
-                message,
-                "demo",
-                now,
-            )
-            .await?;
-            note(&self.channel, log, message, now, outcome);
-        }
-
-        let tz = self.policy.time_zone();
-        let noon = tz
-            .from_local_datetime(
-                &log.run_date
-                    .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()),
-            )
-            .earliest()
-            .map(|t| t.to_utc())
-            .unwrap_or(morning);
-        let today: Vec<(String, String, Stage)> = log
-            .sent
-            .iter()
-            .map(|s| (s.offer_id.clone(), s.customer_id.clone(), s.stage))
-            .collect();
-        let chats = self.chats_of(&today).await?;
-        for (offer_id, customer_id, stage) in today {
-            let Some(chat) = chats.get(&customer_id).copied() else {
-                continue;
-            };
-            let roll = self.roll(&offer_id, "reaction");
-            let books = matches!(
-                stage,
-                Stage::SoftReminder | Stage::PersonalOffer | Stage::CriticalOffer
-            ) && roll < booking_share(stage);
-            if books {
-                self.book(chat, &offer_id, noon, log).await?;
-            } else if stage == Stage::SatisfactionRequest && roll < RATING_SHARE {
-                self.rate(chat, &offer_id, noon, log).await?;
-            } else if roll >= 99 {
-                self.customer_says(
-                    Address::Telegram(chat),
-                    UpdateKind::Text("Стоп".into()),
-                    noon,
-                )
-                .await?;
-                log.stops += 1;
-            }
-        }
-        Ok(())
-    }
-
-    async fn chats_of(&self, sent: &[(String, String, Stage)]) -> Result<HashMap<String, i64>> {
-        let mut chats = HashMap::new();
-        for (_, customer_id, _) in sent {
-            if chats.contains_key(customer_id) {
-                continue;
-            }
-            if let Some(c) = self
-                .repos
-                .customers
-                .get::<domain::Customer>(customer_id)
-                .await?
-            {
-                if let Some(chat) = c.profile.telegram_chat_id {
-                    chats.insert(customer_id.clone(), chat.get());
-                }
-            }
-        }
-        Ok(chats)
-    }
-
-    /// «Записаться» → the first free slot → the advisor confirms.
-    async fn book(
-        &mut self,
-        chat: i64,
-        offer_id: &str,
-        at: DateTime<Utc>,
-        log: &mut DayLog,
-    ) -> Result<()> {
-        log.booking_requests += 1;
-        let customer = Address::Telegram(chat);
-        let picker = self
-            .press(
-                customer.clone(),
-                &format!("{}{offer_id}", app::compose::BOOK_PREFIX),
-                at,
-            )
-            .await?;
-        let Some(slot) = first_button(&picker) else {
-            return Ok(());
-        };
-        let held = self
-            .press(customer, &slot, at + chrono::Duration::minutes(1))
-            .await?;
-        let Some(confirm) = held
-            .iter()
-            .filter(|m| m.to == Address::Telegram(ADVISOR_CHAT))
-            .find_map(|m| m.buttons.first()?.first().map(|b| b.callback_data.clone()))
-        else {
-            return Ok(());
-        };
-        log.bookings_held += 1;
-        let before = self.channel.count();
-        self.press(
-            Address::Telegram(ADVISOR_CHAT),
-            &confirm,
-            at + chrono::Duration::minutes(7),
-        )
-        .await?;
-        if self
-            .channel
-            .recipients_since(before)
-            .contains(&Address::Telegram(chat))
-        {
-            log.bookings_confirmed += 1;
-        }
-        Ok(())
-    }
-
-    /// A score from 0 to 10 in reply to the satisfaction request: mostly 9–10, now and then low.
-    async fn rate(
-        &mut self,
-        chat: i64,
-        offer_id: &str,
-        at: DateTime<Utc>,
-        log: &mut DayLog,
-    ) -> Result<()> {
-        let roll = self.roll(offer_id, "score");
-        let score = match roll {
-            0..=7 => roll % 7,
-            8..=29 => 7 + roll % 2,
-            _ => 9 + roll % 2,
-        };
-        let replies = self
-            .customer_says(
-                Address::Telegram(chat),
-                UpdateKind::Text(score.to_string()),
-                at + chrono::Duration::hours(2),
-            )
-            .await?;
-        log.ratings += 1;
-        if score <= u64::from(self.policy.thresholds().csat_alarm_max) {
-            log.low_ratings += 1;
-        }
-        log.advisor_alerts += replies
-            .iter()
-            .filter(|m| m.to == Address::Telegram(ADVISOR_CHAT))
-            .count();
-        Ok(())
-    }
-
-    async fn press(
-        &mut self,
-        from: Address,
-        data: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<OutgoingMessage>> {
-        let callback_id = format!("cb{}", self.next_update);
-        self.customer_says(
-            from,
-            UpdateKind::Callback {
-                callback_id: Some(callback_id),
-                data: data.to_owned(),
-            },
-            at,
-        )
-        .await
-    }
-
-    /// Handles one messenger update as the booking webhook does and sends the replies.
-    async fn customer_says(
-        &mut self,
-        from: Address,
-        kind: UpdateKind,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<OutgoingMessage>> {
-        let update = MessengerUpdate {
-            update_id: self.next_update.to_string(),
-            from,
-            kind,
-        };
-        self.next_update += 1;
-        let replies = handle_update(&self.repos, &self.policy, &self.settings, &update, at)
-            .await
-            .with_context(|| format!("messenger update {}", update.update_id))?;
-        for message in &replies.messages {
-            self.channel.send(message).await?;
-            self.replies_sent += 1;
-        }
-        finish_update(&self.repos, &update, at).await?;
-        Ok(replies.messages)
-    }
 }
 
 fn note(
@@ -723,28 +519,6 @@ fn note(
     }
 }
 
-/// Share (percent) of recipients who book from a message of this stage on the day it arrives.
-/// Percent of satisfaction requests answered with a score.
-const RATING_SHARE: u64 = 45;
-
-fn booking_share(stage: Stage) -> u64 {
-    match stage {
-        Stage::SoftReminder => 6,
-        Stage::PersonalOffer => 12,
-        Stage::CriticalOffer => 9,
-        _ => 0,
-    }
-}
-
-fn first_button(messages: &[OutgoingMessage]) -> Option<String> {
-    messages
-        .first()?
-        .buttons
-        .first()?
-        .first()
-        .map(|b| b.callback_data.clone())
-}
-
 /// What one evaluator task decided.
 #[derive(Default)]
 struct Evaluated {
@@ -766,13 +540,4 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-/// The priced offer stored with a sent message, if the stage carries one.
-async fn stored_offer(repos: &Repos<RedbStore>, offer_id: &str) -> Result<Option<Offer>> {
-    Ok(repos
-        .offers
-        .get::<OfferRecord>(offer_id)
-        .await?
-        .and_then(|o| o.offer.priced))
 }

@@ -1,26 +1,30 @@
-//! What the dealer looks at after the demo night: the mileage analysis, the offers sent and
-//! why, and the KPIs; as one JSON object or as a Russian text.
+//! What the dealer looks at after the demo night, built from the report use cases (the mileage
+//! analysis, lost customers, ABC, RFM, the messages sent) plus the run's own log of decisions;
+//! every report is also written as XLSX and CSV.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use app::reports::{
+    abc_report, lost_report, mileage_report, offers_report, rfm_report, Base, DueBucket,
+    MileageRow, OffersFilter, Period, VisitBand,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::contact::{in_control_group, in_quiet_hours};
-use domain::policy::Policy;
+use domain::policy::{AbcBasis, Policy};
 use domain::pricing::{Adjustment, Offer};
-use domain::render::{days_ru, money_ru};
-use domain::status::customer_status;
-use domain::triggers::{CriticalReason, Reason, Stage};
-use domain::{
-    Consents, ContactClass, Customer, CustomerId, DueLimit, LineKind, Money, Vehicle, Visit,
-};
+use domain::segments::RfmSegment;
+use domain::triggers::Stage;
+use domain::{Consents, ContactClass, CustomerId, DueLimit, LineKind, Money};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use store::repo::Repos;
 use store::RedbStore;
 
-use super::{stored_offer, DayLog, DemoConfig, Outcome, SentMessage};
+use super::files::{write_reports, ReportFile};
+use super::progress;
+use super::{DayLog, DemoConfig, Outcome, SentMessage};
 
 /// Sample rows shown per due-date bucket.
 const ROWS_PER_BUCKET: usize = 3;
@@ -37,7 +41,13 @@ pub struct DemoReport {
     pub mileage: Mileage,
     pub offers: OffersSent,
     pub kpi: Kpi,
+    pub segments: Segments,
     pub audit: Audit,
+    /// The report files written, relative to the data directory.
+    pub reports: Vec<ReportFile>,
+    /// Where the report files are.
+    #[serde(skip)]
+    pub reports_dir: PathBuf,
     /// Every message the composer sent during the run (warm-up included).
     #[serde(skip)]
     pub sent: Vec<SentMessage>,
@@ -168,6 +178,31 @@ pub struct Kpi {
     pub margin_protected_period: Money,
 }
 
+/// A label and how many it counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Count {
+    pub label: &'static str,
+    pub count: usize,
+}
+
+/// Customer segments from the lost, ABC and RFM reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Segments {
+    /// Lost customers by visit-count band.
+    pub lost_by_visits: Vec<Count>,
+    /// `revenue` or `margin`.
+    pub abc_by: &'static str,
+    pub abc: Vec<AbcCount>,
+    pub rfm: Vec<Count>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AbcCount {
+    pub class: &'static str,
+    pub customers: usize,
+    pub share_percent: Decimal,
+}
+
 /// Contact-policy checks over every message sent in the run, against the stored customers.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Audit {
@@ -178,22 +213,24 @@ pub struct Audit {
     pub sent_in_quiet_hours: usize,
 }
 
-const BUCKETS: [(&str, &str); 5] = [
-    ("overdue", "просрочено"),
-    ("today", "сегодня"),
-    ("days_2_7", "2–7 дней"),
-    ("days_8_31", "8–31 день"),
-    ("days_32_plus", "32+ дней"),
-];
-
-/// The bucket of a due date `days_left` days after today (today is day 1).
+/// The index of the due-date bucket `days_left` days after today (today is day 1).
+#[cfg(test)]
 pub fn bucket_of(days_left: i64) -> usize {
-    match days_left {
-        i64::MIN..=-1 => 0,
-        0 => 1,
-        1..=6 => 2,
-        7..=30 => 3,
-        _ => 4,
+    DueBucket::of_days(days_left).index()
+}
+
+fn due_row(row: &MileageRow) -> DueRow {
+    DueRow {
+        vehicle: mask_vin(&row.vin),
+        model: row.model.clone(),
+        km_per_day: (row.km_per_day * 10.0).round() / 10.0,
+        due_date: row.due_date,
+        days_left: row.days_left,
+        due_km: row.due_km,
+        limit: match row.limit {
+            DueLimit::Time => "time",
+            DueLimit::Distance => "distance",
+        },
     }
 }
 
@@ -202,162 +239,183 @@ pub(super) async fn build(
     policy: &Policy,
     config: &DemoConfig,
     outcome: &Outcome,
+    data_dir: &Path,
 ) -> Result<DemoReport> {
     let tz = policy.time_zone();
     let today = config.at.with_timezone(&tz).date_naive();
-    let mut vins: Vec<&str> = outcome
-        .dealership
-        .visits
-        .iter()
-        .filter_map(|v| v.body["vehicle"]["vin"].as_str())
-        .collect();
-    vins.sort_unstable();
-    vins.dedup();
+    let last = outcome.days.last().cloned().unwrap_or_default();
+    let first_day = outcome.days.first().map_or(today, |d| d.run_date);
+    let bar = progress::bar("Отчёты", 7);
+    let base = Base::load(repos, policy).await?;
+    bar.inc(1);
+    let mileage = mileage_report(repos, &base, today).await?;
+    bar.inc(1);
+    let history = Period::until(today);
+    let lost = lost_report(&base, policy, today, history);
+    let abc = abc_report(&base, policy, history, None);
+    let rfm = rfm_report(&base, today, history);
+    bar.inc(1);
+    let run = Period {
+        from: Some(first_day),
+        to: last.run_date.max(today),
+    };
+    let offers = offers_report(repos, &base, policy, OffersFilter::All, run).await?;
+    bar.inc(1);
 
-    let mut rows: Vec<Vec<DueRow>> = vec![Vec::new(); BUCKETS.len()];
-    let mut without_forecast = 0;
-    let mut models = HashMap::new();
-    for vin in &vins {
-        let Some(vehicle) = repos.vehicles.get::<Vehicle>(vin).await? else {
-            continue;
-        };
-        let model = vehicle.vehicle.model().as_str().to_owned();
-        models.insert(vin.to_string(), model.clone());
-        let Some(due) = repos.forecasts.get(vin).await? else {
-            without_forecast += 1;
-            continue;
-        };
-        let days_left = (due.due_date - today).num_days();
-        rows[bucket_of(days_left)].push(DueRow {
-            vehicle: mask_vin(vin),
-            model,
-            km_per_day: (due.km_per_day * 10.0).round() / 10.0,
-            due_date: due.due_date,
-            days_left,
-            due_km: due.due_km,
-            limit: match due.limit {
-                DueLimit::Time => "time",
-                DueLimit::Distance => "distance",
-            },
-        });
-    }
-    let buckets = BUCKETS
-        .iter()
-        .zip(rows)
-        .map(|(&(key, label), mut rows)| {
-            rows.sort_by(|a, b| (a.due_date, &a.vehicle).cmp(&(b.due_date, &b.vehicle)));
+    let buckets = DueBucket::ALL
+        .into_iter()
+        .map(|bucket| {
+            let rows: Vec<DueRow> = mileage.in_bucket(bucket).map(due_row).collect();
             Bucket {
-                key,
-                label,
+                key: bucket.key(),
+                label: bucket.label_ru(),
                 count: rows.len(),
                 samples: spread(&rows, ROWS_PER_BUCKET),
             }
         })
         .collect();
-    let mileage = Mileage {
-        vehicles: vins.len(),
-        without_forecast,
+    let mileage_summary = Mileage {
+        vehicles: mileage.vehicles(),
+        without_forecast: mileage.without_forecast.len(),
         buckets,
     };
 
+    let priced: HashMap<&str, &Offer> = offers
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.offer_id.as_str(), r.priced.as_ref()?)))
+        .collect();
     let mut sent: Vec<SentMessage> = outcome.days.iter().flat_map(|d| d.sent.clone()).collect();
     for s in &mut sent {
-        if s.stage.is_offer() {
-            s.offer = stored_offer(repos, &s.offer_id).await?;
-        }
+        s.offer = priced.get(s.offer_id.as_str()).map(|o| (*o).clone());
     }
-    let last = outcome.days.last().cloned().unwrap_or_default();
-    let todays: Vec<&SentMessage> = sent
-        .iter()
-        .filter(|s| s.run_date == last.run_date)
-        .collect();
-    let mut samples = Vec::new();
-    for s in pick_samples(&sent, last.run_date) {
-        let first_name = repos
-            .customers
-            .get::<Customer>(&s.customer_id)
-            .await?
-            .map(|c| c.profile.first_name.as_str().to_owned())
-            .unwrap_or_default();
-        samples.push(SampleMessage {
-            first_name,
+    let todays = sent.iter().filter(|s| s.run_date == last.run_date).count();
+    let samples = pick_samples(&sent, last.run_date)
+        .into_iter()
+        .map(|s| SampleMessage {
+            first_name: base
+                .customer(&s.customer_id)
+                .map(|c| c.first_name.clone())
+                .unwrap_or_default(),
             vehicle: mask_vin(&s.vin),
-            model: models.get(&s.vin).cloned().unwrap_or_default(),
+            model: base
+                .vehicle(&s.vin)
+                .map(|v| v.model.clone())
+                .unwrap_or_default(),
             stage: s.stage.as_str(),
             sent_at: s.sent_at,
             sent_on: s.sent_at.with_timezone(&tz).date_naive(),
-            reason: reason_ru(&s.reason),
+            reason: app::reports::ru::reason_ru(&s.reason),
             offer: s.offer.as_ref().map(summary),
             text: s.text.clone(),
-        });
-    }
-    let offers = OffersSent {
+        })
+        .collect();
+    let offers_sent = OffersSent {
         night: counts(std::slice::from_ref(&last)),
         period: counts(&outcome.days),
         samples,
     };
 
     let share = policy.contact().control_group;
-    let mut customers_by_status: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut control_group_customers = 0;
     let mut consents = HashMap::new();
-    for c in &outcome.dealership.customers {
-        let Some(stored) = repos.customers.get::<Customer>(&c.id).await? else {
-            continue;
-        };
-        let days: Vec<NaiveDate> = repos
-            .visits
-            .for_customer::<Visit>(&c.id)
-            .await?
-            .iter()
-            .map(|v| v.closed_on)
-            .collect();
-        let status = customer_status(&days, stored.opted_out(), today, policy.thresholds());
-        *customers_by_status.entry(status.as_str()).or_default() += 1;
-        let id = CustomerId::parse(&c.id)?;
-        let control = in_control_group(&id, share);
+    for c in &base.customers {
+        let control = in_control_group(&CustomerId::parse(&c.customer_id)?, share);
         control_group_customers += usize::from(control);
-        consents.insert(c.id.clone(), (stored.profile.consents, control));
+        consents.insert(c.customer_id.clone(), (c.consents, control));
     }
 
-    let priced: Vec<&Offer> = sent.iter().filter_map(|s| s.offer.as_ref()).collect();
+    let priced: Vec<&Offer> = offers
+        .rows
+        .iter()
+        .filter_map(|r| r.priced.as_ref())
+        .collect();
     let count = Decimal::from(priced.len().max(1) as u64);
     let average = |f: &dyn Fn(&Offer) -> Decimal| -> Decimal {
         (priced.iter().map(|o| f(o)).sum::<Decimal>() / count).round_dp(1)
     };
+    let sum = |f: &dyn Fn(&DayLog) -> usize| outcome.days.iter().map(f).sum::<usize>();
     let kpi = Kpi {
-        vehicles: vins.len(),
-        customers: outcome.dealership.customers.len(),
-        customers_by_status,
+        vehicles: base.vehicles.len(),
+        customers: base.customers.len(),
+        customers_by_status: lost
+            .statuses
+            .iter()
+            .map(|(s, n)| (s.as_str(), *n))
+            .collect(),
         visits_recorded: outcome.visits_recorded,
         control_group_customers,
-        messages_sent_today: todays.len(),
+        messages_sent_today: todays,
         messages_sent_period: sent.len(),
         replies_sent_period: outcome.replies_sent,
-        booking_requests_period: outcome.days.iter().map(|d| d.booking_requests).sum(),
-        bookings_held_period: outcome.days.iter().map(|d| d.bookings_held).sum(),
-        bookings_confirmed_period: outcome.days.iter().map(|d| d.bookings_confirmed).sum(),
-        stops_period: outcome.days.iter().map(|d| d.stops).sum(),
-        ratings_period: outcome.days.iter().map(|d| d.ratings).sum(),
-        low_ratings_period: outcome.days.iter().map(|d| d.low_ratings).sum(),
+        booking_requests_period: sum(&|d| d.booking_requests),
+        bookings_held_period: sum(&|d| d.bookings_held),
+        bookings_confirmed_period: sum(&|d| d.bookings_confirmed),
+        stops_period: sum(&|d| d.stops),
+        ratings_period: sum(&|d| d.ratings),
+        low_ratings_period: sum(&|d| d.low_ratings),
         csat_alarm_max: policy.thresholds().csat_alarm_max,
-        advisor_alerts_period: outcome.days.iter().map(|d| d.advisor_alerts).sum(),
+        advisor_alerts_period: sum(&|d| d.advisor_alerts),
         offers_priced_period: priced.len(),
         average_labor_discount_percent: average(&|o| o.labor_discount_percent),
         average_margin_after_percent: average(&|o| o.margin_after.percent),
         customer_saving_period: priced.iter().map(|o| o.customer_saving).sum(),
         margin_protected_period: priced.iter().map(|o| margin_protected(o)).sum(),
     };
+    let segments = Segments {
+        lost_by_visits: VisitBand::ALL
+            .into_iter()
+            .map(|band| Count {
+                label: band.label_ru(),
+                count: lost.count(band),
+            })
+            .collect(),
+        abc_by: match abc.by {
+            AbcBasis::Revenue => "revenue",
+            AbcBasis::Margin => "margin",
+        },
+        abc: abc
+            .classes
+            .iter()
+            .map(|c| AbcCount {
+                class: app::reports::abc::class_ru(c.class),
+                customers: c.customers,
+                share_percent: c.share_percent,
+            })
+            .collect(),
+        rfm: RfmSegment::ALL
+            .into_iter()
+            .map(|segment| Count {
+                label: app::reports::rfm::segment_ru(segment),
+                count: rfm.count(segment),
+            })
+            .collect(),
+    };
+    bar.inc(1);
+
+    let tables = [
+        ("mileage", mileage.table()),
+        ("lost", lost.table()),
+        ("abc", abc.table()),
+        ("rfm", rfm.table()),
+        ("offers", offers.table()),
+    ];
+    let reports_dir = data_dir.join("reports");
+    let reports = write_reports(&reports_dir, &tables)?;
+    bar.finish_and_clear();
 
     let mut report = DemoReport {
         seed: config.seed,
         at: config.at.to_rfc3339(),
         run_date: today,
         warm_up_days: config.warm_up_days,
-        mileage,
-        offers,
+        mileage: mileage_summary,
+        offers: offers_sent,
         kpi,
+        segments,
         audit: Audit::default(),
+        reports,
+        reports_dir,
         sent,
     };
     report.audit = audit(policy, &report.sent, &consents);
@@ -472,314 +530,4 @@ fn margin_protected(o: &Offer) -> Money {
 fn mask_vin(vin: &str) -> String {
     let shown = vin.len().saturating_sub(6);
     format!("{}…{}", &vin[..3.min(vin.len())], &vin[shown..])
-}
-
-fn date_ru(d: NaiveDate) -> String {
-    d.format("%d.%m.%Y").to_string()
-}
-
-/// Why a stage fired, in the dealer's words.
-pub fn reason_ru(reason: &Reason) -> String {
-    match reason {
-        Reason::UncertainDue { due, interval_days } => format!(
-            "ТО ожидается {}, но прогноз размыт на {}",
-            date_ru(*due),
-            days_ru(*interval_days)
-        ),
-        Reason::DueSoon { due, days_left } if *days_left >= 0 => {
-            format!("ТО {} — через {}", date_ru(*due), days_ru(*days_left))
-        }
-        Reason::DueSoon { due, days_left } => {
-            format!(
-                "ТО было нужно {} — {} назад",
-                date_ru(*due),
-                days_ru(*days_left)
-            )
-        }
-        Reason::ReminderUnanswered { due, reminder_sent } => format!(
-            "ТО {}; на напоминание от {} нет ответа",
-            date_ru(*due),
-            date_ru(reminder_sent.date_naive())
-        ),
-        Reason::Critical(c) => match c {
-            CriticalReason::Overdue { due, days_overdue } => format!(
-                "критично: ТО просрочено на {} (было нужно {})",
-                days_ru(*days_overdue),
-                date_ru(*due)
-            ),
-            CriticalReason::WarrantyEnds { on } => {
-                format!("критично: гарантия заканчивается {}", date_ru(*on))
-            }
-            CriticalReason::TurnedLost { last_visit } => format!(
-                "критично: клиент потерян, последний визит {}",
-                date_ru(*last_visit)
-            ),
-            CriticalReason::LowSatisfaction { score } => {
-                format!("критично: последняя оценка визита {score} из 10")
-            }
-            CriticalReason::CrossedAgeLine { years, on } => {
-                format!(
-                    "критично: автомобилю исполнилось {years} лет ({})",
-                    date_ru(*on)
-                )
-            }
-        },
-        Reason::AfterVisit { visit } => format!("визит {} — просим оценку", date_ru(*visit)),
-        Reason::TireSeason { window } => match window.as_str() {
-            "spring" => "весенний сезон смены шин".into(),
-            "autumn" => "осенний сезон смены шин".into(),
-            other => format!("сезон смены шин ({other})"),
-        },
-    }
-}
-
-fn stage_ru(stage: &str) -> &'static str {
-    match Stage::parse(stage) {
-        Some(Stage::AskOdometer) => "запрос пробега",
-        Some(Stage::SoftReminder) => "мягкое напоминание",
-        Some(Stage::PersonalOffer) => "персональное предложение",
-        Some(Stage::CriticalOffer) => "критическое предложение",
-        Some(Stage::SatisfactionRequest) => "оценка визита",
-        Some(Stage::SeasonalTires) => "сезонная смена шин",
-        None => "другое",
-    }
-}
-
-fn veto_ru(veto: &str) -> String {
-    match veto {
-        "opted_out" => "STOP (клиент отписался)".into(),
-        "no_service_consent" => "нет согласия на сервисные сообщения".into(),
-        "no_marketing_consent" => "нет согласия на рекламу".into(),
-        "control_group" => "контрольная группа".into(),
-        "marketing_cap" => "лимит частоты (1 реклама в 7 дней)".into(),
-        "cycle_closed" => "цикл закрыт новым визитом".into(),
-        other => match other.strip_prefix("superseded_by_") {
-            Some(stage) => format!("вытеснено: уходит «{}»", stage_ru(stage)),
-            None => other.into(),
-        },
-    }
-}
-
-fn status_ru(status: &str) -> &'static str {
-    match status {
-        "new" => "новые",
-        "loyal" => "лояльные",
-        "sleeping" => "спящие",
-        "lost" => "потерянные",
-        "returned" => "вернувшиеся",
-        "blocked" => "отписавшиеся",
-        _ => "другие",
-    }
-}
-
-fn percent(d: Decimal) -> String {
-    format!("{}\u{a0}%", d.normalize()).replace('.', ",")
-}
-
-/// The report as the dealer reads it.
-pub fn render_ru(r: &DemoReport) -> String {
-    let mut out = String::new();
-    let m = &r.mileage;
-    let _ = writeln!(
-        out,
-        "АвтоДрайв — демо: ночь {} (сид {}, {} дней истории рассылок до неё)",
-        date_ru(r.run_date),
-        r.seed,
-        r.warm_up_days
-    );
-    let _ = writeln!(
-        out,
-        "Клиентов {}, автомобилей {}, заказ-нарядов {}.\n",
-        r.kpi.customers, r.kpi.vehicles, r.kpi.visits_recorded
-    );
-    let _ = writeln!(out, "1. Анализ пробегов: плановое ТО по датам");
-    for b in &m.buckets {
-        let _ = writeln!(out, "  {:<12} {:>6}", b.label, b.count);
-    }
-    if m.without_forecast > 0 {
-        let _ = writeln!(out, "  без прогноза {:>6}", m.without_forecast);
-    }
-    let _ = writeln!(
-        out,
-        "  {:<12} {:>6}\n",
-        "всего",
-        m.buckets.iter().map(|b| b.count).sum::<usize>() + m.without_forecast
-    );
-    let _ = writeln!(
-        out,
-        "  {:<12} {:<14} {:<20} {:>7} {:>11} {:>9} предел",
-        "группа", "автомобиль", "модель", "км/день", "план. дата", "ТО при км"
-    );
-    for b in &m.buckets {
-        for row in &b.samples {
-            let _ = writeln!(
-                out,
-                "  {:<12} {:<14} {:<20} {:>7.1} {:>11} {:>9} {}",
-                b.label,
-                row.vehicle,
-                row.model,
-                row.km_per_day,
-                date_ru(row.due_date),
-                row.due_km,
-                if row.limit == "time" {
-                    "время"
-                } else {
-                    "пробег"
-                }
-            );
-        }
-    }
-
-    let (n, p) = (&r.offers.night, &r.offers.period);
-    let _ = writeln!(
-        out,
-        "\n2. Сообщения: ночь {} и день после неё | все {} дней",
-        date_ru(r.run_date),
-        r.warm_up_days + 1
-    );
-    let row = |out: &mut String, label: &str, a: usize, b: usize| {
-        let _ = writeln!(out, "  {label:<44} {a:>6} | {b:>6}");
-    };
-    row(
-        &mut out,
-        "проверено автомобилей (за ночь / суммарно)",
-        n.evaluated,
-        p.evaluated,
-    );
-    row(&mut out, "решено отправить", n.decided, p.decided);
-    row(
-        &mut out,
-        "  из них отложено: тихие часы 21:00–09:00",
-        n.deferred_quiet_hours,
-        p.deferred_quiet_hours,
-    );
-    row(&mut out, "отправлено", n.sent_total, p.sent_total);
-    for stage in Stage::ALL {
-        let key = stage.as_str();
-        let (a, b) = (
-            n.sent_by_stage.get(key).copied().unwrap_or(0),
-            p.sent_by_stage.get(key).copied().unwrap_or(0),
-        );
-        if a + b > 0 {
-            row(&mut out, &format!("  {}", stage_ru(key)), a, b);
-        }
-    }
-    row(
-        &mut out,
-        "не отправлено: нет мессенджера",
-        n.no_channel,
-        p.no_channel,
-    );
-    row(
-        &mut out,
-        "не отправлено: STOP после решения",
-        n.opted_out_before_send,
-        p.opted_out_before_send,
-    );
-    let _ = writeln!(out, "  запреты контактной политики (этап × автомобиль):");
-    let vetoes: BTreeSet<&String> = n.vetoes.keys().chain(p.vetoes.keys()).collect();
-    for veto in vetoes {
-        row(
-            &mut out,
-            &format!("  {}", veto_ru(veto)),
-            n.vetoes.get(veto).copied().unwrap_or(0),
-            p.vetoes.get(veto).copied().unwrap_or(0),
-        );
-    }
-    let _ = writeln!(out, "\n  Примеры сообщений:");
-    for (i, s) in r.offers.samples.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  {}) {} {} — {}, {} {}",
-            i + 1,
-            date_ru(s.sent_on),
-            stage_ru(s.stage),
-            s.first_name,
-            s.model,
-            s.vehicle
-        );
-        let _ = writeln!(out, "     почему: {}", s.reason);
-        if let Some(offer) = &s.offer {
-            let _ = writeln!(
-                out,
-                "     предложение: {} → {}, скидка на работы {}, выгода {}, маржа после {}{}; правила: {}",
-                money_ru(offer.list_price),
-                money_ru(offer.final_price),
-                percent(offer.labor_discount_percent),
-                money_ru(offer.customer_saving),
-                percent(offer.margin_after_percent),
-                if offer.margin_floor_applied {
-                    " (скидка урезана до порога маржи)"
-                } else {
-                    ""
-                },
-                offer.rule_ids.join(", ")
-            );
-        }
-        let first_line = s.text.lines().next().unwrap_or_default();
-        let _ = writeln!(out, "     текст: {first_line}");
-    }
-
-    let k = &r.kpi;
-    let _ = writeln!(out, "\n3. Показатели");
-    let _ = writeln!(
-        out,
-        "  Автомобилей: {}, клиентов: {}",
-        k.vehicles, k.customers
-    );
-    let statuses: Vec<String> = k
-        .customers_by_status
-        .iter()
-        .map(|(s, n)| format!("{} {n}", status_ru(s)))
-        .collect();
-    let _ = writeln!(out, "  Клиенты по статусу: {}", statuses.join(", "));
-    let _ = writeln!(
-        out,
-        "  Контрольная группа (без рекламы): {} клиентов",
-        k.control_group_customers
-    );
-    let _ = writeln!(
-        out,
-        "  Отправлено сообщений: {} за день, {} за {} дней",
-        k.messages_sent_today,
-        k.messages_sent_period,
-        r.warm_up_days + 1
-    );
-    let _ = writeln!(
-        out,
-        "  Записи: {} нажатий «Записаться», {} заявок на слот, {} подтверждено мастером; STOP: {}",
-        k.booking_requests_period,
-        k.bookings_held_period,
-        k.bookings_confirmed_period,
-        k.stops_period
-    );
-    let _ = writeln!(
-        out,
-        "  Оценки визитов: {}, из них низких (≤ {}): {}; сигналов мастерам: {}",
-        k.ratings_period, k.csat_alarm_max, k.low_ratings_period, k.advisor_alerts_period
-    );
-    let _ = writeln!(
-        out,
-        "  Предложений с расчётом за {} дней: {}, средняя скидка на работы {}, средняя маржа после скидки {}",
-        r.warm_up_days + 1,
-        k.offers_priced_period,
-        percent(k.average_labor_discount_percent),
-        percent(k.average_margin_after_percent)
-    );
-    let _ = writeln!(
-        out,
-        "  Выгода клиентов: {}; маржа, сохранённая порогом: {}",
-        money_ru(k.customer_saving_period),
-        money_ru(k.margin_protected_period)
-    );
-    let a = &r.audit;
-    let _ = writeln!(
-        out,
-        "  Проверка {} отправленных: реклама контрольной группе {}, без согласия {}, в тихие часы {}",
-        a.messages_checked,
-        a.marketing_to_control_group,
-        a.marketing_without_consent + a.service_without_consent,
-        a.sent_in_quiet_hours
-    );
-    out
 }

@@ -25,17 +25,28 @@ fn config(seed: u64) -> DemoConfig {
     }
 }
 
-fn run(seed: u64) -> (DemoReport, Value) {
+fn run_kept(seed: u64) -> (DemoReport, Value, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let report = run_in(&config(seed), dir.path()).unwrap();
     let json = serde_json::to_value(&report).unwrap();
+    (report, json, dir)
+}
+
+fn run(seed: u64) -> (DemoReport, Value) {
+    let (report, json, _) = run_kept(seed);
     (report, json)
 }
 
-/// The small demo with seed 42, run once for the tests that only read it.
-fn small() -> &'static (DemoReport, Value) {
-    static SMALL: OnceLock<(DemoReport, Value)> = OnceLock::new();
-    SMALL.get_or_init(|| run(42))
+/// The small demo with seed 42, run once for the tests that only read it; its data directory
+/// (with the report files) lives as long as the tests.
+fn small_run() -> &'static (DemoReport, Value, tempfile::TempDir) {
+    static SMALL: OnceLock<(DemoReport, Value, tempfile::TempDir)> = OnceLock::new();
+    SMALL.get_or_init(|| run_kept(42))
+}
+
+fn small() -> (&'static DemoReport, &'static Value) {
+    let (report, json, _) = small_run();
+    (report, json)
 }
 
 fn count(v: &Value) -> u64 {
@@ -205,4 +216,84 @@ fn a_directory_that_holds_a_store_is_refused() {
     std::fs::write(dir.path().join(store::redb_store::STORE_FILE), b"").unwrap();
     let err = run_in(&config(1), dir.path()).unwrap_err();
     assert!(err.to_string().contains("already holds a store"), "{err}");
+}
+
+#[test]
+fn every_report_is_written_as_xlsx_and_csv_and_reads_back() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+
+    let (report, json, dir) = small_run();
+    let names: Vec<&str> = report.reports.iter().map(|r| r.name).collect();
+    assert_eq!(names, ["mileage", "lost", "abc", "rfm", "offers"]);
+    assert_eq!(report.reports_dir, dir.path().join("reports"));
+    for written in &report.reports {
+        for file in &written.files {
+            let path = dir.path().join(file);
+            assert!(path.is_file(), "{} missing", path.display());
+        }
+        let csv = std::fs::read(dir.path().join(format!("reports/{}.csv", written.name))).unwrap();
+        assert!(
+            csv.starts_with("\u{feff}".as_bytes()),
+            "{} has no BOM",
+            written.name
+        );
+        let text = String::from_utf8(csv).unwrap();
+        assert_eq!(text.lines().count(), written.rows + 1, "{}", written.name);
+        let path = dir.path().join(format!("reports/{}.xlsx", written.name));
+        let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+        let sheet = book.sheet_names()[0].clone();
+        let range = book.worksheet_range(&sheet).unwrap();
+        assert_eq!(range.height(), written.rows + 1, "{}", written.name);
+        assert!(range
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .all(|h| matches!(h, Data::String(_))));
+    }
+
+    let mileage = dir.path().join("reports/mileage.xlsx");
+    let mut book: Xlsx<_> = open_workbook(&mileage).unwrap();
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).unwrap();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let first = range.rows().nth(1).unwrap();
+    assert!(matches!(&first[column("Плановое ТО")], Data::DateTime(d) if d.is_datetime()));
+    assert!(matches!(first[column("Км/день")], Data::Float(_)));
+    assert!(matches!(
+        first[column("Пробег на конец, км")],
+        Data::Float(_)
+    ));
+    let counted: u64 = json["mileage"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| count(&b["count"]))
+        .sum();
+    assert_eq!(range.height() as u64, counted + 1);
+    let csv = std::fs::read_to_string(dir.path().join("reports/mileage.csv")).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("\u{feff}Группа;Марка;Модель;VIN;"));
+
+    let rows = |name: &str| report.reports.iter().find(|r| r.name == name).unwrap().rows;
+    assert_eq!(
+        rows("offers") as u64,
+        count(&json["kpi"]["messages_sent_period"]),
+        "the offers report lists every message the run sent"
+    );
+    assert_eq!(
+        rows("lost") as u64,
+        count(&json["kpi"]["customers_by_status"]["lost"])
+    );
+    assert_eq!(rows("rfm"), report.kpi.customers);
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(health))
         .route("/v1/admin/nightly", post(nightly))
         .route("/v1/admin/slots", post(define_slot))
+        .route("/v1/reports/{name}", get(report))
         .fallback(lambda_route)
         .with_state(app)
 }
@@ -227,6 +228,94 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
         Ok(created) => (StatusCode::OK, Json(json!({"created": created}))).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "defining a slot");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
+/// A dealer's report, the same rows as `autodrive report`: `GET /v1/reports/NAME?format=
+/// table|csv|xlsx&at=&from=&to=&by=&customer=&vin=` (dates `YYYY-MM-DD`; CSV by default).
+async fn report(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    use app::reports::{build_table, export, parse_basis, Format, ReportName, ReportOptions};
+    if let Some(response) = rejected(&app, request.headers()) {
+        return response;
+    }
+    let invalid = |message: String| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "invalid", "message": message})),
+        )
+            .into_response()
+    };
+    let Some(name) = ReportName::parse(&name) else {
+        return error(StatusCode::NOT_FOUND, "not_found");
+    };
+    let mut options = ReportOptions::default();
+    let mut format = Format::Csv;
+    let date = |key: &str, v: &str| {
+        v.parse::<chrono::NaiveDate>()
+            .map_err(|_| format!("{key} {v:?} is not YYYY-MM-DD"))
+    };
+    for (k, v) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
+        let parsed = match k.as_ref() {
+            "format" => Format::parse(&v)
+                .map(|f| format = f)
+                .ok_or_else(|| "format is table, csv or xlsx".to_owned()),
+            "at" => date("at", &v).map(|d| options.at = Some(d)),
+            "from" => date("from", &v).map(|d| options.from = Some(d)),
+            "to" => date("to", &v).map(|d| options.to = Some(d)),
+            "by" => parse_basis(&v)
+                .map(|b| options.by = Some(b))
+                .ok_or_else(|| "by is revenue or margin".to_owned()),
+            "customer" => {
+                options.customer = Some(v.into_owned());
+                Ok(())
+            }
+            "vin" => {
+                options.vin = Some(v.into_owned());
+                Ok(())
+            }
+            other => Err(format!("unknown parameter {other:?}")),
+        };
+        if let Err(message) = parsed {
+            return invalid(message);
+        }
+    }
+    let today = app::run_date_of(&app.policy, app.clock.now());
+    let request = match app::reports::ReportRequest::from_options(name, &options, today) {
+        Ok(r) => r,
+        Err(message) => return invalid(message),
+    };
+    let table = match build_table(&app.repos, &app.policy, &request).await {
+        Ok(t) => t,
+        Err(app::reports::ReportError::Store(e)) => {
+            tracing::error!(error = %e, "report");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        }
+        Err(e) => return invalid(e.to_string()),
+    };
+    match export(&table, format) {
+        Ok(bytes) => {
+            let file = format!("{}-{}.{}", name.as_str(), request.at, format.extension());
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, format.content_type().to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "report export");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
     }

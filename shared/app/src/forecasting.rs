@@ -1,8 +1,9 @@
 //! Re-forecasting one vehicle from its stored readings and visits.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use domain::policy::Policy;
-use domain::{ForecastInput, Forecaster, ServiceDue, ServicePoint, Vehicle, Visit};
+use domain::{ForecastInput, Forecaster, ServiceDue, ServicePoint, Vehicle, VisitKind};
+use serde::Deserialize;
 use store::repo::Repos;
 use store::{Store, StoreError};
 
@@ -21,6 +22,15 @@ pub async fn forecast_vehicle<S: Store>(
     Ok(due)
 }
 
+/// What a forecast needs of a stored visit (`domain::Visit`'s stored shape); the rest of it
+/// (customer, vehicle, lines) is not decoded.
+#[derive(Debug, Deserialize)]
+struct ServiceMark {
+    closed_at: DateTime<FixedOffset>,
+    kind: VisitKind,
+    odometer_km: u32,
+}
+
 /// The vehicle's forecast as of `as_of` from its stored readings and visits, not stored.
 pub async fn compute_forecast<S: Store>(
     repos: &Repos<S>,
@@ -37,16 +47,17 @@ pub async fn compute_forecast<S: Store>(
         .into_iter()
         .filter(|r| r.date <= as_of)
         .collect();
-    let visits = repos.visits.for_vehicle::<Visit>(vin).await?;
+    let visits = repos.visits.for_vehicle::<ServiceMark>(vin).await?;
     let last_service = visits
         .iter()
         .rev()
         .map(|v| &v.visit)
-        .filter(|v| v.closed_on(tz) <= as_of)
-        .find(|v| v.kind().is_scheduled_maintenance())
-        .map(|v| ServicePoint {
-            date: v.closed_on(tz),
-            km: v.odometer().km(),
+        .map(|v| (v.closed_at.with_timezone(&tz).date_naive(), v))
+        .filter(|(closed_on, _)| *closed_on <= as_of)
+        .find(|(_, v)| v.kind.is_scheduled_maintenance())
+        .map(|(closed_on, v)| ServicePoint {
+            date: closed_on,
+            km: v.odometer_km,
         });
     let input = ForecastInput {
         readings: &readings,

@@ -6,9 +6,11 @@ pub mod compose;
 pub mod evaluate;
 pub mod fixtures;
 pub mod forecasting;
+pub mod import;
 pub mod messages;
 pub mod nightly;
 pub mod ports;
+pub mod reports;
 pub mod visits;
 
 pub use booking::{
@@ -23,4 +25,6 @@ pub use nightly::{
     commit_page, forecast_page, needs_evaluation, plan_night, run_date_of, run_shard, start_shard,
     ForecastedPage, NightPlan, ShardBudget, ShardReport, ShardRun,
 };
-pub use visits::{record_visit, RecordVisitError, RecordedVisit};
+pub use visits::{
+    honour_earlier_stop, record_visit, store_visit, store_visits, RecordVisitError, RecordedVisit,
+};

@@ -30,8 +30,9 @@ pub enum RecordVisitError {
 }
 
 /// A STOP that came from the customer's phone or chat before the CRM sent them (or while it
-/// did) opts them out as of that STOP.
-async fn honour_earlier_stop<S: Store>(
+/// did) opts them out as of that STOP. Once the customer is stored; checking again changes
+/// nothing more (the first opt-out is kept).
+pub async fn honour_earlier_stop<S: Store>(
     repos: &Repos<S>,
     customer: &domain::Customer,
 ) -> Result<(), StoreError> {
@@ -65,33 +66,12 @@ pub async fn record_visit<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<RecordedVisit, RecordVisitError> {
     let visit = Visit::parse_json(body).map_err(RecordVisitError::Invalid)?;
-    let tz = policy.time_zone();
-    let customer = visit.customer();
+    let newly_stored = store_visit(repos, policy, &visit).await?;
     let vehicle = visit.vehicle();
+    let today = now.with_timezone(&policy.time_zone()).date_naive();
+    let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
     let work_order_id = visit.work_order_id().as_str().to_owned();
     let vin = vehicle.vin().as_str().to_owned();
-    let new = NewVisit {
-        work_order_id: &work_order_id,
-        closed_on: visit.closed_on(tz),
-        odometer_km: visit.odometer().km(),
-        visit: &visit,
-        vehicle: VehicleRecord {
-            vin: &vin,
-            customer_id: customer.id.as_str(),
-            vehicle,
-        },
-        customer: CustomerRecord {
-            customer_id: customer.id.as_str(),
-            telegram_chat_id: customer.telegram_chat_id.map(|c| c.get()),
-            phone: Some(customer.phone.as_str()),
-            profile: customer,
-        },
-    };
-    let outcome = repos.visits.record(&new).await?;
-    let newly_stored = outcome == RecordOutcome::Recorded;
-    honour_earlier_stop(repos, customer).await?;
-    let today = now.with_timezone(&tz).date_naive();
-    let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
     tracing::info!(
         work_order_id = %work_order_id,
         vehicle_id = %vin,
@@ -104,4 +84,60 @@ pub async fn record_visit<S: Store>(
         vin,
         due,
     })
+}
+
+/// The storing half of [`record_visit`], for a visit parsed already: the visit, its odometer
+/// reading, the vehicle and the customer once per work-order id, and an earlier STOP from the
+/// customer's phone or chat honoured. True when stored now, false when the work order was
+/// stored before (nothing changed). It does not re-forecast: [`record_visit`] does at once, the
+/// DMS import once per vehicle after its last work order (`crate::import`).
+pub async fn store_visit<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    visit: &Visit,
+) -> Result<bool, StoreError> {
+    let stored = store_visits(repos, policy, &[visit]).await?;
+    honour_earlier_stop(repos, visit.customer()).await?;
+    Ok(stored.first().copied().unwrap_or(false))
+}
+
+/// [`store_visit`] for several visits in one transaction (bulk loads), without the STOP check:
+/// the caller runs [`honour_earlier_stop`] for each customer once they are stored. At most
+/// [`store::repo::MAX_VISITS_PER_TRANSACTION`] visits, each of its own work order, vehicle and
+/// customer. Whether each was stored now, in the order of `visits`.
+pub async fn store_visits<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    visits: &[&Visit],
+) -> Result<Vec<bool>, StoreError> {
+    let tz = policy.time_zone();
+    let new: Vec<_> = visits
+        .iter()
+        .map(|visit| {
+            let customer = visit.customer();
+            let vehicle = visit.vehicle();
+            NewVisit {
+                work_order_id: visit.work_order_id().as_str(),
+                closed_on: visit.closed_on(tz),
+                odometer_km: visit.odometer().km(),
+                visit: *visit,
+                vehicle: VehicleRecord {
+                    vin: vehicle.vin().as_str(),
+                    customer_id: customer.id.as_str(),
+                    vehicle,
+                },
+                customer: CustomerRecord {
+                    customer_id: customer.id.as_str(),
+                    telegram_chat_id: customer.telegram_chat_id.map(|c| c.get()),
+                    phone: Some(customer.phone.as_str()),
+                    profile: customer,
+                },
+            }
+        })
+        .collect();
+    let outcomes = repos.visits.record_many(&new).await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o == RecordOutcome::Recorded)
+        .collect())
 }

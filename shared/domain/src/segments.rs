@@ -120,6 +120,70 @@ pub fn abc_classes(values: &[Decimal], rules: &SegmentRules) -> Vec<AbcClass> {
     classes
 }
 
+/// What an RFM score says about a customer, from recency and frequency (monetary refines the
+/// order within a segment, not the segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RfmSegment {
+    /// Came recently and often.
+    Champions,
+    /// Comes often and not long ago.
+    Loyal,
+    /// Came recently, not often yet.
+    Promising,
+    /// Neither recent nor frequent: a middle recency and few visits.
+    NeedsAttention,
+    /// Came often but not for a long time.
+    CannotLose,
+    /// Came now and then, not for a long time.
+    AtRisk,
+    /// Few visits, long ago.
+    Sleeping,
+    /// Few visits, the longest ago.
+    Lost,
+}
+
+impl RfmSegment {
+    pub const ALL: [RfmSegment; 8] = [
+        RfmSegment::Champions,
+        RfmSegment::Loyal,
+        RfmSegment::Promising,
+        RfmSegment::NeedsAttention,
+        RfmSegment::CannotLose,
+        RfmSegment::AtRisk,
+        RfmSegment::Sleeping,
+        RfmSegment::Lost,
+    ];
+
+    /// The segment of a score: recency 4–5 is recent, 3 middle, 1–2 long ago; frequency 4–5
+    /// is often, 3 now and then, 1–2 seldom.
+    pub fn of(rfm: Rfm) -> Self {
+        match (rfm.recency, rfm.frequency) {
+            (4.., 4..) => RfmSegment::Champions,
+            (4.., 3) | (3, 3..) => RfmSegment::Loyal,
+            (4.., _) => RfmSegment::Promising,
+            (3, _) => RfmSegment::NeedsAttention,
+            (_, 4..) => RfmSegment::CannotLose,
+            (_, 3) => RfmSegment::AtRisk,
+            (2, _) => RfmSegment::Sleeping,
+            _ => RfmSegment::Lost,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RfmSegment::Champions => "champions",
+            RfmSegment::Loyal => "loyal",
+            RfmSegment::Promising => "promising",
+            RfmSegment::NeedsAttention => "needs_attention",
+            RfmSegment::CannotLose => "cannot_lose",
+            RfmSegment::AtRisk => "at_risk",
+            RfmSegment::Sleeping => "sleeping",
+            RfmSegment::Lost => "lost",
+        }
+    }
+}
+
 /// RFM scores and ABC classes (by revenue or margin, as the policy says) of the whole base.
 pub fn segment_customers(
     base: &[CustomerActivity],
@@ -240,6 +304,25 @@ mod tests {
             .map(|s| s.abc)
             .collect();
         assert_eq!(classes, [AbcClass::C, AbcClass::A, AbcClass::B]);
+    }
+
+    #[test]
+    fn rfm_segments_go_from_recent_and_frequent_to_long_ago_and_seldom() {
+        let seg = |recency, frequency| {
+            RfmSegment::of(Rfm {
+                recency,
+                frequency,
+                monetary: 3,
+            })
+        };
+        assert_eq!(seg(5, 5), RfmSegment::Champions);
+        assert_eq!(seg(3, 4), RfmSegment::Loyal);
+        assert_eq!(seg(5, 1), RfmSegment::Promising);
+        assert_eq!(seg(3, 2), RfmSegment::NeedsAttention);
+        assert_eq!(seg(1, 5), RfmSegment::CannotLose);
+        assert_eq!(seg(2, 3), RfmSegment::AtRisk);
+        assert_eq!(seg(2, 1), RfmSegment::Sleeping);
+        assert_eq!(seg(1, 2), RfmSegment::Lost);
     }
 
     proptest! {

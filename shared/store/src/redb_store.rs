@@ -21,6 +21,11 @@ use crate::port::{
 };
 use crate::table::{GsiSpec, PK, SK, TABLE};
 
+mod lazy;
+
+use lazy::LazyCommits;
+pub use lazy::{in_use, StoreInUse, LAZY_COMMIT_INTERVAL};
+
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 const GSI_TABLES: [TableDefinition<&[u8], &[u8]>; 2] =
     [TableDefinition::new("gsi1"), TableDefinition::new("gsi2")];
@@ -39,6 +44,8 @@ pub struct RedbStore {
     db: Arc<Database>,
     /// The instant TTLs are checked against (epoch seconds); the wall clock when `None`.
     ttl_clock: Option<i64>,
+    /// Set for bulk loads: most commits do not wait for the disk.
+    lazy: Option<Arc<LazyCommits>>,
 }
 
 /// The store file path: `$AUTODRIVE_DATA_DIR/store.redb`, by default `./autodrive-data/store.redb`.
@@ -64,7 +71,8 @@ impl RedbStore {
         Self::open(default_path())
     }
 
-    /// Opens (or creates) the store file at `path`, creating its directory.
+    /// Opens (or creates) the store file at `path`, creating its directory. A file another
+    /// process holds gives a `Backend` error that [`in_use`] recognises.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -75,7 +83,15 @@ impl RedbStore {
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
-            .map_err(|e| backend(e, "opening the embedded store"))?;
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Backend(
+                    StoreInUse {
+                        dir: path.parent().unwrap_or(path).to_owned(),
+                    }
+                    .into(),
+                ),
+                e => backend(e, "opening the embedded store"),
+            })?;
         let txn = db
             .begin_write()
             .map_err(|e| backend(e, "initialising the embedded store"))?;
@@ -92,6 +108,7 @@ impl RedbStore {
         Ok(RedbStore {
             db: Arc::new(db),
             ttl_clock: None,
+            lazy: None,
         })
     }
 
@@ -463,17 +480,28 @@ fn write_one(
     Ok(())
 }
 
+/// A write transaction; with `durable` false its commit does not wait for the disk.
+fn begin_write(db: &Database, durable: bool) -> Result<redb::WriteTransaction, StoreError> {
+    let mut txn = db
+        .begin_write()
+        .map_err(|e| backend(e, "starting a write"))?;
+    if !durable {
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| backend(e, "starting a lazy write"))?;
+    }
+    Ok(txn)
+}
+
 /// Runs conditional writes atomically; returns the new state of each item. On a failed
 /// condition the transaction is dropped (aborted) and the index of the operation returned.
 fn transact_blocking(
     db: &Database,
     ops: Vec<WriteOp>,
     now: i64,
+    durable: bool,
 ) -> Result<Result<Vec<Option<Item>>, usize>, StoreError> {
     let keys = validate_transaction(&ops)?;
-    let txn = db
-        .begin_write()
-        .map_err(|e| backend(e, "starting a write"))?;
+    let txn = begin_write(db, durable)?;
     let mut staged = Vec::with_capacity(ops.len());
     {
         let mut tables = open_tables(&txn)?;
@@ -507,10 +535,8 @@ fn transact_blocking(
     Ok(Ok(staged.into_iter().map(|(_, _, new, _)| new).collect()))
 }
 
-fn batch_blocking(db: &Database, ops: Vec<BatchOp>) -> Result<(), StoreError> {
-    let txn = db
-        .begin_write()
-        .map_err(|e| backend(e, "starting a write"))?;
+fn batch_blocking(db: &Database, ops: Vec<BatchOp>, durable: bool) -> Result<(), StoreError> {
+    let txn = begin_write(db, durable)?;
     {
         let mut tables = open_tables(&txn)?;
         for op in ops {
@@ -581,8 +607,9 @@ impl ItemWrite for RedbStore {
         condition: Option<crate::expr::Condition>,
     ) -> Result<(), StoreError> {
         let op = WriteOp::Put { item, condition };
+        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, vec![op], now))
+            .blocking(move |db, now| transact_blocking(db, vec![op], now, durable))
             .await?
         {
             Ok(_) => Ok(()),
@@ -592,8 +619,9 @@ impl ItemWrite for RedbStore {
 
     async fn update(&self, update: crate::expr::Update) -> Result<Item, StoreError> {
         let op = WriteOp::Update(update);
+        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, vec![op], now))
+            .blocking(move |db, now| transact_blocking(db, vec![op], now, durable))
             .await?
         {
             Ok(mut items) => items
@@ -613,8 +641,9 @@ impl ItemWrite for RedbStore {
             key: key.clone(),
             condition,
         };
+        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, vec![op], now))
+            .blocking(move |db, now| transact_blocking(db, vec![op], now, durable))
             .await?
         {
             Ok(_) => Ok(()),
@@ -623,8 +652,9 @@ impl ItemWrite for RedbStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, ops, now))
+            .blocking(move |db, now| transact_blocking(db, ops, now, durable))
             .await?
         {
             Ok(_) => Ok(()),
@@ -636,7 +666,9 @@ impl ItemWrite for RedbStore {
         if ops.is_empty() {
             return Ok(());
         }
-        self.blocking(move |db, _| batch_blocking(db, ops)).await
+        let durable = self.durable();
+        self.blocking(move |db, _| batch_blocking(db, ops, durable))
+            .await
     }
 }
 

@@ -24,6 +24,7 @@ pub use runs::{Checkpoint, NightlyRuns};
 pub use settings::{CampaignCounters, PolicyOverrides};
 pub use visits::{
     NewVisit, Readings, RecordOutcome, StoredVehicle, StoredVisit, VehicleRecord, Vehicles, Visits,
+    MAX_VISITS_PER_TRANSACTION,
 };
 
 use chrono::{DateTime, Utc};

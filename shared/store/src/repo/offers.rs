@@ -16,6 +16,7 @@ const STATE: &str = "state";
 const LEASE_OWNER: &str = "lease_owner";
 const LEASE_UNTIL: &str = "lease_until";
 const OUTBOX: &str = "OUTBOX";
+const SENT_AT: &str = "sent_at";
 
 fn offer_key(offer_id: &str) -> Key {
     Key::new(format!("OFFER#{offer_id}"), "OFFER")
@@ -64,6 +65,10 @@ pub struct StoredOffer<P> {
     pub state: OfferState,
     /// Sender holding the lease while `Sending`, or the one that sent it.
     pub sender: Option<String>,
+    /// When the offer was put in the outbox.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was sent (`Sent` only).
+    pub sent_at: Option<DateTime<Utc>>,
     pub offer: P,
 }
 
@@ -80,6 +85,15 @@ pub enum Claim<P> {
     Missing,
 }
 
+fn instant(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    match item.get(name).and_then(|v| v.as_s()) {
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map(|t| Some(t.to_utc()))
+            .map_err(|e| StoreError::malformed(&super::item_key(item), e)),
+        None => Ok(None),
+    }
+}
+
 fn stored_offer<P: DeserializeOwned>(item: &Item) -> Result<StoredOffer<P>, StoreError> {
     let state = string(item, STATE)?;
     Ok(StoredOffer {
@@ -93,6 +107,8 @@ fn stored_offer<P: DeserializeOwned>(item: &Item) -> Result<StoredOffer<P>, Stor
             .get(LEASE_OWNER)
             .and_then(|v| v.as_s())
             .map(str::to_owned),
+        created_at: instant(item, "created_at")?,
+        sent_at: instant(item, SENT_AT)?,
         offer: data(item)?,
     })
 }
@@ -185,7 +201,7 @@ impl<S: Store> Offers<S> {
     ) -> Result<bool, StoreError> {
         let update = Update::new(offer_key(offer_id))
             .set(STATE, OfferState::Sent.as_str())
-            .set("sent_at", sent_at.to_rfc3339())
+            .set(SENT_AT, sent_at.to_rfc3339())
             .remove(LEASE_UNTIL)
             .remove(GSI2.pk)
             .remove(GSI2.sk)

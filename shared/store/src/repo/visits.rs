@@ -9,7 +9,7 @@ use super::customers::{customer_upsert, CustomerRecord};
 use super::{data, new_item, query_all, string, with_data, ENTITY};
 use crate::expr::Condition;
 use crate::item::{Item, Key};
-use crate::port::{BatchOp, Cursor, Query, Scan, Store, StoreError, WriteOp};
+use crate::port::{BatchOp, Cursor, Query, Scan, Store, StoreError, WriteOp, MAX_TRANSACTION_OPS};
 use crate::table::GSI1;
 
 pub(crate) fn vehicle_pk(vin: &str) -> String {
@@ -121,44 +121,58 @@ impl<S: Store> Visits<S> {
         Veh: Serialize,
         C: Serialize,
     {
-        let vin = visit.vehicle.vin;
-        let customer_id = visit.customer.customer_id;
-        let pk = vehicle_pk(vin);
-        let visit_sk = visit_sk(visit.closed_on, visit.work_order_id);
+        let outcomes = self.record_many(std::slice::from_ref(visit)).await?;
+        Ok(outcomes
+            .first()
+            .copied()
+            .unwrap_or(RecordOutcome::AlreadyRecorded))
+    }
 
-        let mut marker = new_item(&work_order_key(visit.work_order_id), WORK_ORDER);
-        marker.insert("vin".into(), vin.into());
-        marker.insert("visit_sk".into(), visit_sk.clone().into());
-
-        let mut visit_item = with_data(&Key::new(&pk, &visit_sk), VISIT, visit.visit)?;
-        visit_item.insert("work_order_id".into(), visit.work_order_id.into());
-        visit_item.insert("vin".into(), vin.into());
-        visit_item.insert("customer_id".into(), customer_id.into());
-        visit_item.insert("closed_on".into(), visit.closed_on.to_string().into());
-        visit_item.insert(GSI1.pk.into(), format!("CUST#{customer_id}").into());
-        visit_item.insert(GSI1.sk.into(), visit_sk.clone().into());
-
-        let reading = Reading {
-            date: visit.closed_on,
-            km: visit.odometer_km,
-            source: domain::ReadingSource::Visit,
-        };
-        let reading_item = reading_item(vin, &reading, &format!("WO#{}", visit.work_order_id))?;
-
-        let ops = vec![
-            WriteOp::put_if(marker, Condition::absent()),
-            WriteOp::put(visit_item),
-            WriteOp::put(reading_item),
-            WriteOp::put(vehicle_item(&visit.vehicle)?),
-            WriteOp::Update(customer_upsert(&visit.customer)?),
-        ];
-        match self.store.transact(ops).await {
-            Ok(()) => Ok(RecordOutcome::Recorded),
-            Err(StoreError::TransactionConditionFailed { index: 0 }) => {
-                Ok(RecordOutcome::AlreadyRecorded)
+    /// Records several visits as [`Visits::record`] records each, in one transaction (bulk
+    /// loads): at most [`MAX_VISITS_PER_TRANSACTION`] of them, each of its own work order,
+    /// vehicle and customer (a transaction writes an item once; `Invalid` otherwise). A visit
+    /// whose work order was stored before is `AlreadyRecorded` and the others are stored all
+    /// the same. Outcomes in the order of `visits`.
+    pub async fn record_many<V, Veh, C>(
+        &self,
+        visits: &[NewVisit<'_, V, Veh, C>],
+    ) -> Result<Vec<RecordOutcome>, StoreError>
+    where
+        V: Serialize,
+        Veh: Serialize,
+        C: Serialize,
+    {
+        let mut outcomes = vec![RecordOutcome::Recorded; visits.len()];
+        let mut pending: Vec<usize> = (0..visits.len()).collect();
+        let mut checked = false;
+        while !pending.is_empty() {
+            let mut ops = Vec::with_capacity(pending.len() * OPS_PER_VISIT);
+            for &i in &pending {
+                ops.extend(record_ops(&visits[i])?);
             }
-            Err(e) => Err(e),
+            let failed = match self.store.transact(ops).await {
+                Ok(()) => break,
+                Err(StoreError::TransactionConditionFailed { index })
+                    if index % OPS_PER_VISIT == 0 && index / OPS_PER_VISIT < pending.len() =>
+                {
+                    pending.remove(index / OPS_PER_VISIT)
+                }
+                Err(e) => return Err(e),
+            };
+            outcomes[failed] = RecordOutcome::AlreadyRecorded;
+            if !checked {
+                // One duplicate suggests more (a re-import): find them before the next try.
+                checked = true;
+                for &i in &pending {
+                    let marker = work_order_key(visits[i].work_order_id);
+                    if self.store.get(&marker).await?.is_some() {
+                        outcomes[i] = RecordOutcome::AlreadyRecorded;
+                    }
+                }
+                pending.retain(|&i| outcomes[i] == RecordOutcome::Recorded);
+            }
         }
+        Ok(outcomes)
     }
 
     /// The visit recorded for a work order.
@@ -203,6 +217,54 @@ impl<S: Store> Visits<S> {
         let items = query_all(&self.store, q).await?;
         items.iter().map(stored_visit).collect()
     }
+}
+
+/// Writes per visit: the work-order marker (first, the only one with a condition), the visit,
+/// its reading, the vehicle and the customer.
+const OPS_PER_VISIT: usize = 5;
+
+/// Most visits [`Visits::record_many`] records in one transaction.
+pub const MAX_VISITS_PER_TRANSACTION: usize = MAX_TRANSACTION_OPS / OPS_PER_VISIT;
+
+fn record_ops<V, Veh, C>(
+    visit: &NewVisit<'_, V, Veh, C>,
+) -> Result<[WriteOp; OPS_PER_VISIT], StoreError>
+where
+    V: Serialize,
+    Veh: Serialize,
+    C: Serialize,
+{
+    let vin = visit.vehicle.vin;
+    let customer_id = visit.customer.customer_id;
+    let pk = vehicle_pk(vin);
+    let visit_sk = visit_sk(visit.closed_on, visit.work_order_id);
+
+    let mut marker = new_item(&work_order_key(visit.work_order_id), WORK_ORDER);
+    marker.insert("vin".into(), vin.into());
+    marker.insert("visit_sk".into(), visit_sk.clone().into());
+
+    let mut visit_item = with_data(&Key::new(&pk, &visit_sk), VISIT, visit.visit)?;
+    visit_item.insert("work_order_id".into(), visit.work_order_id.into());
+    visit_item.insert("vin".into(), vin.into());
+    visit_item.insert("customer_id".into(), customer_id.into());
+    visit_item.insert("closed_on".into(), visit.closed_on.to_string().into());
+    visit_item.insert(GSI1.pk.into(), format!("CUST#{customer_id}").into());
+    visit_item.insert(GSI1.sk.into(), visit_sk.clone().into());
+
+    let reading = Reading {
+        date: visit.closed_on,
+        km: visit.odometer_km,
+        source: domain::ReadingSource::Visit,
+    };
+    let reading_item = reading_item(vin, &reading, &format!("WO#{}", visit.work_order_id))?;
+
+    Ok([
+        WriteOp::put_if(marker, Condition::absent()),
+        WriteOp::put(visit_item),
+        WriteOp::put(reading_item),
+        WriteOp::put(vehicle_item(&visit.vehicle)?),
+        WriteOp::Update(customer_upsert(&visit.customer)?),
+    ])
 }
 
 fn stored_visit<V: DeserializeOwned>(item: &Item) -> Result<StoredVisit<V>, StoreError> {

@@ -324,6 +324,8 @@ pub async fn an_offer_is_claimed_by_one_of_many_concurrent_senders_and_sent_once
     let stored = repos.offers.get::<String>("O1").await.unwrap().unwrap();
     assert_eq!(stored.state, OfferState::Sent);
     assert_eq!(stored.sender.as_deref(), Some(winner.as_str()));
+    assert_eq!(stored.sent_at, Some(at(10)));
+    assert!(stored.created_at.is_some());
     assert!(repos.offers.unsent(10).await.unwrap().is_empty());
     assert_eq!(
         repos
