@@ -105,11 +105,6 @@ enum Command {
     Bench(bench::Bench),
 }
 
-/// mimalloc: the store's page buffers beside many small values fragment glibc's heap (the DMS
-/// import spends a third of its time in malloc without it).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     forecast::quiet_broken_pipe();
     let cli = Cli::parse();
