@@ -120,20 +120,12 @@ async fn admin(server: &Server, path: &str, body: Option<Value>) -> (u16, Value)
 }
 
 async fn press(server: &Server, update_id: i64, chat_id: i64, data: &str) -> u16 {
-    let update = json!({
-        "update_id": update_id,
-        "callback_query": {
-            "id": format!("cb{update_id}"),
-            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
-            "chat_instance": "ci",
-            "data": data,
-            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
-        }
-    });
+    let update = lambda_support::test_events::telegram_callback(update_id, chat_id, data);
     client()
         .post(format!("{}/v1/telegram/webhook", server.base))
         .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
-        .json(&update)
+        .header("content-type", "application/json")
+        .body(update)
         .send()
         .await
         .unwrap()

@@ -10,7 +10,6 @@ use chrono::NaiveDate;
 use common::{at, test_store};
 use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
-use serde_json::json;
 use store::repo::{BookingState, Repos};
 use store::RedbStore;
 
@@ -34,17 +33,7 @@ fn unused_whatsapp() -> WhatsApp {
 }
 
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "update_id": update_id,
-        "callback_query": {
-            "id": format!("cb{update_id}"),
-            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
-            "chat_instance": "ci",
-            "data": data,
-            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
-        }
-    }))
-    .unwrap()
+    lambda_support::test_events::telegram_callback(update_id, chat_id, data)
 }
 
 /// A store where the reminder with «Записаться» went out; returns its callback data.

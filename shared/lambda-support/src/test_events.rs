@@ -36,3 +36,19 @@ pub fn http_api_event(
     lambda_http::request::from_str(&payload.to_string())
         .expect("a payload 2.0 event is a valid API Gateway request")
 }
+
+/// A Telegram update as the Bot API posts it to the webhook: `chat_id` pressed an inline
+/// button carrying `data` (callback query id `cb<update_id>`).
+pub fn telegram_callback(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": format!("cb{update_id}"),
+            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
+            "chat_instance": "ci",
+            "data": data,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        }
+    }))
+    .expect("a JSON value serialises")
+}

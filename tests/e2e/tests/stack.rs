@@ -32,17 +32,7 @@ const WHATSAPP_APP_SECRET: &str = "meta-app-secret";
 
 /// A Telegram callback update: `chat_id` pressed a button carrying `data`.
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "update_id": update_id,
-        "callback_query": {
-            "id": format!("cb{update_id}"),
-            "from": {"id": chat_id, "is_bot": false, "first_name": "X"},
-            "chat_instance": "ci",
-            "data": data,
-            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
-        }
-    }))
-    .unwrap()
+    lambda_support::test_events::telegram_callback(update_id, chat_id, data)
 }
 
 impl Run {
