@@ -1,13 +1,18 @@
 //! `autodrive bench nightly`: the nightly re-forecast on the embedded store. Generates vehicles
 //! with readings into a fresh store (not timed), then times reading every vehicle's readings,
-//! forecasting it and writing every forecast, through the same repositories the stack uses.
+//! forecasting it, deciding from the trigger rules' window whether the night queues it (its last
+//! reading stands for its last visit) and writing every forecast, through the same repositories
+//! the stack uses.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use chrono::NaiveDate;
-use domain::{ForecastInput, Forecaster, Reading, ServiceDue};
+use domain::policy::Policy;
+use domain::triggers::window::{can_fire_on, WindowInput};
+use domain::triggers::LastVisit;
+use domain::{ForecastInput, Forecaster, Reading, ServiceDue, VisitKind};
 use serde::{Deserialize, Serialize};
 use store::repo::{Repos, VehicleRecord};
 use store::RedbStore;
@@ -90,11 +95,14 @@ async fn bench(vehicles: u64, path: &Path) -> Result<f64> {
             forecast_segment(&repos, segment).await
         }));
     }
-    let mut forecast = 0;
+    let (mut forecast, mut queued) = (0, 0);
     for shard in shards {
-        forecast += shard.await.context("a shard task failed")??;
+        let (f, q) = shard.await.context("a shard task failed")??;
+        forecast += f;
+        queued += q;
     }
     let seconds = started.elapsed().as_secs_f64();
+    eprintln!("queued for evaluation: {queued} of {forecast}");
     ensure!(
         forecast == vehicles,
         "forecast {forecast} of {vehicles} vehicles"
@@ -138,11 +146,13 @@ async fn generate(repos: &Repos<RedbStore>, count: u64) -> Result<()> {
     Ok(())
 }
 
-/// Re-forecasts every vehicle of one scan segment; returns how many were forecast.
-async fn forecast_segment(repos: &Repos<RedbStore>, segment: u32) -> Result<u64> {
+/// Re-forecasts every vehicle of one scan segment; returns how many were forecast and how many
+/// of them the night queues for evaluation.
+async fn forecast_segment(repos: &Repos<RedbStore>, segment: u32) -> Result<(u64, u64)> {
     let forecaster = Forecaster::default();
+    let policy = Policy::default();
     let mut cursor = None;
-    let mut done = 0;
+    let (mut done, mut queued) = (0, 0);
     loop {
         let (page, next) = repos
             .vehicles
@@ -160,6 +170,16 @@ async fn forecast_segment(repos: &Repos<RedbStore>, segment: u32) -> Result<u64>
             let due = forecaster
                 .forecast(&input)
                 .with_context(|| format!("forecasting {}", v.vin))?;
+            let window = WindowInput {
+                due: &due,
+                last_visit: readings.last().map(|r| LastVisit {
+                    closed_at: r.date.and_hms_opt(9, 0, 0).unwrap_or_default().and_utc(),
+                    kind: VisitKind::Maintenance,
+                }),
+                first_registration: v.vehicle.first_registration,
+                warranty_until: None,
+            };
+            queued += u64::from(can_fire_on(&policy, &window, as_of()));
             dues.push((v.vin, due));
         }
         done += dues.len() as u64;
@@ -169,7 +189,7 @@ async fn forecast_segment(repos: &Repos<RedbStore>, segment: u32) -> Result<u64>
             .await?;
         match next {
             Some(c) => cursor = Some(c),
-            None => return Ok(done),
+            None => return Ok((done, queued)),
         }
     }
 }

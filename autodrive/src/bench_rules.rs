@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use domain::contact::{apply_contact_policy, Recipient};
 use domain::policy::Policy;
 use domain::pricing::{price_offer, OfferInput};
-use domain::status::{age_band, customer_status};
+use domain::status::{age_band, customer_status, StatusFacts};
 use domain::triggers::{
     evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
@@ -173,7 +173,13 @@ fn vehicle(rng: &mut SplitMix, i: usize, now: DateTime<Utc>) -> Vehicle {
 /// Decides and prices one vehicle; returns a number that depends on the whole result.
 fn evaluate(policy: &Policy, v: &Vehicle, at: DateTime<Utc>) -> u64 {
     let today = at.with_timezone(&policy.time_zone()).date_naive();
-    let status = customer_status(&v.visit_days, false, today, policy.thresholds());
+    let facts = StatusFacts {
+        visit_days: &v.visit_days,
+        due: Some(v.due.due_date),
+        interval_months: policy.schedule_for(v.make, v.model).months,
+        opted_out: false,
+    };
+    let status = customer_status(&facts, today, policy.thresholds());
     let band = age_band(v.first_registration, today, policy.age_bands());
     let input = TriggerInput {
         at,
@@ -190,6 +196,7 @@ fn evaluate(policy: &Policy, v: &Vehicle, at: DateTime<Utc>) -> u64 {
         customer_id: &v.customer_id,
         consents: v.consents,
         opted_out: false,
+        last_marketing_at: None,
     };
     let checked = apply_contact_policy(
         policy,

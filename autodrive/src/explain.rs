@@ -8,7 +8,7 @@ use domain::contact::{apply_contact_policy, Deferral, Recipient, Verdict};
 use domain::forecast::{ForecastInput, Forecaster};
 use domain::policy::Policy;
 use domain::pricing::{price_offer, Offer, OfferInput};
-use domain::status::{age_band, customer_status, AgeBand, CustomerStatus};
+use domain::status::{age_band, customer_status, AgeBand, CustomerStatus, StatusFacts};
 use domain::triggers::{
     evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
@@ -208,7 +208,17 @@ pub fn explain(policy: &Policy, scenario: &Scenario, at: DateTime<Utc>) -> Resul
         .filter(|v| v.customer().id == customer.id)
         .map(|v| v.closed_on(tz))
         .collect();
-    let status = customer_status(&visit_days, opted_out, today, policy.thresholds());
+    let schedule = policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str());
+    let status = customer_status(
+        &StatusFacts {
+            visit_days: &visit_days,
+            due: Some(due.due_date),
+            interval_months: schedule.months,
+            opted_out,
+        },
+        today,
+        policy.thresholds(),
+    );
     let band = age_band(vehicle.first_registration(), today, policy.age_bands());
 
     let cycle = latest_of(&own).closed_at().with_timezone(&Utc);
@@ -235,6 +245,8 @@ pub fn explain(policy: &Policy, scenario: &Scenario, at: DateTime<Utc>) -> Resul
         customer_id: &customer.id,
         consents: customer.consents,
         opted_out,
+        // The scenario is one vehicle: its own contacts are the whole marketing history.
+        last_marketing_at: None,
     };
     let checked = apply_contact_policy(policy, &recipient, &contacts, cycle, decisions);
 

@@ -93,7 +93,7 @@ enum Command {
         /// Policy TOML; the built-in defaults (as in `policy.toml`) when left out.
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// The instant, RFC 3339 (`2025-01-09T12:00:00+03:00`).
+        /// The instant, RFC 3339 (`2025-02-25T12:00:00+03:00`).
         #[arg(long)]
         at: chrono::DateTime<chrono::FixedOffset>,
         /// Print JSON instead of a short text.

@@ -30,6 +30,7 @@ pub struct Stack {
     resources: Mapping,
     globals: Value,
     outputs: Value,
+    parameters: Value,
 }
 
 /// A CloudFormation resource: its logical id, type and properties.
@@ -53,6 +54,7 @@ impl Stack {
             resources,
             globals: doc["Globals"].clone(),
             outputs: doc["Outputs"].clone(),
+            parameters: doc["Parameters"].clone(),
         })
     }
 
@@ -73,6 +75,30 @@ impl Stack {
 
     pub fn resource(&self, id: &str) -> Option<Resource<'_>> {
         self.resources().find(|r| r.id == id)
+    }
+
+    /// The default of a stack parameter, if declared with one.
+    pub fn parameter_default(&self, name: &str) -> Option<&str> {
+        self.parameters.get(name)?["Default"].as_str()
+    }
+
+    /// Every function's environment as SAM merges it: `Globals.Function` first, its own on top.
+    pub fn function_environment<'s>(
+        &'s self,
+        function: &Resource<'s>,
+    ) -> Vec<(&'s str, &'s Value)> {
+        let mut vars: Vec<(&str, &Value)> = Vec::new();
+        for source in [
+            &self.globals["Function"]["Environment"]["Variables"],
+            &function.properties["Environment"]["Variables"],
+        ] {
+            for (k, v) in source.as_mapping().into_iter().flatten() {
+                let Some(k) = k.as_str() else { continue };
+                vars.retain(|(name, _)| *name != k);
+                vars.push((k, v));
+            }
+        }
+        vars
     }
 
     /// The value of an output, if declared.

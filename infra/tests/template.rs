@@ -125,7 +125,9 @@ fn the_http_api_serves_exactly_the_webhook_routes() {
     }
     routes.sort();
     let expected = [
+        ("GET", "/b/{token}", "booking-webhook"),
         ("GET", "/v1/whatsapp/webhook", "booking-webhook"),
+        ("POST", "/b/{token}", "booking-webhook"),
         ("POST", "/v1/telegram/webhook", "booking-webhook"),
         ("POST", "/v1/visits", "ingest-visit"),
         ("POST", "/v1/whatsapp/webhook", "booking-webhook"),
@@ -410,9 +412,24 @@ fn the_booking_webhook_gets_the_advisor_chat_and_the_whatsapp_number_from_ssm_ba
         .resource("BookingWebhookFunction")
         .expect("the booking webhook");
     let env = &function.properties["Environment"]["Variables"];
-    for (variable, parameter) in [
-        ("ADVISOR_CHAT_ID", "AdvisorChatId"),
-        ("WHATSAPP_PHONE_NUMBER_ID", "WhatsAppPhoneNumberId"),
+    let composer = stack
+        .resource("OfferComposerFunction")
+        .expect("the offer composer");
+    let composer_env = &composer.properties["Environment"]["Variables"];
+    for (env, variable, parameter) in [
+        (env, "ADVISOR_CHAT_ID", "AdvisorChatId"),
+        (env, "WHATSAPP_PHONE_NUMBER_ID", "WhatsAppPhoneNumberId"),
+        (env, "SMS_API_BASE", "SmsApiBase"),
+        (env, "SMS_SENDER", "SmsSender"),
+        (env, "PUBLIC_URL", "PublicUrl"),
+        (
+            composer_env,
+            "WHATSAPP_PHONE_NUMBER_ID",
+            "WhatsAppPhoneNumberId",
+        ),
+        (composer_env, "SMS_API_BASE", "SmsApiBase"),
+        (composer_env, "SMS_SENDER", "SmsSender"),
+        (composer_env, "PUBLIC_URL", "PublicUrl"),
     ] {
         assert_eq!(referenced_id(&env[variable]), Some(parameter), "{variable}");
         let declared = &doc["Parameters"][parameter];
@@ -426,6 +443,54 @@ fn the_booking_webhook_gets_the_advisor_chat_and_the_whatsapp_number_from_ssm_ba
         assert!(
             name.starts_with("/autodrive/prod/"),
             "{parameter} defaults to the prod stage's SSM name, got {name:?}"
+        );
+    }
+}
+
+/// The `*_PARAM` names a function's `main.rs` reads (`secret_from_ssm`, `secrets_from_ssm`).
+fn secrets_read_by(binary: &str) -> Vec<String> {
+    let path = format!(
+        "{}/../functions/{binary}/src/main.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut names: Vec<String> = source
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.ends_with("_PARAM") && !s.contains(char::is_whitespace))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn every_function_reads_exactly_the_secrets_the_template_grants_it() {
+    let stack = stack();
+    for f in functions(&stack) {
+        let mut granted: Vec<String> = f.properties["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, _)| k.as_str())
+            .filter(|k| k.ends_with("_PARAM"))
+            .map(str::to_owned)
+            .collect();
+        granted.sort();
+        assert_eq!(secrets_read_by(binary(&f)), granted, "{}", f.id);
+    }
+    let composer = secrets_read_by("offer-composer");
+    for secret in [
+        "TELEGRAM_BOT_TOKEN_PARAM",
+        "WHATSAPP_ACCESS_TOKEN_PARAM",
+        "SMS_API_KEY_PARAM",
+        "BOOKING_LINK_KEY_PARAM",
+    ] {
+        assert!(
+            composer.iter().any(|s| s == secret),
+            "offer-composer reads {secret}"
         );
     }
 }

@@ -40,8 +40,6 @@ const SHARDS: u32 = 4;
 const PAGE: u32 = 500;
 /// The advisors' Telegram chat.
 const ADVISOR_CHAT: i64 = -100_000_000_001;
-/// Lifts per hourly slot.
-const LIFTS: u32 = 4;
 /// Vehicles evaluated at once.
 const EVALUATORS: usize = 4;
 /// Visits recorded at once while back-filling the history.
@@ -267,8 +265,6 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
         channel: Arc::default(),
         settings: BookingSettings {
             advisor_chat_id: ADVISOR_CHAT,
-            days_ahead: 7,
-            hold_minutes: 30,
             max_slots_shown: 8,
         },
         seed: config.seed,
@@ -282,11 +278,6 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
         .ingest(&dealership, ingested, first_night.to_utc(), &bar)
         .await?;
     bar.finish_and_clear();
-    let first_day = run_date_of(&policy, first_night.to_utc());
-    let last_day = run_date_of(&policy, config.at.to_utc());
-    cycle
-        .define_slots(first_day, last_day + Days::new(15))
-        .await?;
     cycle
         .earlier_opt_outs(&dealership, first_night.to_utc())
         .await?;
@@ -362,20 +353,6 @@ impl Cycle {
         Ok(todo.len())
     }
 
-    async fn define_slots(&self, from: NaiveDate, to: NaiveDate) -> Result<()> {
-        let mut day = from;
-        while day <= to {
-            for hour in 9..18 {
-                self.repos
-                    .capacity
-                    .define_slot(day, &format!("{hour:02}:00"), LIFTS)
-                    .await?;
-            }
-            day = day + Days::new(1);
-        }
-        Ok(())
-    }
-
     /// A few customers said STOP before the demo period.
     async fn earlier_opt_outs(
         &mut self,
@@ -438,10 +415,24 @@ impl Cycle {
         queued.dedup();
         log.evaluated = queued.len();
 
-        let chunk = queued.len().div_ceil(EVALUATORS).max(1);
+        // One customer's vehicles go to one evaluator, in VIN order: the marketing cap is per
+        // customer, so which of two cars gets tonight's offer must not depend on scheduling.
+        let mut parts: Vec<Vec<EvaluateVehicle>> = vec![Vec::new(); EVALUATORS];
+        for message in queued {
+            let customer = self
+                .repos
+                .vehicles
+                .get::<domain::Vehicle>(vin_of(&message))
+                .await?
+                .map(|v| v.customer_id)
+                .unwrap_or_default();
+            let worker = customer.bytes().fold(0usize, |h, b| {
+                h.wrapping_mul(31).wrapping_add(usize::from(b))
+            });
+            parts[worker % EVALUATORS].push(message);
+        }
         let mut evaluators = tokio::task::JoinSet::new();
-        for part in queued.chunks(chunk) {
-            let part = part.to_vec();
+        for part in parts {
             let (repos, policy) = (self.repos.clone(), self.policy.clone());
             let channel = Arc::clone(&self.channel);
             evaluators.spawn(async move {
@@ -515,7 +506,8 @@ fn note(
         }),
         ComposeOutcome::NoChannel => log.no_channel += 1,
         ComposeOutcome::OptedOut => log.opted_out_before_send += 1,
-        ComposeOutcome::AlreadySent | ComposeOutcome::NotYet { .. } => {}
+        ComposeOutcome::AlreadySent | ComposeOutcome::NotYet { .. } | ComposeOutcome::NoConsent => {
+        }
     }
 }
 

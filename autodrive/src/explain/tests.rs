@@ -49,9 +49,12 @@ fn run_at(scenario: &Value, at: &str) -> Explanation {
     explain(&Policy::default(), &parsed, at).unwrap()
 }
 
+/// Serviced every January, due on 15 January 2025 and six weeks past it (sleeping: more than
+/// 30 days overdue), the reminder unanswered: the personal offer carries the 3–5-year discount.
 #[test]
-fn a_sleeping_customer_a_week_before_the_due_date_gets_a_personal_offer_of_20_percent_off_labour() {
-    let e = run_at(&scenario("C-1001"), "2025-01-09T12:00:00+03:00");
+fn a_sleeping_customer_six_weeks_past_the_due_date_gets_a_personal_offer_of_20_percent_off_labour()
+{
+    let e = run_at(&scenario("C-1001"), "2025-02-25T12:00:00+03:00");
     assert!(!e.control_group);
     assert_eq!(
         (e.status, e.age_band),
@@ -71,21 +74,36 @@ fn a_sleeping_customer_a_week_before_the_due_date_gets_a_personal_offer_of_20_pe
     assert_eq!(offer.final_price.to_string(), "6400.00");
 }
 
+/// The same customer a week before the due date is on schedule (loyal): the personal offer goes
+/// out, without the discount meant for customers drifting away.
+#[test]
+fn the_same_customer_a_week_before_the_due_date_is_loyal_and_gets_no_discount() {
+    let e = run_at(&scenario("C-1001"), "2025-01-09T12:00:00+03:00");
+    assert_eq!(e.status, CustomerStatus::Loyal);
+    assert_eq!(e.decisions[0].stage, Stage::PersonalOffer);
+    let v = serde_json::to_value(&e).unwrap();
+    let offer = &v["offer"];
+    assert!(
+        offer.is_null() || offer["labor_discount_percent"] == "0.00",
+        "{offer}"
+    );
+}
+
 #[test]
 fn a_decision_at_23_00_is_shown_deferred_to_09_00() {
-    let e = run_at(&scenario("C-1001"), "2025-01-09T23:00:00+03:00");
+    let e = run_at(&scenario("C-1001"), "2025-02-25T23:00:00+03:00");
     let d = &e.decisions[0];
     assert_eq!(d.deferred_by, Some("quiet_hours"));
     assert_eq!(
         d.at,
-        DateTime::parse_from_rfc3339("2025-01-10T09:00:00+03:00").unwrap()
+        DateTime::parse_from_rfc3339("2025-02-26T09:00:00+03:00").unwrap()
     );
     assert!(e.offer.is_some());
 }
 
 #[test]
 fn a_customer_in_the_control_group_is_shown_the_veto_and_no_offer() {
-    let e = run_at(&scenario("C-1005"), "2025-01-09T12:00:00+03:00");
+    let e = run_at(&scenario("C-1005"), "2025-02-25T12:00:00+03:00");
     assert!(e.control_group);
     assert_eq!(e.decisions[0].vetoed_by.as_deref(), Some("control_group"));
     assert!(e.offer.is_none());
@@ -93,7 +111,7 @@ fn a_customer_in_the_control_group_is_shown_the_veto_and_no_offer() {
 
 #[test]
 fn the_json_output_has_every_field_the_advisor_reads() {
-    let e = run_at(&scenario("C-1001"), "2025-01-09T12:00:00+03:00");
+    let e = run_at(&scenario("C-1001"), "2025-02-25T12:00:00+03:00");
     let v = serde_json::to_value(&e).unwrap();
     for key in ["status", "age_band", "due", "decisions", "offer"] {
         assert!(v.get(key).is_some(), "{key}");
@@ -143,10 +161,10 @@ fn visits_and_contacts_after_the_instant_are_ignored() {
     s["visits"].as_array_mut().unwrap().push(visit(
         "C-1001",
         "WO-3",
-        "2025-01-20T11:00:00+03:00",
+        "2025-03-20T11:00:00+03:00",
         60_000,
     ));
-    let e = run_at(&s, "2025-01-09T12:00:00+03:00");
+    let e = run_at(&s, "2025-02-25T12:00:00+03:00");
     assert_eq!(e.decisions[0].stage, Stage::PersonalOffer);
 }
 
@@ -169,7 +187,7 @@ fn the_documented_example_scenario_gives_a_personal_offer() {
         "/../docs/explain-scenario.json"
     ));
     let scenario = Scenario::parse_json(bytes).unwrap();
-    let at = DateTime::parse_from_rfc3339("2025-01-09T12:00:00+03:00")
+    let at = DateTime::parse_from_rfc3339("2025-02-25T12:00:00+03:00")
         .unwrap()
         .with_timezone(&Utc);
     let e = explain(&Policy::default(), &scenario, at).unwrap();

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use app::outreach::WhatsAppTemplates;
 use app::BookingSettings;
 use domain::policy::Policy;
 
@@ -26,7 +27,24 @@ pub struct ServeConfig {
     pub whatsapp_app_secret: String,
     pub whatsapp_verify_token: String,
     pub whatsapp_phone_number_id: String,
+    /// `WHATSAPP_TEMPLATES`: `stage=name,...` over the default `autodrive_<stage>` names.
+    pub templates: WhatsAppTemplates,
+    /// The SMS gateway, used when `SMS_API_BASE` is set (else SMS texts are printed).
+    pub sms: Option<SmsConfig>,
+    /// `AUTODRIVE_PUBLIC_URL`: where SMS links point (default `http://<addr>`).
+    pub public_url: String,
+    /// `BOOKING_LINK_KEY`: the key booking links are signed with (16+ bytes); without it no SMS
+    /// goes out and the booking page answers 404.
+    pub link_key: Option<String>,
     pub booking: BookingSettings,
+}
+
+/// The HTTP SMS gateway: `SMS_API_BASE`, `SMS_API_KEY`, `SMS_SENDER`.
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    pub api_base: String,
+    pub api_key: String,
+    pub sender: String,
 }
 
 /// The real Bot API, used when `TELEGRAM_BOT_TOKEN` is set.
@@ -98,6 +116,32 @@ impl ServeConfig {
                 .transpose()?
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
         };
+        let templates = WhatsAppTemplates::parse(&value("WHATSAPP_TEMPLATES").unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("WHATSAPP_TEMPLATES: {e}"))?;
+        let sms = match value("SMS_API_BASE") {
+            None => None,
+            Some(_) => {
+                let api_base = url("SMS_API_BASE", "")?;
+                let Some(api_key) = value("SMS_API_KEY") else {
+                    bail!("SMS_API_KEY is not set (the SMS gateway's API key)");
+                };
+                let sender = value("SMS_SENDER").unwrap_or_default();
+                if !channels::sms::is_sender_name(&sender) {
+                    bail!("SMS_SENDER: {sender:?} is not a sender name (1 to 11 Latin letters, digits, spaces, '-', '.' or '_')");
+                }
+                Some(SmsConfig {
+                    api_base,
+                    api_key,
+                    sender,
+                })
+            }
+        };
+        let public_url = url("AUTODRIVE_PUBLIC_URL", &format!("http://{addr}"))?;
+        let link_key = value("BOOKING_LINK_KEY");
+        if let Some(key) = &link_key {
+            app::booking_link::BookingLinks::new(key.as_bytes(), &public_url)
+                .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY: {e}"))?;
+        }
         Ok(ServeConfig {
             addr,
             data_dir,
@@ -116,10 +160,12 @@ impl ServeConfig {
             whatsapp_app_secret: value("WHATSAPP_APP_SECRET").unwrap_or_default(),
             whatsapp_verify_token: value("WHATSAPP_VERIFY_TOKEN").unwrap_or_default(),
             whatsapp_phone_number_id: phone_number_id,
+            templates,
+            sms,
+            public_url,
+            link_key,
             booking: BookingSettings {
                 advisor_chat_id,
-                days_ahead: 7,
-                hold_minutes: 30,
                 max_slots_shown: 6,
             },
         })
@@ -164,6 +210,9 @@ mod tests {
             ("WHATSAPP_PHONE_NUMBER_ID", "+7916"),
             ("POLICY_FILE", "/nonexistent/policy.toml"),
             ("AUTODRIVE_ADDR", "localhost"),
+            ("SMS_API_BASE", "sms.example"),
+            ("BOOKING_LINK_KEY", "short"),
+            ("AUTODRIVE_PUBLIC_URL", "example.org"),
         ] {
             let err = config(&[("AUTODRIVE_CRM_SECRET", "s"), (name, value)]).unwrap_err();
             assert!(format!("{err:#}").contains(name), "{name}: {err:#}");

@@ -22,7 +22,7 @@ use store::repo::Repos;
 use store::RedbStore;
 
 pub use config::ServeConfig;
-use outbound::{Telegram, WhatsApp};
+use outbound::{Outbound, Telegram, WhatsApp};
 use queues::Queue;
 
 #[derive(Debug, clap::Args)]
@@ -185,7 +185,7 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
         )),
         None => Telegram::Console(channels::ConsoleChannel::default()),
     };
-    let whatsapp = match &config.whatsapp {
+    let whatsapp = || match &config.whatsapp {
         Some(w) => WhatsApp::Api(channels::WhatsAppCloud::new(
             w.api_base.clone(),
             config.whatsapp_phone_number_id.clone(),
@@ -195,6 +195,19 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
             phone_number_id: config.whatsapp_phone_number_id.clone(),
             console: channels::ConsoleChannel::default(),
         },
+    };
+    let sms = || {
+        config
+            .sms
+            .as_ref()
+            .map(|s| channels::SmsGateway::new(&s.api_base, &s.api_key, &s.sender))
+    };
+    let links = match &config.link_key {
+        Some(key) => Some(
+            app::booking_link::BookingLinks::new(key.as_bytes(), &config.public_url)
+                .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY: {e}"))?,
+        ),
+        None => None,
     };
     let secret = ingest_visit::Secret::parse(&config.crm_secret)
         .map_err(|e| anyhow::anyhow!("AUTODRIVE_CRM_SECRET: {e}"))?;
@@ -212,12 +225,14 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
             policy: policy.clone(),
             bot: telegram(),
             whatsapp: booking_webhook::WhatsApp {
-                client: whatsapp,
+                client: whatsapp(),
                 app_secret: config.whatsapp_app_secret.clone(),
                 verify_token: config.whatsapp_verify_token.clone(),
             },
             settings: config.booking.clone(),
             webhook_secret: config.telegram_secret.clone(),
+            sms: sms(),
+            links: links.clone(),
         },
         nightly: Arc::new(nightly_forecast::Deps {
             repos: repos.clone(),
@@ -242,7 +257,16 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
         composer: offer_composer::Deps {
             repos,
             policy,
-            channel: telegram(),
+            channel: Outbound {
+                telegram: telegram(),
+                whatsapp: whatsapp(),
+                sms: sms(),
+                console: channels::ConsoleChannel::default(),
+            },
+            compose: app::ComposeSettings {
+                templates: config.templates.clone(),
+                links,
+            },
             postpone: LocalPostpone {
                 queue: compose,
                 clock,
@@ -261,7 +285,7 @@ fn read_state(dir: &Path) -> Option<NightRecord> {
 
 struct Workers {
     evaluator: trigger_evaluator::Deps<Store, Queue>,
-    composer: offer_composer::Deps<Store, Telegram, LocalPostpone>,
+    composer: offer_composer::Deps<Store, Outbound, LocalPostpone>,
     evaluate_rx: queues::Receiver,
     compose_rx: queues::Receiver,
 }

@@ -1,4 +1,4 @@
-//! `serve`'s HTTP surface. The webhooks go to the Lambda handlers as `lambda_http` requests
+//! `serve`'s HTTP surface. The webhooks and the booking page (`/b/{token}`) go to the Lambda handlers as `lambda_http` requests
 //! (the same code as in AWS); `/healthz` and `/v1/admin/*` are the local server's own.
 
 use std::collections::HashMap;
@@ -38,7 +38,10 @@ async fn lambda_route(State(app): State<Arc<App>>, request: Request) -> Response
     let now = app.clock.now();
     let response = if path == "/v1/visits" {
         ingest_visit::handle_request(&app.ingest, request, now).await
-    } else if path == booking_webhook::TELEGRAM_PATH || path == booking_webhook::WHATSAPP_PATH {
+    } else if path == booking_webhook::TELEGRAM_PATH
+        || path == booking_webhook::WHATSAPP_PATH
+        || path.starts_with(app::booking_link::PAGE_PREFIX)
+    {
         booking_webhook::handle_request(&app.booking, request, now).await
     } else {
         return error(StatusCode::NOT_FOUND, "not_found");

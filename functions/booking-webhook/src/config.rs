@@ -15,6 +15,10 @@ pub struct Config {
     pub whatsapp_api_version: String,
     /// The business number's id on the Cloud API (digits).
     pub whatsapp_phone_number_id: String,
+    pub sms_api_base: String,
+    pub sms_sender: String,
+    /// Where the booking page is served (the HTTP API's URL).
+    pub public_url: String,
 }
 
 impl Config {
@@ -23,10 +27,11 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// From `get(name)`: `TABLE_NAME`, `ADVISOR_CHAT_ID` (the advisors' Telegram chat, not 0)
-    /// and `WHATSAPP_PHONE_NUMBER_ID` are required; `BOOKING_DAYS_AHEAD` (7),
-    /// `BOOKING_HOLD_MINUTES` (30), `BOOKING_SLOTS_SHOWN` (6), `TELEGRAM_API_URL`,
-    /// `WHATSAPP_API_URL` and `WHATSAPP_API_VERSION` have defaults.
+    /// From `get(name)`: `TABLE_NAME`, `ADVISOR_CHAT_ID` (the advisors' Telegram chat, not 0),
+    /// `WHATSAPP_PHONE_NUMBER_ID`, `SMS_API_BASE`, `SMS_SENDER` and `PUBLIC_URL` are required;
+    /// `BOOKING_SLOTS_SHOWN` (6), `TELEGRAM_API_URL`, `WHATSAPP_API_URL` and
+    /// `WHATSAPP_API_VERSION` have defaults. How far ahead slots are offered and how long a hold
+    /// lasts are the policy's (`[workshop]`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let value = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| value(name).ok_or(ConfigError::Missing(name));
@@ -71,6 +76,18 @@ impl Config {
                 "must look like v21.0".into(),
             ));
         }
+        let sms_sender = required("SMS_SENDER")?;
+        if !channels::sms::is_sender_name(&sms_sender) {
+            return Err(invalid(
+                "SMS_SENDER",
+                "must be 1 to 11 Latin letters, digits, spaces, '-', '.' or '_'".into(),
+            ));
+        }
+        let required_url = |name: &'static str| match value(name) {
+            Some(v) if v.starts_with("https://") || v.starts_with("http://") => Ok(v),
+            Some(_) => Err(invalid(name, "must be an http(s) URL".into())),
+            None => Err(ConfigError::Missing(name)),
+        };
         let count = |name, default, max| {
             number(name, default, 1, max).map(|n| usize::try_from(n).unwrap_or(1))
         };
@@ -78,14 +95,15 @@ impl Config {
             table: required("TABLE_NAME")?,
             settings: BookingSettings {
                 advisor_chat_id,
-                days_ahead: u32::try_from(number("BOOKING_DAYS_AHEAD", 7, 1, 60)?).unwrap_or(7),
-                hold_minutes: number("BOOKING_HOLD_MINUTES", 30, 1, 24 * 60)?,
                 max_slots_shown: count("BOOKING_SLOTS_SHOWN", 6, 100)?,
             },
             telegram_api_url: url("TELEGRAM_API_URL", channels::telegram::DEFAULT_BASE_URL)?,
             whatsapp_api_url: url("WHATSAPP_API_URL", channels::whatsapp::DEFAULT_BASE_URL)?,
             whatsapp_api_version: version,
             whatsapp_phone_number_id: phone_number_id,
+            sms_api_base: required_url("SMS_API_BASE")?,
+            sms_sender,
+            public_url: required_url("PUBLIC_URL")?,
         })
     }
 }
@@ -103,10 +121,13 @@ mod tests {
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
-    const REQUIRED: [(&str, &str); 3] = [
+    const REQUIRED: [(&str, &str); 6] = [
         ("TABLE_NAME", "autodrive-prod"),
         ("ADVISOR_CHAT_ID", "-1001234567890"),
         ("WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+        ("SMS_API_BASE", "https://sms.example"),
+        ("SMS_SENDER", "AutoDrive"),
+        ("PUBLIC_URL", "https://api.example"),
     ];
 
     fn without(name: &str) -> Vec<(&'static str, &'static str)> {
@@ -127,8 +148,6 @@ mod tests {
             c.settings,
             BookingSettings {
                 advisor_chat_id: -1_001_234_567_890,
-                days_ahead: 7,
-                hold_minutes: 30,
                 max_slots_shown: 6,
             }
         );
@@ -202,7 +221,8 @@ mod tests {
             ("WHATSAPP_API_URL", "graph.facebook.com"),
             ("WHATSAPP_API_VERSION", "21"),
             ("BOOKING_SLOTS_SHOWN", "0"),
-            ("BOOKING_HOLD_MINUTES", "-5"),
+            ("SMS_SENDER", "Автодрайв"),
+            ("PUBLIC_URL", "api.example"),
         ] {
             let err = config(&with(name, bad)).unwrap_err();
             assert!(

@@ -3,16 +3,19 @@
 //! `POST /v1/whatsapp/webhook` checks `X-Hub-Signature-256`. Every update (a Telegram update, a
 //! WhatsApp message) runs through the booking use case, idempotent per update or message id, and
 //! each reply goes out through the messenger it is addressed to (the advisor is in Telegram).
+//! `GET`/`POST /b/{token}` is the mobile booking page SMS links open (see [`page`]).
 //! 200 handled, 401 bad secret or signature, 403 wrong verify token or not this sender's to do,
 //! 404 unknown route, offer or booking, 409 the same update in progress, 422 unreadable update,
 //! opaque 500.
 
 pub mod config;
+pub mod page;
 
 use anyhow::Context;
-use app::ports::{Address, Messenger, OutgoingMessage, WhatsAppId};
+use app::booking_link::BookingLinks;
+use app::ports::{Address, Channel, Messenger, OutgoingMessage, WhatsAppId};
 use app::{BookingSettings, MessengerUpdate, UpdateError, UpdateKind};
-use channels::{TelegramBot, WhatsAppCloud};
+use channels::{ConsoleChannel, SmsGateway, TelegramBot, WhatsAppCloud};
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use hmac::{Hmac, KeyInit, Mac};
@@ -95,6 +98,11 @@ pub struct Deps<S, T = TelegramBot, W = WhatsAppCloud> {
     pub settings: BookingSettings,
     /// Telegram's webhook secret token.
     pub webhook_secret: String,
+    /// Where replies to SMS customers go (the confirmation of a booking made on the page);
+    /// `None` prints them (local runs only: texts carry personal data).
+    pub sms: Option<SmsGateway>,
+    /// Checks the booking page's links; without it the page answers 404.
+    pub links: Option<BookingLinks>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +194,8 @@ struct Metadata {
 struct WaMessage {
     from: String,
     id: String,
+    /// Unix seconds, as a string.
+    timestamp: Option<String>,
     #[serde(rename = "type")]
     kind: String,
     text: Option<WaText>,
@@ -222,9 +232,20 @@ pub fn parse_whatsapp(
     body: &[u8],
     phone_number_id: &str,
 ) -> Result<Vec<MessengerUpdate>, ApiError> {
+    parse_whatsapp_with_senders(body, phone_number_id).map(|(updates, _)| updates)
+}
+
+/// Who wrote and when (any message type), for the service window.
+type Senders = Vec<(WhatsAppId, Option<DateTime<Utc>>)>;
+
+fn parse_whatsapp_with_senders(
+    body: &[u8],
+    phone_number_id: &str,
+) -> Result<(Vec<MessengerUpdate>, Senders), ApiError> {
     let notification: Notification =
         serde_json::from_slice(body).map_err(|e| unprocessable("$", e))?;
     let mut updates = Vec::new();
+    let mut senders = Vec::new();
     for (e, entry) in notification.entry.into_iter().enumerate() {
         for (c, change) in entry.changes.into_iter().enumerate() {
             if change.field.as_deref().is_some_and(|f| f != "messages") {
@@ -246,6 +267,12 @@ pub fn parse_whatsapp(
                 if message.id.is_empty() {
                     return Err(unprocessable(format!("{at}.id"), "must not be empty"));
                 }
+                let sent_at = message
+                    .timestamp
+                    .as_deref()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .and_then(|t| DateTime::from_timestamp(t, 0));
+                senders.push((from.clone(), sent_at));
                 let kind =
                     match message.kind.as_str() {
                         "text" => message.text.map(|t| UpdateKind::Text(t.body)),
@@ -274,7 +301,7 @@ pub fn parse_whatsapp(
             }
         }
     }
-    Ok(updates)
+    Ok((updates, senders))
 }
 
 fn same_secret(expected: &str, given: &[u8]) -> bool {
@@ -357,7 +384,14 @@ async fn run_whatsapp<S: Store, T: TelegramOut, W: WhatsAppOut>(
     if !signed_by(&deps.whatsapp.app_secret, signature, body) {
         return Err(ApiError::Unauthorized("bad or missing signature".into()));
     }
-    let updates = parse_whatsapp(body, deps.whatsapp.client.phone_number_id())?;
+    let (updates, senders) =
+        parse_whatsapp_with_senders(body, deps.whatsapp.client.phone_number_id())?;
+    for (from, sent_at) in &senders {
+        let at = sent_at.map_or(now, |t| t.min(now));
+        app::outreach::note_whatsapp_inbound(&deps.repos, from, at)
+            .await
+            .context("recording the service window")?;
+    }
     let mut first_error = None;
     for update in &updates {
         if let Err(e) = run_update(deps, update, now).await {
@@ -407,18 +441,22 @@ async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
 }
 
 /// Sends a reply through the messenger it is addressed to.
-async fn deliver<S, T: TelegramOut, W: WhatsAppOut>(
+pub(crate) async fn deliver<S, T: TelegramOut, W: WhatsAppOut>(
     deps: &Deps<S, T, W>,
     message: &OutgoingMessage,
 ) -> anyhow::Result<()> {
-    match message.to {
+    match &message.to {
         Address::Telegram(_) => deps.bot.send_message(message).await,
         Address::WhatsApp(_) => deps.whatsapp.client.send_message(message).await,
+        Address::Sms(phone) => match &deps.sms {
+            Some(gateway) => gateway.send_sms(phone, &message.text).await.map(drop),
+            None => ConsoleChannel::default().send(message).await.map(drop),
+        },
     }
 }
 
 /// The one place update errors become HTTP errors.
-fn api_error(e: UpdateError, messenger: Messenger) -> ApiError {
+pub(crate) fn api_error(e: UpdateError, messenger: Messenger) -> ApiError {
     match e {
         UpdateError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
         UpdateError::NotFound(_) => ApiError::NotFound,
@@ -427,6 +465,7 @@ fn api_error(e: UpdateError, messenger: Messenger) -> ApiError {
             let field = match messenger {
                 Messenger::Telegram => "callback_query.data",
                 Messenger::WhatsApp => "messages[].interactive",
+                Messenger::Sms => "slot",
             };
             unprocessable(field, e)
         }
@@ -434,7 +473,7 @@ fn api_error(e: UpdateError, messenger: Messenger) -> ApiError {
     }
 }
 
-fn response(status: u16, content_type: &'static str, body: String) -> Response<Body> {
+pub(crate) fn response(status: u16, content_type: &'static str, body: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
@@ -449,8 +488,8 @@ fn json_response(reply: Reply) -> Response<Body> {
     response(reply.status, "application/json", reply.body.to_string())
 }
 
-/// The Lambda entry: routes `POST .../v1/telegram/webhook` and `GET`/`POST
-/// .../v1/whatsapp/webhook`.
+/// The Lambda entry: routes `POST .../v1/telegram/webhook`, `GET`/`POST
+/// .../v1/whatsapp/webhook` and `GET`/`POST /b/{token}`.
 pub async fn handle_request<S: Store, T: TelegramOut, W: WhatsAppOut>(
     deps: &Deps<S, T, W>,
     request: Request,
@@ -459,6 +498,9 @@ pub async fn handle_request<S: Store, T: TelegramOut, W: WhatsAppOut>(
     let path = request.uri().path();
     let method = request.method();
     let body = request.body().as_ref();
+    if let Some(token) = page::token_of(path) {
+        return page::handle_page(deps, method, token, body, now).await;
+    }
     if path.ends_with(TELEGRAM_PATH) {
         if method != http::Method::POST {
             return json_response(ApiError::MethodNotAllowed.reply());

@@ -1,13 +1,14 @@
-//! Lambda binary: reads the config and the secrets, builds the store and the messenger clients
-//! once, serves the webhooks. Missing or invalid settings stop the cold start.
+//! Lambda binary: reads the config and the secrets, builds the store, the messenger and SMS
+//! clients once, serves the webhooks and the booking page. Missing or invalid settings stop the
+//! cold start.
 
-use anyhow::Context;
+use app::booking_link::BookingLinks;
 use booking_webhook::config::Config;
 use booking_webhook::{handle_request, Deps, WhatsApp};
-use channels::{TelegramBot, WhatsAppCloud};
+use channels::{SmsGateway, TelegramBot, WhatsAppCloud};
 use lambda_http::{service_fn, Error, Request};
 use lambda_support::{
-    dynamo_store, init_tracing, load_aws_config, policy_from_env, secret_from_ssm,
+    dynamo_store, init_tracing, load_aws_config, policy_from_env, secrets_from_ssm,
 };
 use store::repo::Repos;
 
@@ -17,21 +18,22 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let policy = policy_from_env()?;
     let aws = load_aws_config().await;
-    let token = secret_from_ssm(&aws, "TELEGRAM_BOT_TOKEN_PARAM")
-        .await
-        .context("the Telegram bot token")?;
-    let webhook_secret = secret_from_ssm(&aws, "TELEGRAM_WEBHOOK_SECRET_PARAM")
-        .await
-        .context("the Telegram webhook secret")?;
-    let access_token = secret_from_ssm(&aws, "WHATSAPP_ACCESS_TOKEN_PARAM")
-        .await
-        .context("the WhatsApp access token")?;
-    let app_secret = secret_from_ssm(&aws, "WHATSAPP_APP_SECRET_PARAM")
-        .await
-        .context("the WhatsApp app secret")?;
-    let verify_token = secret_from_ssm(&aws, "WHATSAPP_VERIFY_TOKEN_PARAM")
-        .await
-        .context("the WhatsApp verify token")?;
+    let [token, webhook_secret, access_token, app_secret, verify_token, sms_key, link_key] =
+        secrets_from_ssm(
+            &aws,
+            [
+                "TELEGRAM_BOT_TOKEN_PARAM",
+                "TELEGRAM_WEBHOOK_SECRET_PARAM",
+                "WHATSAPP_ACCESS_TOKEN_PARAM",
+                "WHATSAPP_APP_SECRET_PARAM",
+                "WHATSAPP_VERIFY_TOKEN_PARAM",
+                "SMS_API_KEY_PARAM",
+                "BOOKING_LINK_KEY_PARAM",
+            ],
+        )
+        .await?;
+    let links = BookingLinks::new(link_key.trim().as_bytes(), &config.public_url)
+        .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY_PARAM / PUBLIC_URL: {e}"))?;
     let deps = Deps {
         repos: Repos::new(dynamo_store(&aws, config.table)),
         policy,
@@ -48,6 +50,12 @@ async fn main() -> Result<(), Error> {
         },
         settings: config.settings,
         webhook_secret,
+        sms: Some(SmsGateway::new(
+            config.sms_api_base,
+            sms_key,
+            config.sms_sender,
+        )),
+        links: Some(links),
     };
     let deps = &deps;
     lambda_http::run(service_fn(move |request: Request| async move {

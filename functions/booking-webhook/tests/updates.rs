@@ -71,12 +71,12 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
         bot,
         settings: BookingSettings {
             advisor_chat_id: ADVISOR_CHAT,
-            days_ahead: 7,
-            hold_minutes: 30,
             max_slots_shown: 6,
         },
         whatsapp: unused_whatsapp(),
         webhook_secret: SECRET.into(),
+        sms: None,
+        links: None,
     };
     let now = at("2027-11-01T10:05:00+03:00");
 
@@ -152,7 +152,9 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
             && c.body["text"].as_str().unwrap().contains("подтверждена")));
     let booking = repos
         .capacity
-        .booking::<app::booking::BookingRecord>(confirm.trim_start_matches("c:"))
+        .booking::<app::booking::BookingRecord>(
+            confirm.trim_start_matches("c:").split(':').next().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -171,12 +173,12 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
         bot: TelegramBot::new(telegram.base_url(), "7:BOT"),
         settings: BookingSettings {
             advisor_chat_id: ADVISOR_CHAT,
-            days_ahead: 7,
-            hold_minutes: 30,
             max_slots_shown: 6,
         },
         whatsapp: unused_whatsapp(),
         webhook_secret: SECRET.into(),
+        sms: None,
+        links: None,
     };
     let now = at("2027-11-01T10:05:00+03:00");
     let body = press(1, CUSTOMER_CHAT, "book:o0000000000000000");

@@ -1,12 +1,15 @@
-//! `offer-composer`: consumes compose messages and sends each through the customer's messenger
-//! at most once (outbox lease per offer id). A message decided inside quiet hours is handed back
+//! `offer-composer`: consumes compose messages and sends each through the customer's channel
+//! (Telegram, else WhatsApp, else SMS with a booking link; see `app::outreach`) at most once
+//! (outbox lease per offer id). A message decided inside quiet hours is handed back
 //! to the queue, invisible until its send time; failures are partial batch failures.
+
+pub mod config;
 
 use std::future::Future;
 
 use app::messages::ComposeOffer;
-use app::ports::Channel;
-use app::{ComposeError, ComposeOutcome};
+use app::outreach::Outreach;
+use app::{ComposeError, ComposeOutcome, ComposeSettings};
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use lambda_support::aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -31,12 +34,15 @@ pub const MAX_POSTPONE_SECONDS: i64 = 12 * 3600;
 pub struct Deps<S, C, P> {
     pub repos: Repos<S>,
     pub policy: Policy,
+    /// The channels messages go through ([`channels::Channels`] in Lambda).
     pub channel: C,
+    /// WhatsApp template names and the SMS booking links.
+    pub compose: ComposeSettings,
     pub postpone: P,
 }
 
 /// Handles a batch at `now` as `sender` (the invocation's request id).
-pub async fn handle<S: Store, C: Channel, P: Postpone>(
+pub async fn handle<S: Store, C: Outreach, P: Postpone>(
     deps: &Deps<S, C, P>,
     event: SqsEvent,
     sender: &str,
@@ -49,7 +55,7 @@ pub async fn handle<S: Store, C: Channel, P: Postpone>(
     batch_response(&event, outcomes)
 }
 
-async fn handle_record<S: Store, C: Channel, P: Postpone>(
+async fn handle_record<S: Store, C: Outreach, P: Postpone>(
     deps: &Deps<S, C, P>,
     record: &SqsMessage,
     sender: &str,
@@ -58,10 +64,11 @@ async fn handle_record<S: Store, C: Channel, P: Postpone>(
     let body = record.body.as_deref().unwrap_or_default();
     let message =
         ComposeOffer::from_json(body).map_err(|e| RecordError::Rejected(e.to_string()))?;
-    let outcome = app::compose_and_send(
+    let outcome = app::compose_and_deliver(
         &deps.repos,
         &deps.policy,
         &deps.channel,
+        &deps.compose,
         &message,
         sender,
         now,
@@ -72,6 +79,7 @@ async fn handle_record<S: Store, C: Channel, P: Postpone>(
         ComposeOutcome::Sent { .. }
         | ComposeOutcome::AlreadySent
         | ComposeOutcome::NoChannel
+        | ComposeOutcome::NoConsent
         | ComposeOutcome::OptedOut => Ok(()),
         ComposeOutcome::NotYet { send_at } => {
             let seconds = (send_at - now).num_seconds().clamp(1, MAX_POSTPONE_SECONDS);

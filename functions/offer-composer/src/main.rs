@@ -1,30 +1,59 @@
-//! Lambda binary: reads the config, builds the store, bot and SQS clients once, consumes batches.
+//! Lambda binary: reads the config and the secrets, builds the store, the channels (Telegram,
+//! WhatsApp, SMS) and the SQS client once, consumes batches.
 
-use anyhow::Context;
-use channels::TelegramBot;
+use app::booking_link::BookingLinks;
+use app::ComposeSettings;
+use channels::{Channels, SmsGateway, TelegramBot, WhatsAppCloud};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use lambda_support::aws_lambda_events::sqs::SqsEvent;
 use lambda_support::{
-    dynamo_store, init_tracing, load_aws_config, policy_from_env, required, secret_from_ssm,
+    dynamo_store, init_tracing, load_aws_config, policy_from_env, secrets_from_ssm,
 };
+use offer_composer::config::Config;
 use offer_composer::{handle, Deps, SqsPostpone};
 use store::repo::Repos;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let table = required("TABLE_NAME")?;
+    let config = Config::from_env()?;
     let policy = policy_from_env()?;
-    let api = std::env::var("TELEGRAM_API_URL")
-        .unwrap_or_else(|_| channels::telegram::DEFAULT_BASE_URL.into());
     let aws = load_aws_config().await;
-    let token = secret_from_ssm(&aws, "TELEGRAM_BOT_TOKEN_PARAM")
-        .await
-        .context("the Telegram bot token")?;
+    let [token, access_token, sms_key, link_key] = secrets_from_ssm(
+        &aws,
+        [
+            "TELEGRAM_BOT_TOKEN_PARAM",
+            "WHATSAPP_ACCESS_TOKEN_PARAM",
+            "SMS_API_KEY_PARAM",
+            "BOOKING_LINK_KEY_PARAM",
+        ],
+    )
+    .await?;
+    let links = BookingLinks::new(link_key.trim().as_bytes(), &config.public_url)
+        .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY_PARAM / PUBLIC_URL: {e}"))?;
     let deps = Deps {
-        repos: Repos::new(dynamo_store(&aws, table)),
+        repos: Repos::new(dynamo_store(&aws, config.table)),
         policy,
-        channel: TelegramBot::new(api, token),
+        channel: Channels {
+            telegram: Some(TelegramBot::new(config.telegram_api_url, token)),
+            whatsapp: Some(
+                WhatsAppCloud::new(
+                    config.whatsapp_api_url,
+                    config.whatsapp_phone_number_id,
+                    access_token,
+                )
+                .with_api_version(config.whatsapp_api_version),
+            ),
+            sms: Some(SmsGateway::new(
+                config.sms_api_base,
+                sms_key,
+                config.sms_sender,
+            )),
+        },
+        compose: ComposeSettings {
+            templates: config.templates,
+            links: Some(links),
+        },
         postpone: SqsPostpone {
             client: lambda_support::aws_sdk_sqs::Client::new(&aws),
         },

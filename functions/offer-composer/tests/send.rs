@@ -71,7 +71,11 @@ async fn a_reminder_decided_at_night_waits_for_the_morning_then_goes_out_once_wi
     let deps = Deps {
         repos,
         policy,
-        channel: TelegramBot::new(telegram.base_url(), "42:TOKEN"),
+        channel: channels::Channels {
+            telegram: Some(TelegramBot::new(telegram.base_url(), "42:TOKEN")),
+            ..Default::default()
+        },
+        compose: Default::default(),
         postpone: Postponed::default(),
     };
 

@@ -2,22 +2,28 @@
 //! advisor confirms (in Telegram) → the customer gets the confirmation on the messenger they
 //! booked through; a number in reply to the odometer request re-times the forecast at once; a
 //! score in reply to the satisfaction request is stored and a low one alerts the advisors;
-//! STOP opts the customer out at once. Idempotent per update id; every state change is
-//! conditional.
+//! STOP opts the customer out at once; an advisor closes or opens a day or a lift from the
+//! advisors' chat. Idempotent per update id; every state change is conditional.
 
-use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
+mod advisor;
+mod reserve;
+pub mod terms;
+
+pub use advisor::{parse_command, Command};
+pub use reserve::{booking_id_of, PointsDetail};
+pub use terms::BookingTerms;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::policy::Policy;
 use domain::triggers::{Reaction, Stage};
 use domain::{Customer, Reading, ReadingSource, Vehicle};
 use serde::{Deserialize, Serialize};
-use store::repo::{
-    Begin, BookingState, ContactHandle, HoldOutcome, NewHold, OptOutOutcome, Repos, StoredVehicle,
-};
+use store::repo::{Begin, ContactHandle, OptOutOutcome, Repos, StoredVehicle};
 use store::{Store, StoreError};
 
-use crate::compose::{OfferRecord, BOOK_PREFIX};
+use crate::compose::BOOK_PREFIX;
 use crate::evaluate::{record_reaction, CycleInfo, StageMark};
-use crate::ports::{Address, Button, Messenger, OutgoingMessage, WhatsAppId};
+use crate::ports::{Address, Messenger, OutgoingMessage};
 
 const SLOT_PREFIX: &str = "s:";
 const CONFIRM_PREFIX: &str = "c:";
@@ -61,12 +67,11 @@ pub fn is_stop(text: &str) -> bool {
     STOP_WORDS.contains(&word)
 }
 
-/// Where bookings are confirmed and how far ahead slots are offered.
+/// Where bookings are confirmed and how many slots a picker shows. How far ahead slots are
+/// offered and how long a hold lasts are the policy's (`[workshop]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingSettings {
     pub advisor_chat_id: i64,
-    pub days_ahead: u32,
-    pub hold_minutes: i64,
     pub max_slots_shown: usize,
 }
 
@@ -94,6 +99,9 @@ pub struct BookingRecord {
     /// The messenger the customer booked through; the confirmation goes there.
     #[serde(default)]
     pub channel: Messenger,
+    /// What was agreed when the slot was held (absent on bookings from before terms).
+    #[serde(default)]
+    pub terms: Option<BookingTerms>,
 }
 
 /// Why an update was refused.
@@ -169,6 +177,7 @@ fn scope(update: &MessengerUpdate) -> &'static str {
     match update.from.messenger() {
         Messenger::Telegram => "telegram-update",
         Messenger::WhatsApp => "whatsapp-message",
+        Messenger::Sms => "booking-page",
     }
 }
 
@@ -179,12 +188,20 @@ async fn dispatch<S: Store>(
     update: &MessengerUpdate,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
+    let today = now.with_timezone(&policy.time_zone()).date_naive();
+    let advisor = Address::Telegram(settings.advisor_chat_id);
     let (callback_id, data) = match &update.kind {
         UpdateKind::Callback { callback_id, data } => (callback_id, data),
         UpdateKind::Text(text) if is_stop(text) => {
             return opt_out(repos, &update.from, now).await;
         }
         UpdateKind::Text(text) => {
+            if let Some(command) = parse_command(text, today) {
+                if update.from != advisor {
+                    return Err(UpdateError::Forbidden(update.from.clone()));
+                }
+                return advisor::run(repos, policy, command, &advisor, now).await;
+            }
             if let Some(km) = parse_odometer(text) {
                 return odometer_reply(repos, policy, update, km, now).await;
             }
@@ -196,9 +213,9 @@ async fn dispatch<S: Store>(
     };
     let from = &update.from;
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
-        let (_, offer) = offer_of_sender(repos, offer_id, from).await?;
-        react(repos, &offer, Reaction::Clicked, now).await?;
-        slot_picker(repos, policy, settings, offer_id, from, now).await?
+        let (_, offer) = reserve::offer_of_sender(repos, offer_id, from).await?;
+        reserve::react(repos, &offer, Reaction::Clicked, now).await?;
+        reserve::slot_picker(repos, policy, settings, offer_id, from, now).await?
     } else if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
         let mut parts = rest.splitn(3, ':');
         let (Some(offer_id), Some(date), Some(start)) = (parts.next(), parts.next(), parts.next())
@@ -206,13 +223,13 @@ async fn dispatch<S: Store>(
             return Err(UpdateError::Malformed);
         };
         let date: NaiveDate = date.parse().map_err(|_| UpdateError::Malformed)?;
-        hold(repos, policy, settings, offer_id, date, start, from, now).await?
-    } else if let Some(booking_id) = data.strip_prefix(CONFIRM_PREFIX) {
-        let advisor = Address::Telegram(settings.advisor_chat_id);
+        reserve::hold(repos, policy, settings, offer_id, date, start, from, now).await?
+    } else if let Some(rest) = data.strip_prefix(CONFIRM_PREFIX) {
         if *from != advisor {
             return Err(UpdateError::Forbidden(from.clone()));
         }
-        confirm(repos, booking_id, advisor, now).await?
+        let (booking_id, attempt) = reserve::parse_confirm(rest);
+        reserve::confirm(repos, policy, booking_id, attempt, advisor, now).await?
     } else {
         return Err(UpdateError::Malformed);
     };
@@ -439,6 +456,7 @@ async fn customer_at<S: Store>(
     match address {
         Address::Telegram(chat) => repos.customers.by_telegram_chat(*chat).await,
         Address::WhatsApp(id) => repos.customers.by_phone(&id.e164()).await,
+        Address::Sms(phone) => repos.customers.by_phone(phone.as_str()).await,
     }
 }
 
@@ -459,6 +477,7 @@ async fn opt_out<S: Store>(
             phone = id.e164();
             ContactHandle::Phone(&phone)
         }
+        Address::Sms(p) => ContactHandle::Phone(p.as_str()),
     };
     repos.customers.suppress(handle, now).await?;
     match customer_at(repos, from).await? {
@@ -476,234 +495,6 @@ async fn opt_out<S: Store>(
         }
     }
     Ok(UpdateReplies::answer(from, STOP_REPLY))
-}
-
-/// The offer chosen by `from`, which must be its customer's address.
-async fn offer_of_sender<S: Store>(
-    repos: &Repos<S>,
-    offer_id: &str,
-    from: &Address,
-) -> Result<(String, store::repo::StoredOffer<OfferRecord>), UpdateError> {
-    let offer = repos
-        .offers
-        .get::<OfferRecord>(offer_id)
-        .await?
-        .ok_or_else(|| UpdateError::NotFound(format!("offer {offer_id}")))?;
-    match customer_at(repos, from).await? {
-        Some(customer_id) if customer_id == offer.customer_id => Ok((customer_id, offer)),
-        _ => Err(UpdateError::Forbidden(from.clone())),
-    }
-}
-
-fn slot_label(date: NaiveDate, start: &str) -> String {
-    format!("{} {start}", date.format("%d.%m"))
-}
-
-async fn slot_picker<S: Store>(
-    repos: &Repos<S>,
-    policy: &Policy,
-    settings: &BookingSettings,
-    offer_id: &str,
-    to: &Address,
-    now: DateTime<Utc>,
-) -> Result<UpdateReplies, UpdateError> {
-    let today = now.with_timezone(&policy.time_zone()).date_naive();
-    let shown = settings.max_slots_shown.min(to.max_buttons());
-    let mut buttons = Vec::new();
-    for d in 1..=u64::from(settings.days_ahead) {
-        let date = today + Days::new(d);
-        for slot in repos.capacity.slots_on(date).await? {
-            if slot.remaining > 0 && buttons.len() < shown {
-                buttons.push(vec![Button {
-                    text: slot_label(date, &slot.start),
-                    callback_data: format!("{SLOT_PREFIX}{offer_id}:{date}:{}", slot.start),
-                }]);
-            }
-        }
-    }
-    let text = if buttons.is_empty() {
-        "К сожалению, свободного времени в ближайшие дни нет. Мы напишем, когда оно появится."
-    } else {
-        "Выберите удобное время:"
-    };
-    Ok(UpdateReplies {
-        messages: vec![OutgoingMessage {
-            to: to.clone(),
-            text: text.into(),
-            buttons,
-        }],
-        callback_answer: None,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn hold<S: Store>(
-    repos: &Repos<S>,
-    policy: &Policy,
-    settings: &BookingSettings,
-    offer_id: &str,
-    date: NaiveDate,
-    start: &str,
-    from: &Address,
-    now: DateTime<Utc>,
-) -> Result<UpdateReplies, UpdateError> {
-    let (customer_id, offer) = offer_of_sender(repos, offer_id, from).await?;
-    let booking_id = format!("b{}", offer_id.trim_start_matches('o'));
-    let outcome = repos
-        .capacity
-        .hold(&NewHold {
-            booking_id: &booking_id,
-            date,
-            start,
-            customer_id: &customer_id,
-            vin: &offer.vin,
-            hold_until: now + Duration::minutes(settings.hold_minutes),
-            booking: &BookingRecord {
-                offer_id: offer_id.to_owned(),
-                channel: from.messenger(),
-            },
-        })
-        .await?;
-    let when = slot_label(date, start);
-    match outcome {
-        HoldOutcome::Held => {
-            tracing::info!(booking_id = %booking_id, offer_id = %offer_id, "slot held");
-            react(repos, &offer, Reaction::Replied, now).await?;
-            Ok(UpdateReplies {
-                messages: vec![
-                    OutgoingMessage {
-                        to: from.clone(),
-                        text: format!(
-                            "Заявка на {when} отправлена мастеру-консультанту. Он подтвердит её в ближайшее время."
-                        ),
-                        buttons: vec![],
-                    },
-                    OutgoingMessage {
-                        to: Address::Telegram(settings.advisor_chat_id),
-                        text: format!("Новая запись на {when}, автомобиль {}.", offer.vin),
-                        buttons: vec![vec![Button {
-                            text: "Подтвердить".into(),
-                            callback_data: format!("{CONFIRM_PREFIX}{booking_id}"),
-                        }]],
-                    },
-                ],
-                callback_answer: None,
-            })
-        }
-        HoldOutcome::AlreadyHeld => Ok(UpdateReplies {
-            messages: vec![OutgoingMessage {
-                to: from.clone(),
-                text: "Вы уже записаны по этому предложению.".into(),
-                buttons: vec![],
-            }],
-            callback_answer: None,
-        }),
-        HoldOutcome::Full => {
-            let mut replies = slot_picker(repos, policy, settings, offer_id, from, now).await?;
-            if let Some(first) = replies.messages.first_mut() {
-                first.text = format!("Время {when} уже занято. {}", first.text);
-            }
-            Ok(replies)
-        }
-    }
-}
-
-/// The customer acted on the offer's message: the triggers of its cycle will know.
-async fn react<S: Store>(
-    repos: &Repos<S>,
-    offer: &store::repo::StoredOffer<OfferRecord>,
-    reaction: Reaction,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let record = &offer.offer;
-    record_reaction(
-        repos,
-        &offer.vin,
-        &record.cycle_id,
-        record.stage,
-        reaction,
-        now,
-    )
-    .await
-    .map(|_| ())
-}
-
-/// A confirmed booking is the strongest reaction to the offer's message (a redelivered
-/// confirmation records it again, so a failure after the confirmation is repaired).
-async fn booked<S: Store>(
-    repos: &Repos<S>,
-    offer_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    match repos.offers.get::<OfferRecord>(offer_id).await? {
-        Some(offer) => react(repos, &offer, Reaction::Booked, now).await,
-        None => Ok(()),
-    }
-}
-
-async fn confirm<S: Store>(
-    repos: &Repos<S>,
-    booking_id: &str,
-    advisor: Address,
-    now: DateTime<Utc>,
-) -> Result<UpdateReplies, UpdateError> {
-    let booking = repos
-        .capacity
-        .booking::<BookingRecord>(booking_id)
-        .await?
-        .ok_or_else(|| UpdateError::NotFound(format!("booking {booking_id}")))?;
-    if !repos.capacity.confirm(booking_id).await? {
-        if booking.state == BookingState::Confirmed {
-            booked(repos, &booking.booking.offer_id, now).await?;
-        }
-        let state = if booking.state == BookingState::Confirmed {
-            "уже подтверждена"
-        } else {
-            "больше не действует"
-        };
-        return Ok(UpdateReplies {
-            messages: vec![OutgoingMessage {
-                to: advisor,
-                text: format!("Запись {state}."),
-                buttons: vec![],
-            }],
-            callback_answer: None,
-        });
-    }
-    tracing::info!(booking_id = %booking_id, "booking confirmed");
-    booked(repos, &booking.booking.offer_id, now).await?;
-    let customer = repos
-        .customers
-        .get::<Customer>(&booking.customer_id)
-        .await?
-        .ok_or_else(|| UpdateError::NotFound(format!("customer {}", booking.customer_id)))?
-        .profile;
-    let when = slot_label(booking.date, &booking.start);
-    let mut messages = vec![OutgoingMessage {
-        to: advisor,
-        text: format!("Запись на {when} подтверждена."),
-        buttons: vec![],
-    }];
-    let to = match booking.booking.channel {
-        Messenger::Telegram => customer
-            .telegram_chat_id
-            .map(|chat| Address::Telegram(chat.get())),
-        Messenger::WhatsApp => Some(Address::WhatsApp(WhatsAppId::of_phone(&customer.phone))),
-    };
-    if let Some(to) = to {
-        messages.push(OutgoingMessage {
-            to,
-            text: format!(
-                "{}, ваша запись на {when} подтверждена. Ждём вас!",
-                customer.first_name.as_str()
-            ),
-            buttons: vec![],
-        });
-    }
-    Ok(UpdateReplies {
-        messages,
-        callback_answer: None,
-    })
 }
 
 #[cfg(test)]

@@ -1,19 +1,26 @@
-//! Composing and sending one stage's message: price the offer, render the Russian text, then
-//! the outbox (create once, lease, send, mark sent) so a message goes out at most once.
+//! Composing and sending one stage's message: choose the customer's channel, price the offer,
+//! render the Russian text, then the outbox (create once, lease, send, mark sent) so a message
+//! goes out at most once.
 
 use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
 use domain::pricing::{price_offer, Offer, OfferInput};
 use domain::render::{render_message, MessageContext};
-use domain::status::{age_band, customer_status};
+use domain::status::{age_band, customer_status, StatusFacts};
 use domain::triggers::{Reason, Stage};
 use domain::{Customer, Vehicle, Visit};
 use serde::{Deserialize, Serialize};
 use store::repo::{Claim, NewOffer, Repos};
 use store::{Store, StoreError};
 
+use crate::booking_link::BookingLinks;
 use crate::messages::ComposeOffer;
+use crate::outreach::{
+    choose_route, template_body, Delivery, Outreach, Route, TelegramOnly, Template, Unreachable,
+    WhatsAppTemplates, TEMPLATE_LANGUAGE,
+};
 use crate::ports::{Address, Button, Channel, OutgoingMessage};
+use crate::sms_text::sms_text;
 
 /// The label of the booking button.
 pub const BOOK_BUTTON: &str = "Записаться";
@@ -44,6 +51,8 @@ pub enum ComposeOutcome {
     NotYet { send_at: DateTime<Utc> },
     /// No channel this system can send the customer's message through.
     NoChannel,
+    /// The customer withdrew consent to this class of message after it was queued.
+    NoConsent,
     /// The customer said STOP after the message was queued: nothing is sent.
     OptedOut,
 }
@@ -64,11 +73,44 @@ pub enum ComposeError {
     Channel(anyhow::Error),
 }
 
-/// Composes and sends the stage's message at `now` as `sender` (the invocation's id).
+/// What composing needs beyond the store and the policy: the WhatsApp template names and the
+/// booking links SMS messages carry (without them SMS is not used).
+#[derive(Debug, Clone, Default)]
+pub struct ComposeSettings {
+    pub templates: WhatsAppTemplates,
+    pub links: Option<BookingLinks>,
+}
+
+/// Composes and sends the stage's message at `now` as `sender` (the invocation's id) through a
+/// Telegram-only `channel` (local runs and tests).
 pub async fn compose_and_send<S: Store, C: Channel>(
     repos: &Repos<S>,
     policy: &Policy,
     channel: &C,
+    message: &ComposeOffer,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> Result<ComposeOutcome, ComposeError> {
+    let settings = ComposeSettings::default();
+    compose_and_deliver(
+        repos,
+        policy,
+        &TelegramOnly(channel),
+        &settings,
+        message,
+        sender,
+        now,
+    )
+    .await
+}
+
+/// Composes and sends the stage's message at `now` as `sender` through the customer's channel
+/// (see [`crate::outreach`]).
+pub async fn compose_and_deliver<S: Store, O: Outreach>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    outreach: &O,
+    settings: &ComposeSettings,
     message: &ComposeOffer,
     sender: &str,
     now: DateTime<Utc>,
@@ -94,10 +136,20 @@ pub async fn compose_and_send<S: Store, C: Channel>(
         tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "opted out");
         return Ok(ComposeOutcome::OptedOut);
     }
+    let whatsapp_inbound_at = stored.whatsapp_inbound_at;
     let customer = stored.profile;
-    let Some(chat_id) = customer.telegram_chat_id else {
-        tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "no channel");
-        return Ok(ComposeOutcome::NoChannel);
+    let mut reach = outreach.reach();
+    reach.sms &= settings.links.is_some() && has_booking_button(*stage);
+    let route = match choose_route(&customer, stage.class(), whatsapp_inbound_at, reach, now) {
+        Ok(route) => route,
+        Err(Unreachable::NoConsent(_)) => {
+            tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "no consent");
+            return Ok(ComposeOutcome::NoConsent);
+        }
+        Err(Unreachable::NoChannel) => {
+            tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "no channel");
+            return Ok(ComposeOutcome::NoChannel);
+        }
     };
     let vehicle = repos
         .vehicles
@@ -147,15 +199,28 @@ pub async fn compose_and_send<S: Store, C: Channel>(
         offer: record.priced.as_ref(),
         time_zone: policy.time_zone(),
     });
-    let outgoing = OutgoingMessage {
-        to: Address::Telegram(chat_id.get()),
+    let delivery = match delivery(
+        &route,
+        settings,
+        *stage,
+        offer_id,
+        customer.first_name.as_str(),
         text,
-        buttons: buttons(*stage, offer_id),
+        now,
+    ) {
+        Some(d) => d,
+        None => {
+            repos.offers.release(offer_id, sender).await?;
+            return Err(ComposeError::Unknown(format!(
+                "offer {offer_id}: no SMS text fits with the booking link"
+            )));
+        }
     };
-    match channel.send(&outgoing).await {
+    let channel = route_name(&route);
+    match outreach.deliver(&delivery).await {
         Ok(message_id) => {
             repos.offers.mark_sent(offer_id, sender, now).await?;
-            tracing::info!(offer_id = %offer_id, vehicle_id = %vin, %stage, "offer sent");
+            tracing::info!(offer_id = %offer_id, vehicle_id = %vin, %stage, channel, "offer sent");
             Ok(ComposeOutcome::Sent { message_id })
         }
         Err(e) => {
@@ -165,19 +230,103 @@ pub async fn compose_and_send<S: Store, C: Channel>(
     }
 }
 
-fn buttons(stage: Stage, offer_id: &str) -> Vec<Vec<Button>> {
+fn has_booking_button(stage: Stage) -> bool {
     match stage {
         Stage::SoftReminder
         | Stage::PersonalOffer
         | Stage::CriticalOffer
-        | Stage::SeasonalTires => {
-            vec![vec![Button {
-                text: BOOK_BUTTON.into(),
-                callback_data: format!("{BOOK_PREFIX}{offer_id}"),
-            }]]
-        }
-        Stage::AskOdometer | Stage::SatisfactionRequest => vec![],
+        | Stage::SeasonalTires => true,
+        Stage::AskOdometer | Stage::SatisfactionRequest => false,
     }
+}
+
+fn buttons(stage: Stage, offer_id: &str) -> Vec<Vec<Button>> {
+    if has_booking_button(stage) {
+        vec![vec![Button {
+            text: BOOK_BUTTON.into(),
+            callback_data: format!("{BOOK_PREFIX}{offer_id}"),
+        }]]
+    } else {
+        vec![]
+    }
+}
+
+fn route_name(route: &Route) -> &'static str {
+    match route {
+        Route::Telegram(_) => "telegram",
+        Route::WhatsAppSession(_) => "whatsapp",
+        Route::WhatsAppTemplate(_) => "whatsapp_template",
+        Route::Sms(_) => "sms",
+    }
+}
+
+/// The message in the route's form; `None` when no SMS text fits.
+fn delivery(
+    route: &Route,
+    settings: &ComposeSettings,
+    stage: Stage,
+    offer_id: &str,
+    first_name: &str,
+    text: String,
+    now: DateTime<Utc>,
+) -> Option<Delivery> {
+    Some(match route {
+        Route::Telegram(chat) => Delivery::Message(OutgoingMessage {
+            to: Address::Telegram(*chat),
+            text,
+            buttons: buttons(stage, offer_id),
+        }),
+        Route::WhatsAppSession(id) => Delivery::Message(OutgoingMessage {
+            to: Address::WhatsApp(id.clone()),
+            text,
+            buttons: buttons(stage, offer_id),
+        }),
+        Route::WhatsAppTemplate(id) => Delivery::Template {
+            to: id.clone(),
+            template: Template {
+                name: settings.templates.name(stage),
+                language: TEMPLATE_LANGUAGE.into(),
+                body: template_body(first_name, &text),
+                quick_reply: has_booking_button(stage).then(|| format!("{BOOK_PREFIX}{offer_id}")),
+            },
+        },
+        Route::Sms(phone) => {
+            let link = settings.links.as_ref()?.link(offer_id, now)?;
+            Delivery::Sms {
+                to: phone.clone(),
+                text: sms_text(stage, first_name, &link)?,
+            }
+        }
+    })
+}
+
+/// The text of offer `offer_id` as its message said it (for the booking page), re-rendered
+/// from the stored offer; `None` if the offer, its customer or its vehicle is gone.
+pub async fn offer_text<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    offer_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some(offer) = repos.offers.get::<OfferRecord>(offer_id).await? else {
+        return Ok(None);
+    };
+    let Some(customer) = repos.customers.get::<Customer>(&offer.customer_id).await? else {
+        return Ok(None);
+    };
+    let Some(vehicle) = repos.vehicles.get::<Vehicle>(&offer.vin).await? else {
+        return Ok(None);
+    };
+    let vehicle = vehicle.vehicle;
+    let car = format!("{} {}", vehicle.make().as_str(), vehicle.model().as_str());
+    let record = offer.offer;
+    Ok(Some(render_message(&MessageContext {
+        first_name: customer.profile.first_name.as_str(),
+        car: &car,
+        stage: record.stage,
+        reason: &record.reason,
+        offer: record.priced.as_ref(),
+        time_zone: policy.time_zone(),
+    })))
 }
 
 async fn price<S: Store>(
@@ -194,7 +343,17 @@ async fn price<S: Store>(
         .map(|v| v.closed_on)
         .filter(|d| *d <= today)
         .collect();
-    let status = customer_status(&days, false, today, policy.thresholds());
+    // Relative to this car's forecast (as of the last night), so a customer who comes on
+    // schedule is not sleeping before every due date.
+    let due = repos.forecasts.get(vehicle.vin().as_str()).await?;
+    let schedule = policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str());
+    let facts = StatusFacts {
+        visit_days: &days,
+        due: due.map(|d| d.due_date),
+        interval_months: schedule.months,
+        opted_out: false,
+    };
+    let status = customer_status(&facts, today, policy.thresholds());
     let band = age_band(vehicle.first_registration(), today, policy.age_bands());
     let last_maintenance = visits
         .iter()

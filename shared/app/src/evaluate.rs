@@ -4,13 +4,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::contact::{apply_contact_policy, Recipient};
 use domain::policy::Policy;
-use domain::status::customer_status;
+use domain::status::{customer_status, StatusFacts};
 use domain::triggers::{
     evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
-use domain::{Customer, Vehicle, Visit};
+use domain::{ContactClass, Customer, Vehicle, Visit};
 use serde::{Deserialize, Serialize};
-use store::repo::{OpenOutcome, Repos, StageOutcome};
+use store::repo::{MarketingClaim, OpenOutcome, Repos, StageOutcome};
 use store::{Store, StoreError};
 
 use crate::messages::{ComposeOffer, EvaluateVehicle};
@@ -110,8 +110,14 @@ pub enum EvaluateError {
     Store(#[from] StoreError),
 }
 
-/// Evaluates the vehicle at `now`; nothing is marked until `commit_evaluation`. A stage marked
+/// Evaluates the vehicle at `now`; no stage is marked until `commit_evaluation`. A stage marked
 /// before is not decided again.
+///
+/// The marketing cap counts every marketing message to the customer, on any vehicle and in any
+/// cycle: the evaluation reads the customer's marketing mark, and a marketing stage that passes
+/// the contact policy claims the mark (a conditional write keyed by its offer id) before it is
+/// handed on. Of two vehicles of one customer evaluated at once, one wins; the other's stage is
+/// vetoed (`marketing_cap`) and, unmarked, is decided again on a later night.
 pub async fn evaluate_vehicle<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
@@ -180,7 +186,21 @@ pub async fn evaluate_vehicle<S: Store>(
         .map(|v| v.closed_on)
         .filter(|d| *d <= today)
         .collect();
-    let status = customer_status(&visit_days, opted_out, today, policy.thresholds());
+    let schedule = policy.schedule_for(
+        vehicle.vehicle.make().as_str(),
+        vehicle.vehicle.model().as_str(),
+    );
+    let status = customer_status(
+        &StatusFacts {
+            visit_days: &visit_days,
+            due: Some(due.due_date),
+            interval_months: schedule.months,
+            opted_out,
+        },
+        today,
+        policy.thresholds(),
+    );
+    let last_marketing_at = last_marketing_elsewhere(repos, vin, &cycle_id, &customer).await?;
     let input = TriggerInput {
         at: now,
         due: &due,
@@ -199,10 +219,12 @@ pub async fn evaluate_vehicle<S: Store>(
         customer_id: &customer.id,
         consents: customer.consents,
         opted_out,
+        last_marketing_at,
     };
     let checked = apply_contact_policy(policy, &recipient, &contacts, started_at, decisions);
 
     let mut evaluation = Evaluation::default();
+    let gap = chrono::Duration::days(i64::from(policy.contact().marketing_min_gap_days));
     for c in checked {
         let stage = c.decision.stage;
         let Some(send_at) = c.verdict.send_at() else {
@@ -211,13 +233,26 @@ pub async fn evaluate_vehicle<S: Store>(
             evaluation.vetoed.push((stage, veto));
             continue;
         };
+        let offer_id = crate::messages::offer_id(vin, &cycle_id, stage);
+        if c.decision.class == ContactClass::Marketing {
+            let claim = repos
+                .marketing
+                .claim(customer.id.as_str(), &offer_id, send_at, gap)
+                .await?;
+            if let MarketingClaim::Taken { .. } = claim {
+                let veto = "marketing_cap".to_owned();
+                tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, %veto, "vetoed: lost the customer's marketing slot");
+                evaluation.vetoed.push((stage, veto));
+                continue;
+            }
+        }
         let mark = StageMark {
             send_at,
             decided_at: now,
         };
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, "stage decided");
         evaluation.compose.push(ComposeOffer::V1 {
-            offer_id: crate::messages::offer_id(vin, &cycle_id, stage),
+            offer_id,
             vin: vin.clone(),
             customer_id: customer.id.as_str().to_owned(),
             cycle_id: cycle_id.clone(),
@@ -230,6 +265,26 @@ pub async fn evaluate_vehicle<S: Store>(
             .push((vin.clone(), cycle_id.clone(), stage, mark));
     }
     Ok(evaluation)
+}
+
+/// The customer's last marketing message on any vehicle, from the per-customer mark (one read).
+/// A mark held by a stage of this vehicle's current cycle is left out: either that stage is
+/// marked (and in the cycle's contacts already) or it is this evaluation repeated after a
+/// failure, which may go ahead with the slot it holds.
+async fn last_marketing_elsewhere<S: Store>(
+    repos: &Repos<S>,
+    vin: &str,
+    cycle_id: &str,
+    customer: &Customer,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let last = repos.marketing.last(customer.id.as_str()).await?;
+    Ok(last
+        .filter(|(_, holder)| {
+            !Stage::ALL
+                .into_iter()
+                .any(|s| crate::messages::offer_id(vin, cycle_id, s) == *holder)
+        })
+        .map(|(at, _)| at))
 }
 
 /// Marks the evaluation's stages once per (vehicle, cycle, stage); returns how many were new.

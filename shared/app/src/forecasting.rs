@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use domain::policy::Policy;
+use domain::triggers::LastVisit;
 use domain::{ForecastInput, Forecaster, ServiceDue, ServicePoint, Vehicle, VisitKind};
 use serde::Deserialize;
 use store::repo::Repos;
@@ -38,6 +39,25 @@ pub async fn compute_forecast<S: Store>(
     vehicle: &Vehicle,
     as_of: NaiveDate,
 ) -> Result<Option<ServiceDue>, StoreError> {
+    Ok(night_facts(repos, policy, vehicle, as_of).await?.due)
+}
+
+/// What the night learns of a vehicle: its forecast and the visit that opened its current cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NightFacts {
+    pub due: Option<ServiceDue>,
+    /// The latest visit of any kind closed on or before the night's day.
+    pub last_visit: Option<LastVisit>,
+}
+
+/// The vehicle's forecast as of `as_of` (not stored) and its last visit, from one read of its
+/// readings and one of its visits.
+pub async fn night_facts<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    vehicle: &Vehicle,
+    as_of: NaiveDate,
+) -> Result<NightFacts, StoreError> {
     let vin = vehicle.vin().as_str();
     let tz = policy.time_zone();
     let readings: Vec<_> = repos
@@ -48,6 +68,15 @@ pub async fn compute_forecast<S: Store>(
         .filter(|r| r.date <= as_of)
         .collect();
     let visits = repos.visits.for_vehicle::<ServiceMark>(vin).await?;
+    let last_visit = visits
+        .iter()
+        .rev()
+        .map(|v| &v.visit)
+        .find(|v| v.closed_at.with_timezone(&tz).date_naive() <= as_of)
+        .map(|v| LastVisit {
+            closed_at: v.closed_at.to_utc(),
+            kind: v.kind,
+        });
     let last_service = visits
         .iter()
         .rev()
@@ -67,11 +96,12 @@ pub async fn compute_forecast<S: Store>(
     };
     let forecaster =
         Forecaster::new(policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str()));
-    match forecaster.forecast(&input) {
-        Ok(due) => Ok(Some(due)),
+    let due = match forecaster.forecast(&input) {
+        Ok(due) => Some(due),
         Err(e) => {
             tracing::warn!(vehicle_id = %vin, error = %e, "no forecast");
-            Ok(None)
+            None
         }
-    }
+    };
+    Ok(NightFacts { due, last_visit })
 }

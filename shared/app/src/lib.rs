@@ -2,22 +2,29 @@
 //! pass on (`messages`) instead of sending them, so the same code runs in Lambda and in process.
 
 pub mod booking;
+pub mod booking_link;
+pub mod booking_page;
 pub mod compose;
+pub mod conversions;
 pub mod evaluate;
 pub mod fixtures;
 pub mod forecasting;
 pub mod import;
 pub mod messages;
 pub mod nightly;
+pub mod outreach;
 pub mod ports;
 pub mod reports;
+pub mod sms_text;
 pub mod visits;
 
 pub use booking::{
     finish_update, handle_update, is_stop, BookingSettings, MessengerUpdate, UpdateError,
     UpdateKind, UpdateReplies,
 };
-pub use compose::{compose_and_send, ComposeError, ComposeOutcome};
+pub use compose::{
+    compose_and_deliver, compose_and_send, ComposeError, ComposeOutcome, ComposeSettings,
+};
 pub use evaluate::{commit_evaluation, evaluate_vehicle, EvaluateError, Evaluation};
 pub use forecasting::forecast_vehicle;
 pub use messages::{ComposeOffer, EvaluateVehicle, NightlyShard};

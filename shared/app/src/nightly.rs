@@ -2,13 +2,15 @@
 //! forecasts one segment page by page with a checkpoint per page, so a re-delivered or crashed
 //! shard resumes where it stopped and a repeated run date does no work twice.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
+use domain::triggers::window::{can_fire_on, WindowInput};
+use domain::triggers::LastVisit;
 use domain::{ServiceDue, Vehicle};
 use store::repo::{Checkpoint, Repos};
 use store::{Cursor, Store, StoreError};
 
-use crate::forecasting::compute_forecast;
+use crate::forecasting::night_facts;
 use crate::messages::{EvaluateVehicle, NightlyShard};
 
 /// The shards of one night.
@@ -38,19 +40,23 @@ pub fn plan_night(run_date: NaiveDate, total_shards: u32) -> NightPlan {
     }
 }
 
-/// Whether a vehicle needs a decision on `today`: its service falls due within the longest
-/// trigger lead, or its last service is recent enough for a satisfaction request.
-pub fn needs_evaluation(policy: &Policy, due: &ServiceDue, today: NaiveDate) -> bool {
-    let t = policy.triggers();
-    let lead = t
-        .ask_odometer_days_before_due
-        .max(t.soft_reminder_days_before_due)
-        .max(t.personal_offer_days_before_due);
-    let horizon = today + Days::new(u64::from(lead));
-    let since_service = (today - due.service.date).num_days();
-    let satisfaction = i64::from(t.satisfaction_after_days);
-    let window = satisfaction + i64::from(t.satisfaction_window_days);
-    due.due_date <= horizon || (satisfaction..=window).contains(&since_service)
+/// Whether a vehicle needs a decision on `today`: some stage of the cycle can fire for it that
+/// day by the trigger rules themselves ([`domain::triggers::window`]), so the night drops
+/// nothing the evaluator would act on.
+pub fn needs_evaluation(
+    policy: &Policy,
+    vehicle: &Vehicle,
+    due: &ServiceDue,
+    last_visit: Option<LastVisit>,
+    today: NaiveDate,
+) -> bool {
+    let input = WindowInput {
+        due,
+        last_visit,
+        first_registration: vehicle.first_registration(),
+        warranty_until: vehicle.warranty_until(),
+    };
+    can_fire_on(policy, &input, today)
 }
 
 /// A shard in progress.
@@ -107,23 +113,30 @@ pub async fn forecast_page<S: Store>(
         .scan::<Vehicle>(cp.shard, cp.total_shards, cp.cursor.clone(), page_size)
         .await?;
     let mut forecasts = Vec::with_capacity(vehicles.len());
+    let mut evaluate = Vec::new();
     for stored in &vehicles {
-        if let Some(due) = compute_forecast(repos, policy, &stored.vehicle, run.run_date).await? {
-            forecasts.push((stored.vin.clone(), due));
+        let facts = night_facts(repos, policy, &stored.vehicle, run.run_date).await?;
+        let Some(due) = facts.due else {
+            continue;
+        };
+        if needs_evaluation(
+            policy,
+            &stored.vehicle,
+            &due,
+            facts.last_visit,
+            run.run_date,
+        ) {
+            evaluate.push(EvaluateVehicle::V1 {
+                run_date: run.run_date,
+                vin: stored.vin.clone(),
+            });
         }
+        forecasts.push((stored.vin.clone(), due));
     }
     repos
         .forecasts
         .put_many(forecasts.iter().map(|(vin, due)| (vin.as_str(), due)))
         .await?;
-    let evaluate = forecasts
-        .iter()
-        .filter(|(_, due)| needs_evaluation(policy, due, run.run_date))
-        .map(|(vin, _)| EvaluateVehicle::V1 {
-            run_date: run.run_date,
-            vin: vin.clone(),
-        })
-        .collect();
     Ok(ForecastedPage {
         from: cp.cursor.clone(),
         next,

@@ -49,6 +49,8 @@ pub enum Messenger {
     #[default]
     Telegram,
     WhatsApp,
+    /// SMS out, with a signed link to the booking page; the page acts for the customer.
+    Sms,
 }
 
 impl Messenger {
@@ -56,6 +58,7 @@ impl Messenger {
         match self {
             Messenger::Telegram => "telegram",
             Messenger::WhatsApp => "whatsapp",
+            Messenger::Sms => "sms",
         }
     }
 }
@@ -136,6 +139,8 @@ pub enum Address {
     /// A Telegram chat id (a private chat or the advisors' group).
     Telegram(i64),
     WhatsApp(WhatsAppId),
+    /// A phone reached by SMS (and the booking page its link opens).
+    Sms(PhoneE164),
 }
 
 impl Address {
@@ -143,6 +148,7 @@ impl Address {
         match self {
             Address::Telegram(_) => Messenger::Telegram,
             Address::WhatsApp(_) => Messenger::WhatsApp,
+            Address::Sms(_) => Messenger::Sms,
         }
     }
 
@@ -150,7 +156,7 @@ impl Address {
     pub fn max_buttons(&self) -> usize {
         match self {
             Address::Telegram(_) => 100,
-            Address::WhatsApp(_) => 10,
+            Address::WhatsApp(_) | Address::Sms(_) => 10,
         }
     }
 }
@@ -160,6 +166,7 @@ impl fmt::Display for Address {
         match self {
             Address::Telegram(chat) => write!(f, "telegram chat {chat}"),
             Address::WhatsApp(id) => write!(f, "whatsapp user {id}"),
+            Address::Sms(phone) => write!(f, "sms {}", phone.masked()),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Recording a closed work order from the CRM: validate, store once, re-forecast at once.
+//! Recording a closed work order from the CRM: validate, store once, re-forecast at once, and
+//! credit the reminder or offer it followed.
 
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
@@ -17,6 +18,8 @@ pub struct RecordedVisit {
     pub vin: String,
     /// The vehicle's forecast after the visit (`None` if the readings allow none).
     pub due: Option<ServiceDue>,
+    /// The reminder or offer this visit converted, when credited now (once per cycle).
+    pub converted: Option<crate::conversions::ConversionRecord>,
 }
 
 /// Why a visit was not recorded.
@@ -67,6 +70,7 @@ pub async fn record_visit<S: Store>(
 ) -> Result<RecordedVisit, RecordVisitError> {
     let visit = Visit::parse_json(body).map_err(RecordVisitError::Invalid)?;
     let newly_stored = store_visit(repos, policy, &visit).await?;
+    let converted = crate::conversions::credit_conversion(repos, policy, &visit).await?;
     let vehicle = visit.vehicle();
     let today = now.with_timezone(&policy.time_zone()).date_naive();
     let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
@@ -83,6 +87,7 @@ pub async fn record_visit<S: Store>(
         work_order_id,
         vin,
         due,
+        converted,
     })
 }
 

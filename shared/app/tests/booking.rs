@@ -30,8 +30,6 @@ impl Channel for Recording {
 fn settings() -> BookingSettings {
     BookingSettings {
         advisor_chat_id: ADVISOR_CHAT,
-        days_ahead: 7,
-        hold_minutes: 30,
         max_slots_shown: 6,
     }
 }
@@ -127,17 +125,10 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
     let now = at("2027-11-01T10:00:00+03:00");
     assert!(book.starts_with("book:"));
 
+    // Nothing defines capacity: the slots come from the policy's workshop (4 lifts, 09:00-20:00
+    // on Tuesday 2 November).
     let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
-    repos
-        .capacity
-        .define_slot(tomorrow, "10:00", 1)
-        .await
-        .unwrap();
-    repos
-        .capacity
-        .define_slot(tomorrow, "11:00", 2)
-        .await
-        .unwrap();
+    assert!(repos.capacity.slots_on(tomorrow).await.unwrap().is_empty());
 
     let picker = deliver(&repos, &press("1", CUSTOMER_CHAT, &book), now)
         .await
@@ -148,9 +139,9 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
         .iter()
         .map(|row| row[0].callback_data.clone())
         .collect();
-    assert_eq!(slots.len(), 2);
+    assert_eq!(slots.len(), settings().max_slots_shown);
     assert!(slots.iter().all(|s| s.len() <= 64));
-    assert_eq!(picker.messages[0].buttons[0][0].text, "02.11 10:00");
+    assert_eq!(picker.messages[0].buttons[0][0].text, "02.11 09:00");
 
     let stranger = deliver(&repos, &press("2", 999, &slots[0]), now).await;
     assert!(matches!(
@@ -169,7 +160,11 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
         .unwrap();
     assert!(replay.messages.is_empty(), "the same update twice");
     let slot = repos.capacity.slots_on(tomorrow).await.unwrap();
-    assert_eq!(slot[0].remaining, 0);
+    assert_eq!(slot.len(), 11);
+    assert_eq!(
+        (slot[0].start.as_str(), slot[0].capacity, slot[0].remaining),
+        ("09:00", 4, 3)
+    );
 
     let by_customer = deliver(&repos, &press("4", CUSTOMER_CHAT, &confirm), now).await;
     assert!(matches!(by_customer, Err(app::UpdateError::Forbidden(_))));
@@ -182,7 +177,7 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
         .find(|m| m.to == Address::Telegram(CUSTOMER_CHAT))
         .expect("the customer's confirmation");
     assert!(to_customer.text.contains("подтверждена"));
-    let booking_id = confirm.trim_start_matches("c:");
+    let booking_id = confirm.trim_start_matches("c:").split(':').next().unwrap();
     let booking = repos
         .capacity
         .booking::<app::booking::BookingRecord>(booking_id)
@@ -585,12 +580,6 @@ async fn a_confirmed_booking_stops_every_later_reminder_and_offer_of_the_cycle()
     let (_dir, repos) = fresh_store();
     let book = reminder_sent(&repos).await;
     let now = at("2027-11-01T12:00:00+03:00");
-    let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
-    repos
-        .capacity
-        .define_slot(tomorrow, "10:00", 1)
-        .await
-        .unwrap();
     let picker = deliver(&repos, &press("1", CUSTOMER_CHAT, &book), now)
         .await
         .unwrap();

@@ -79,8 +79,8 @@ const OLGA: (&str, &str, i64) = ("C-2", "Ольга", 5550002);
 const IVAN: (&str, &str, i64) = ("C-3", "Иван", 5550003);
 const ANNA: (&str, &str, i64) = ("C-4", "Анна", 5550004);
 
-/// Olga came five times, the last in June 2025 (lost, 4–7 visits); Ivan once in June 2026
-/// (lost, ≤ 3); Anna in May 2027 (new); the example customer in November 2026 and again two
+/// Olga came five times, the last in June 2025 (lost, 4–7 visits); Ivan once in March 2026
+/// (due March 2027, more than 180 days past due on the report day: lost, ≤ 3); Anna in May 2027 (new); the example customer in November 2026 and again two
 /// days before the report day, after a reminder he clicked and booked from.
 async fn dealership() -> (tempfile::TempDir, Repos<RedbStore>, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -129,7 +129,7 @@ async fn dealership() -> (tempfile::TempDir, Repos<RedbStore>, String) {
             IVAN,
             "XTA21700000000003",
             "I-1",
-            ("2026-06-01", 61_000),
+            ("2026-03-01", 61_000),
             4_000,
         ),
         visit(
@@ -174,15 +174,8 @@ async fn dealership() -> (tempfile::TempDir, Repos<RedbStore>, String) {
         }
     }
     assert!(!offer_id.is_empty(), "a soft reminder went out");
-    repos
-        .capacity
-        .define_slot(day("2027-11-03"), "10:00", 2)
-        .await
-        .unwrap();
     let settings = BookingSettings {
         advisor_chat_id: -100,
-        days_ahead: 7,
-        hold_minutes: 30,
         max_slots_shown: 6,
     };
     let press = |id: &str, data: String| MessengerUpdate {
@@ -390,7 +383,7 @@ async fn the_offers_report_shows_what_was_sent_why_and_what_came_of_it() {
     let booking = row.booking.as_ref().unwrap();
     assert_eq!(
         (booking.date, booking.state),
-        (day("2027-11-03"), BookingState::Held)
+        (day("2027-11-02"), BookingState::Held)
     );
     let visit = row.visit.as_ref().unwrap();
     assert_eq!(visit.work_order_id, "WO-2");
@@ -435,7 +428,7 @@ async fn the_offers_report_shows_what_was_sent_why_and_what_came_of_it() {
     let cells = &table.rows[index];
     assert_eq!(cells[5], "мягкое напоминание".into());
     assert!(matches!(&cells[15], app::reports::Cell::Text(t) if t.contains("Записаться")));
-    assert!(matches!(&cells[16], app::reports::Cell::Text(t) if t.contains("03.11.2027 10:00")));
+    assert!(matches!(&cells[16], app::reports::Cell::Text(t) if t.contains("02.11.2027 09:00")));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! A fake WhatsApp Cloud API on 127.0.0.1 for tests: checks the bearer token and the documented
-//! shapes of text, reply-button and list messages on `/{version}/{phone number id}/messages`,
+//! shapes of text, reply-button, list and template messages on `/{version}/{phone number id}/messages`,
 //! records the accepted ones and answers like the Graph API (errors in its `{"error": ...}` form).
 
 use std::collections::{HashSet, VecDeque};
@@ -195,11 +195,81 @@ fn check_message(body: &Value) -> Result<(), Refusal> {
     match body["type"].as_str() {
         Some("text") => text_within(&body["text"]["body"], "text.body", 4096),
         Some("interactive") => check_interactive(&body["interactive"]),
+        Some("template") => check_template(&body["template"]),
         Some(other) => Err(invalid(format!(
             "message type {other} is not supported here"
         ))),
         None => Err((400, 100, "The parameter type is required.".into())),
     }
+}
+
+/// A template message: `name`, `language.code`, and components: one `body` of text parameters
+/// (no line breaks, tabs or more than four spaces in a row) and `button` quick replies with a
+/// payload each.
+fn check_template(template: &Value) -> Result<(), Refusal> {
+    let name = template["name"].as_str().ok_or((
+        400,
+        100,
+        "The parameter template.name is required.".to_owned(),
+    ))?;
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid_name {
+        return Err((404, 132001, format!("Template name does not exist: {name}")));
+    }
+    text_within(&template["language"]["code"], "template.language.code", 15)?;
+    let components = template["components"]
+        .as_array()
+        .ok_or_else(|| invalid("template.components must be an array"))?;
+    let mut bodies = 0;
+    for component in components {
+        let parameters = component["parameters"]
+            .as_array()
+            .ok_or_else(|| invalid("component.parameters must be an array"))?;
+        match component["type"].as_str() {
+            Some("body") => {
+                bodies += 1;
+                for p in parameters {
+                    if p["type"] != "text" {
+                        return Err(invalid("a body parameter's type must be text"));
+                    }
+                    text_within(&p["text"], "body.parameters.text", 1024)?;
+                    let text = p["text"].as_str().unwrap_or_default();
+                    if text.contains(['\n', '\t']) || text.contains("     ") {
+                        return Err((
+                            400,
+                            132018,
+                            "Param text cannot have new-line/tab characters or more than 4 consecutive spaces".into(),
+                        ));
+                    }
+                }
+            }
+            Some("button") => {
+                if component["sub_type"] != "quick_reply" {
+                    return Err(invalid("a button component's sub_type must be quick_reply"));
+                }
+                let index_ok = component["index"]
+                    .as_str()
+                    .is_some_and(|i| i.len() == 1 && i.as_bytes()[0].is_ascii_digit());
+                if !index_ok {
+                    return Err(invalid("a button component's index is a digit string"));
+                }
+                for p in parameters {
+                    if p["type"] != "payload" {
+                        return Err(invalid("a quick reply parameter's type must be payload"));
+                    }
+                    text_within(&p["payload"], "button.parameters.payload", 256)?;
+                }
+            }
+            _ => return Err(invalid("component.type must be body or button")),
+        }
+    }
+    if bodies != 1 {
+        return Err(invalid("a template message has one body component"));
+    }
+    Ok(())
 }
 
 fn check_interactive(interactive: &Value) -> Result<(), Refusal> {

@@ -1,6 +1,8 @@
 //! The WhatsApp Cloud API (Graph API `/{phone number id}/messages`): text messages, interactive
-//! reply buttons and lists, checked against Meta's limits before sending; Graph errors typed.
+//! reply buttons and lists, and approved template messages (outside the 24-hour service window),
+//! checked against Meta's limits before sending; Graph errors typed.
 
+use app::outreach::Template;
 use app::ports::{Address, Channel, OutgoingMessage, WhatsAppId};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -46,6 +48,8 @@ pub const MAX_LIST_ROWS: usize = 10;
 pub const MAX_ROW_TITLE: usize = 24;
 /// Most characters of a list row's id.
 pub const MAX_ROW_ID: usize = 200;
+/// Most characters of a template's text parameter as this client sends it.
+pub const MAX_TEMPLATE_PARAMETER: usize = 1024;
 
 /// Why a message does not fit the Cloud API's limits. Nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +70,9 @@ pub enum ContentError {
     Empty { what: &'static str },
     #[error("{what} must be unique")]
     Duplicate { what: &'static str },
+    /// Template parameters take no line breaks, tabs or more than four spaces in a row.
+    #[error("template parameter {index} has a line break, a tab or a run of spaces")]
+    TemplateParameter { index: usize },
 }
 
 fn bounded(field: &'static str, text: &str, max: usize) -> Result<String, ContentError> {
@@ -145,6 +152,13 @@ pub enum Content {
         section: String,
         rows: Vec<Choice>,
     },
+    /// An approved template: body text parameters and a quick-reply payload (button 0).
+    Template {
+        name: String,
+        language: String,
+        body: Vec<String>,
+        quick_reply: Option<String>,
+    },
 }
 
 impl Content {
@@ -180,6 +194,27 @@ impl Content {
             button: bounded("list button", button, MAX_BUTTON_TITLE)?,
             section: bounded("section title", section, MAX_ROW_TITLE)?,
             rows: choices("list rows", rows, MAX_LIST_ROWS, MAX_ROW_ID, MAX_ROW_TITLE)?,
+        })
+    }
+
+    /// A template message, its parameters checked.
+    pub fn template(template: &Template) -> Result<Self, ContentError> {
+        bounded("template name", &template.name, 512)?;
+        bounded("template language", &template.language, 15)?;
+        for (i, text) in template.body.iter().enumerate() {
+            bounded("template parameter", text, MAX_TEMPLATE_PARAMETER)?;
+            if text.contains(['\n', '\t']) || text.contains("     ") {
+                return Err(ContentError::TemplateParameter { index: i + 1 });
+            }
+        }
+        if let Some(payload) = &template.quick_reply {
+            bounded("quick reply payload", payload, MAX_BUTTON_ID)?;
+        }
+        Ok(Content::Template {
+            name: template.name.clone(),
+            language: template.language.clone(),
+            body: template.body.clone(),
+            quick_reply: template.quick_reply.clone(),
         })
     }
 
@@ -247,6 +282,32 @@ impl Content {
                     "type": "list",
                     "body": {"text": text},
                     "action": {"button": button, "sections": [{"title": section, "rows": rows}]},
+                });
+            }
+            Content::Template {
+                name,
+                language,
+                body: parameters,
+                quick_reply,
+            } => {
+                let parameters: Vec<Value> = parameters
+                    .iter()
+                    .map(|text| json!({"type": "text", "text": text}))
+                    .collect();
+                let mut components = vec![json!({"type": "body", "parameters": parameters})];
+                if let Some(payload) = quick_reply {
+                    components.push(json!({
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": "0",
+                        "parameters": [{"type": "payload", "payload": payload}],
+                    }));
+                }
+                body["type"] = "template".into();
+                body["template"] = json!({
+                    "name": name,
+                    "language": {"code": language},
+                    "components": components,
                 });
             }
         }
@@ -460,6 +521,18 @@ impl WhatsAppCloud {
             return Err(WhatsAppError::NotWhatsApp(message.to.clone()));
         };
         let content = Content::of_message(message)?;
+        self.send_content(to, &content).await
+    }
+}
+
+impl WhatsAppCloud {
+    /// Sends an approved template to `to` (outside the service window).
+    pub async fn send_template(
+        &self,
+        to: &WhatsAppId,
+        template: &Template,
+    ) -> Result<String, WhatsAppError> {
+        let content = Content::template(template)?;
         self.send_content(to, &content).await
     }
 }

@@ -106,6 +106,9 @@ pub struct Recipient<'a> {
     pub customer_id: &'a CustomerId,
     pub consents: Consents,
     pub opted_out: bool,
+    /// The customer's latest marketing message on any vehicle and in any cycle (the store keeps
+    /// it per customer), so the frequency cap holds across a customer's fleet.
+    pub last_marketing_at: Option<DateTime<Utc>>,
 }
 
 /// FNV-1a, 64 bit: stable across platforms and releases.
@@ -175,7 +178,9 @@ pub(crate) fn local_instant(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime
 
 /// The contact policy's verdict on each decision, in the order given (most important first, as
 /// [`crate::triggers::evaluate_triggers`] returns them). `history` is every message sent to the
-/// customer (all vehicles); `current_cycle` is when the vehicle's open cycle began.
+/// vehicle (its current cycle at least); the customer's marketing on other vehicles comes in
+/// through `recipient.last_marketing_at`; `current_cycle` is when the vehicle's open cycle
+/// began.
 pub fn apply_contact_policy(
     policy: &Policy,
     recipient: &Recipient<'_>,
@@ -194,6 +199,7 @@ pub fn apply_contact_policy(
         .iter()
         .filter(|c| c.stage.class() == ContactClass::Marketing)
         .map(|c| c.sent_at)
+        .chain(recipient.last_marketing_at)
         .max();
     let mut due_stage_going: Option<Stage> = None;
 

@@ -34,6 +34,16 @@ pub fn days_ru(n: i64) -> String {
     format!("{n} {word}")
 }
 
+/// `1 год`, `3 года`, `5 лет`.
+pub fn years_ru(n: u32) -> String {
+    let word = match (n % 10, n % 100) {
+        (1, x) if x != 11 => "год",
+        (2..=4, x) if !(12..=14).contains(&x) => "года",
+        _ => "лет",
+    };
+    format!("{n} {word}")
+}
+
 /// `15.01.2025`.
 fn date_ru(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
@@ -147,7 +157,10 @@ fn critical_intro(reason: &Reason, car: &str) -> String {
             "нам жаль, что прошлый визит вас не порадовал. Хотим это исправить.".to_owned()
         }
         Reason::Critical(CriticalReason::CrossedAgeLine { years, .. }) => {
-            format!("вашему {car} исполнилось {years} лет — самое время проверить его у нас.")
+            format!(
+                "вашему {car} исполнилось {} — самое время проверить его у нас.",
+                years_ru(*years)
+            )
         }
         _ => format!("для вашего {car} есть предложение."),
     }
@@ -230,6 +243,23 @@ mod tests {
             offer,
             time_zone: chrono_tz::Europe::Moscow,
         }
+    }
+
+    #[test]
+    fn year_counts_take_the_russian_plural() {
+        let got: Vec<String> = [1, 3, 5, 11, 21, 22, 25].map(years_ru).to_vec();
+        assert_eq!(
+            got,
+            [
+                "1 год",
+                "3 года",
+                "5 лет",
+                "11 лет",
+                "21 год",
+                "22 года",
+                "25 лет"
+            ]
+        );
     }
 
     #[test]

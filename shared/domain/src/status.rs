@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{AgeBands, Thresholds};
@@ -13,14 +13,14 @@ use crate::policy::{AgeBands, Thresholds};
 pub enum CustomerStatus {
     /// No visit yet, or only one recent visit.
     New,
-    /// Comes regularly: the last visit is recent and came less than the lost threshold after
-    /// the one before it.
+    /// Comes on the car's schedule: not overdue past the sleeping threshold, and the last
+    /// visit did not end a lost spell.
     Loyal,
-    /// No visit for more than the sleeping threshold (8 months by default).
+    /// The maintenance is overdue by more than the sleeping threshold (30 days by default).
     Sleeping,
-    /// No visit for more than the lost threshold (12 months by default).
+    /// The maintenance is overdue by more than the lost threshold (180 days by default).
     Lost,
-    /// The last visit is recent and came after a gap longer than the lost threshold.
+    /// On schedule again: the last visit came after a gap in which the customer was lost.
     Returned,
     /// Opted out of every message.
     Blocked,
@@ -113,20 +113,40 @@ pub fn age_band(first_registration: NaiveDate, today: NaiveDate, bands: &AgeBand
     }
 }
 
-/// The customer's status on `today` from the days of their visits (any order, any kind of visit;
-/// visits after `today` are ignored). An opted-out customer is `Blocked` whatever the history.
+/// What a customer's status is decided from, for one of their cars.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusFacts<'a> {
+    /// Days of the customer's visits (any order, any kind, any of their cars); visits after
+    /// the day asked about are ignored.
+    pub visit_days: &'a [NaiveDate],
+    /// The car's forecast due date of the next maintenance. `None` when there is no forecast:
+    /// the last visit plus `interval_months` stands in for it.
+    pub due: Option<NaiveDate>,
+    /// The car's maintenance interval in months (the schedule's time limit).
+    pub interval_months: u32,
+    pub opted_out: bool,
+}
+
+/// The customer's status on `today`, relative to the car's own schedule: `sleeping` and `lost`
+/// when the maintenance is overdue (past the due date) by more than the policy's days, so a
+/// customer who comes on schedule is never either, whatever the interval. Without a visit the
+/// customer is `new`; `returned` when the last visit came after a gap in which the customer
+/// had been lost (one interval plus the lost threshold); `loyal` otherwise. An opted-out
+/// customer is `blocked` whatever the history.
+///
+/// Only the due date and `today` decide `sleeping` and `lost` (given a visit), so the nightly
+/// run can tell from a vehicle's forecast on which day its customer turns `lost`.
 pub fn customer_status(
-    visit_days: &[NaiveDate],
-    opted_out: bool,
+    facts: &StatusFacts<'_>,
     today: NaiveDate,
     thresholds: &Thresholds,
 ) -> CustomerStatus {
-    if opted_out {
+    if facts.opted_out {
         return CustomerStatus::Blocked;
     }
     let mut last: Option<NaiveDate> = None;
     let mut previous: Option<NaiveDate> = None;
-    for &day in visit_days.iter().filter(|&&d| d <= today) {
+    for &day in facts.visit_days.iter().filter(|&&d| d <= today) {
         match last {
             Some(l) if day > l => {
                 previous = Some(l);
@@ -140,15 +160,24 @@ pub fn customer_status(
     let Some(last) = last else {
         return CustomerStatus::New;
     };
-    if today > plus_months(last, thresholds.lost_after_months) {
+    let due = facts
+        .due
+        .unwrap_or_else(|| plus_months(last, facts.interval_months));
+    let overdue = (today - due).num_days();
+    if overdue > i64::from(thresholds.lost_after_overdue_days) {
         return CustomerStatus::Lost;
     }
-    if today > plus_months(last, thresholds.sleeping_after_months) {
+    if overdue > i64::from(thresholds.sleeping_after_overdue_days) {
         return CustomerStatus::Sleeping;
     }
+    let lost_by = |visit: NaiveDate| {
+        plus_months(visit, facts.interval_months)
+            .checked_add_days(Days::new(u64::from(thresholds.lost_after_overdue_days)))
+            .unwrap_or(NaiveDate::MAX)
+    };
     match previous {
         None => CustomerStatus::New,
-        Some(p) if last > plus_months(p, thresholds.lost_after_months) => CustomerStatus::Returned,
+        Some(p) if last > lost_by(p) => CustomerStatus::Returned,
         Some(_) => CustomerStatus::Loyal,
     }
 }
@@ -162,9 +191,20 @@ mod tests {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
     }
 
+    /// Status with the default 12-month schedule and no forecast (last visit + 12 months).
     fn status(visits: &[&str], today: &str) -> CustomerStatus {
+        status_due(visits, None, 12, today)
+    }
+
+    fn status_due(visits: &[&str], due: Option<&str>, months: u32, today: &str) -> CustomerStatus {
         let visits: Vec<_> = visits.iter().map(|v| d(v)).collect();
-        customer_status(&visits, false, d(today), Policy::default().thresholds())
+        let facts = StatusFacts {
+            visit_days: &visits,
+            due: due.map(d),
+            interval_months: months,
+            opted_out: false,
+        };
+        customer_status(&facts, d(today), Policy::default().thresholds())
     }
 
     #[test]
@@ -178,61 +218,98 @@ mod tests {
     }
 
     #[test]
-    fn a_customer_with_two_visits_within_eight_months_is_loyal() {
-        let s = status(&["2024-11-01", "2024-04-01"], "2025-01-01");
-        assert_eq!(s, CustomerStatus::Loyal);
+    fn a_customer_who_comes_every_twelve_months_is_loyal_right_up_to_the_due_date_and_after() {
+        let visits = ["2022-03-01", "2023-03-01", "2024-03-01"];
+        for today in ["2024-11-02", "2025-02-28", "2025-03-01", "2025-03-31"] {
+            assert_eq!(status(&visits, today), CustomerStatus::Loyal, "{today}");
+        }
     }
 
     #[test]
-    fn no_visit_for_more_than_eight_months_is_sleeping() {
-        assert_eq!(status(&["2024-03-01"], "2024-11-01"), CustomerStatus::New);
+    fn overdue_by_more_than_thirty_days_is_sleeping() {
+        let visits = ["2023-03-01", "2024-03-01"];
+        assert_eq!(status(&visits, "2025-03-31"), CustomerStatus::Loyal);
+        assert_eq!(status(&visits, "2025-04-01"), CustomerStatus::Sleeping);
+    }
+
+    #[test]
+    fn overdue_by_more_than_180_days_is_lost() {
+        let visits = ["2023-01-10", "2023-06-10"];
+        let due = Some("2024-06-10");
         assert_eq!(
-            status(&["2024-03-01"], "2024-11-02"),
+            status_due(&visits, due, 12, "2024-12-07"),
+            CustomerStatus::Sleeping
+        );
+        assert_eq!(
+            status_due(&visits, due, 12, "2024-12-08"),
+            CustomerStatus::Lost
+        );
+    }
+
+    #[test]
+    fn the_forecast_due_date_decides_not_the_months_since_the_visit() {
+        // High mileage: the km limit makes the car due 5 months after the visit.
+        let visits = ["2024-01-10", "2024-06-10"];
+        let due = Some("2024-11-10");
+        assert_eq!(
+            status_due(&visits, due, 12, "2024-12-10"),
+            CustomerStatus::Loyal
+        );
+        assert_eq!(
+            status_due(&visits, due, 12, "2024-12-11"),
             CustomerStatus::Sleeping
         );
     }
 
     #[test]
-    fn no_visit_for_more_than_twelve_months_is_lost() {
-        let visits = ["2023-01-10", "2023-06-10"];
-        assert_eq!(status(&visits, "2024-06-10"), CustomerStatus::Sleeping);
-        assert_eq!(status(&visits, "2024-06-11"), CustomerStatus::Lost);
+    fn a_car_on_a_six_month_cadence_that_skipped_one_service_is_sleeping() {
+        let visits = ["2023-07-01", "2024-01-01", "2024-07-01"];
+        // Due 2025-01-01, skipped; a month and a half later.
+        assert_eq!(
+            status_due(&visits, None, 6, "2024-12-31"),
+            CustomerStatus::Loyal
+        );
+        assert_eq!(
+            status_due(&visits, None, 6, "2025-02-15"),
+            CustomerStatus::Sleeping
+        );
     }
 
     #[test]
-    fn a_recent_visit_after_a_long_gap_is_returned() {
+    fn a_recent_visit_after_a_lost_spell_is_returned() {
         let s = status(&["2022-01-10", "2024-12-01"], "2025-01-01");
         assert_eq!(s, CustomerStatus::Returned);
     }
 
     #[test]
-    fn a_visit_ten_months_after_the_previous_one_keeps_the_customer_loyal() {
-        let s = status(&["2023-02-01", "2023-12-01"], "2024-01-01");
+    fn a_visit_a_month_late_keeps_the_customer_loyal() {
+        let s = status(&["2023-01-01", "2024-02-01"], "2024-03-01");
         assert_eq!(s, CustomerStatus::Loyal);
     }
 
     #[test]
     fn visits_after_the_day_asked_about_are_ignored() {
-        let s = status(&["2023-01-10", "2025-03-01"], "2024-06-11");
+        let s = status(&["2023-01-10", "2025-03-01"], "2024-08-11");
         assert_eq!(s, CustomerStatus::Lost);
     }
 
     #[test]
     fn an_opted_out_customer_is_blocked_whatever_the_history() {
         let visits = [d("2024-12-01"), d("2024-06-01")];
-        let s = customer_status(
-            &visits,
-            true,
-            d("2025-01-01"),
-            Policy::default().thresholds(),
-        );
+        let facts = StatusFacts {
+            visit_days: &visits,
+            due: None,
+            interval_months: 12,
+            opted_out: true,
+        };
+        let s = customer_status(&facts, d("2025-01-01"), Policy::default().thresholds());
         assert_eq!(s, CustomerStatus::Blocked);
     }
 
     #[test]
     fn the_visit_order_does_not_matter() {
-        let a = status(&["2024-11-01", "2024-04-01", "2023-01-01"], "2025-01-01");
-        let b = status(&["2023-01-01", "2024-04-01", "2024-11-01"], "2025-01-01");
+        let a = status(&["2024-11-01", "2024-04-01", "2023-05-01"], "2025-01-01");
+        let b = status(&["2023-05-01", "2024-04-01", "2024-11-01"], "2025-01-01");
         assert_eq!((a, b), (CustomerStatus::Loyal, CustomerStatus::Loyal));
     }
 

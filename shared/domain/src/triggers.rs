@@ -2,7 +2,8 @@
 //!
 //! Pure: the forecast, the stages already sent in the current cycle and the contact history are
 //! inputs; storing the marks is the caller's business. A visit closes the cycle and opens the
-//! next one; each stage fires at most once per cycle.
+//! next one; each stage fires at most once per cycle. [`window`] derives from the same rules
+//! the days on which a stage can fire at all, which is what the nightly run queues by.
 
 use std::fmt;
 
@@ -424,7 +425,10 @@ fn critical_reason(
             _ => None,
         })
         .max_by_key(|(at, _)| *at);
-    if let Some((_, score)) = score {
+    let recovery_ends = visit_day
+        .checked_add_days(Days::new(u64::from(h.csat_recovery_days)))
+        .unwrap_or(NaiveDate::MAX);
+    if let Some((_, score)) = score.filter(|_| today <= recovery_ends) {
         if score <= h.csat_alarm_max {
             return Some(CriticalReason::LowSatisfaction { score });
         }
@@ -438,6 +442,8 @@ fn critical_reason(
     }
     None
 }
+
+pub mod window;
 
 #[cfg(test)]
 mod tests;

@@ -49,31 +49,59 @@ where
 /// The dealer's policy: `POLICY_FILE` (TOML) if set, else the built-in defaults.
 pub fn policy_from_env() -> Result<domain::policy::Policy, ConfigError> {
     match std::env::var("POLICY_FILE") {
-        Ok(path) if !path.trim().is_empty() => {
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
-                name: "POLICY_FILE",
-                reason: format!("{path}: {e}"),
-            })?;
-            domain::policy::Policy::from_toml(&text).map_err(|e| ConfigError::Invalid {
-                name: "POLICY_FILE",
-                reason: e.to_string(),
-            })
-        }
+        Ok(path) if !path.trim().is_empty() => policy_from_file(&path),
         _ => Ok(domain::policy::Policy::default()),
     }
 }
 
-/// JSON logs on stdout for CloudWatch; level from `RUST_LOG` (default `info`).
+/// The dealer's policy from the TOML file at `path`, as a cold start reads `POLICY_FILE`;
+/// an unreadable or invalid file is a `POLICY_FILE` error.
+pub fn policy_from_file(path: &str) -> Result<domain::policy::Policy, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+        name: "POLICY_FILE",
+        reason: format!("{path}: {e}"),
+    })?;
+    domain::policy::Policy::from_toml(&text).map_err(|e| ConfigError::Invalid {
+        name: "POLICY_FILE",
+        reason: e.to_string(),
+    })
+}
+
+/// JSON logs on stdout for CloudWatch; levels from `RUST_LOG` as `info` or `info,store=debug`
+/// (default `info`; per-target levels, no regular expressions, which keeps the bootstrap small).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let json = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_target(false)
-        .without_time()
+        .without_time();
+    let _ = tracing_subscriber::registry()
+        .with(json)
+        .with(filter)
         .try_init();
+    log_panics();
+}
+
+/// A panic becomes one JSON log line naming the function and where it panicked, before the
+/// default hook prints it: release builds carry no line tables, the panic's location survives.
+fn log_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%function, panicked_at = %at, "panic");
+        default(info);
+    }));
 }
 
 /// An SQS queue to send versioned messages to.
@@ -245,6 +273,43 @@ pub async fn secret_from_ssm(
         .and_then(|p| p.value())
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("the SSM parameter named by {param_env} has no value"))
+}
+
+/// The decrypted values of the SSM parameters named by the environment variables `param_envs`,
+/// in one `GetParameters` round trip (a cold start waits for it), in the order asked.
+pub async fn secrets_from_ssm<const N: usize>(
+    config: &SdkConfig,
+    param_envs: [&'static str; N],
+) -> anyhow::Result<[String; N]> {
+    let names = param_envs
+        .iter()
+        .map(|env| required(env))
+        .collect::<Result<Vec<String>, ConfigError>>()?;
+    let mut values: Vec<Option<String>> = vec![None; N];
+    for chunk in names.chunks(10) {
+        let out = aws_sdk_ssm::Client::new(config)
+            .get_parameters()
+            .set_names(Some(chunk.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .with_context(|| format!("reading the SSM parameters named by {param_envs:?}"))?;
+        for p in out.parameters() {
+            if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                for (i, wanted) in names.iter().enumerate() {
+                    if wanted == name {
+                        values[i] = Some(value.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(N);
+    for (env, value) in param_envs.iter().zip(values) {
+        out.push(value.ok_or_else(|| anyhow!("the SSM parameter named by {env} is missing"))?);
+    }
+    out.try_into()
+        .map_err(|_| anyhow!("SSM parameters: expected {N} values"))
 }
 
 /// The AWS configuration of the Lambda environment.

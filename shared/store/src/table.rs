@@ -24,7 +24,8 @@ pub struct TableSpec {
     pub ttl: &'static str,
 }
 
-/// Overloaded index 1: customer → vehicles/visits/offers, chat → customer, day → forecasts/bookings.
+/// Overloaded index 1: customer → vehicles/visits/offers, chat → customer, day → forecasts/bookings,
+/// month → conversions.
 pub const GSI1: GsiSpec = GsiSpec {
     name: "gsi1",
     pk: "gsi1pk",

@@ -173,8 +173,6 @@ fn schedule_event(time: &str) -> EventBridgeEvent<serde_json::Value> {
 fn booking_settings() -> app::BookingSettings {
     app::BookingSettings {
         advisor_chat_id: ADVISOR_CHAT,
-        days_ahead: 7,
-        hold_minutes: 30,
         max_slots_shown: 6,
     }
 }
@@ -215,7 +213,7 @@ struct Run {
     ingest: ingest_visit::Deps<DynamoStore>,
     nightly: Arc<nightly_forecast::Deps<DynamoStore, SqsQueue>>,
     evaluator: trigger_evaluator::Deps<DynamoStore, SqsQueue>,
-    composer: offer_composer::Deps<DynamoStore, TelegramBot, offer_composer::SqsPostpone>,
+    composer: offer_composer::Deps<DynamoStore, channels::Channels, offer_composer::SqsPostpone>,
     telegram: FakeTelegram,
     booking: booking_webhook::Deps<DynamoStore>,
     repos: Repos<DynamoStore>,
@@ -325,7 +323,11 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
         composer: offer_composer::Deps {
             repos: repos.clone(),
             policy: Policy::default(),
-            channel: TelegramBot::new(telegram.base_url(), "42:E2E"),
+            channel: channels::Channels {
+                telegram: Some(TelegramBot::new(telegram.base_url(), "42:E2E")),
+                ..Default::default()
+            },
+            compose: Default::default(),
             postpone: offer_composer::SqsPostpone {
                 client: sqs.clone(),
             },
@@ -337,6 +339,8 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             whatsapp: whatsapp_side(&FakeWhatsApp::start(WHATSAPP_NUMBER, WHATSAPP_TOKEN).unwrap()),
             settings: booking_settings(),
             webhook_secret: TELEGRAM_SECRET.into(),
+            sms: None,
+            links: None,
         },
         telegram,
         repos,
@@ -393,13 +397,9 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
         "Записаться"
     );
 
-    // The customer presses «Записаться», picks a slot; the advisor confirms.
+    // The customer presses «Записаться», picks a slot (derived from the policy's workshop: 4
+    // lifts from 09:00); the advisor confirms.
     let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
-    run.repos
-        .capacity
-        .define_slot(tomorrow, "10:00", 1)
-        .await
-        .unwrap();
     let book = reminder.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         .as_str()
         .unwrap()
@@ -446,7 +446,7 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
     );
     assert_eq!(
         run.repos.capacity.slots_on(tomorrow).await.unwrap()[0].remaining,
-        0
+        3
     );
     assert_eq!(second.ingest_status, 200);
     assert_eq!((second.night.forecast, second.night.queued), (0, 0));
@@ -521,6 +521,8 @@ async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_
         whatsapp: whatsapp_side(&whatsapp),
         settings: booking_settings(),
         webhook_secret: TELEGRAM_SECRET.into(),
+        sms: None,
+        links: None,
     };
 
     let posted = post_visit(

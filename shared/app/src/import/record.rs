@@ -160,6 +160,7 @@ pub async fn import_export<S: Store>(
             if newly_stored {
                 recorded += 1;
                 with_new_visits.insert(vin);
+                crate::conversions::credit_conversion(repos, policy, visit).await?;
             }
             if last_of_vehicle.get(vin) == Some(&i) && with_new_visits.contains(vin) {
                 forecast += 1;

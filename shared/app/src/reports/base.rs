@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use domain::forecast::add_months;
 use domain::policy::Policy;
 use domain::segments::CustomerActivity;
-use domain::status::{customer_status, CustomerStatus};
+use domain::status::{customer_status, CustomerStatus, StatusFacts};
 use domain::{Consents, Customer, Money, Vehicle, VisitKind};
 use rust_decimal::Decimal;
 use store::repo::Repos;
@@ -90,15 +91,43 @@ pub struct CustomerFacts {
     pub opted_out: bool,
     /// VINs, sorted.
     pub vins: Vec<String>,
+    /// The maintenance interval (months) of each vehicle of `vins`, in the same order.
+    pub interval_months: Vec<u32>,
     /// Oldest first.
     pub visits: Vec<VisitFacts>,
 }
 
 impl CustomerFacts {
-    /// The customer's status on `today` (the domain's rules, the policy's thresholds).
+    /// The customer's status on `today` (the domain's rules, the policy's thresholds), from
+    /// the car least overdue: a customer is sleeping or lost only when every car is. Reports
+    /// look at any day of the history, so each car's due date is its last maintenance (else
+    /// its last visit) on or before `today` plus its schedule's months, not the night's
+    /// forecast (which is as of the last run); the km limit can make a high-mileage car due
+    /// earlier, so a report may call such a customer sleeping later than the evaluator does.
     pub fn status(&self, policy: &Policy, today: NaiveDate) -> CustomerStatus {
         let days: Vec<NaiveDate> = self.visits.iter().map(|v| v.closed_on).collect();
-        customer_status(&days, self.opted_out, today, policy.thresholds())
+        let due = self
+            .vins
+            .iter()
+            .zip(&self.interval_months)
+            .filter_map(|(vin, months)| {
+                let mut own = self
+                    .visits
+                    .iter()
+                    .rev()
+                    .filter(|v| v.vin == *vin && v.closed_on <= today);
+                let last = own.clone().find(|v| v.kind.is_scheduled_maintenance());
+                let last = last.or_else(|| own.next())?;
+                Some((add_months(last.closed_on, *months), *months))
+            })
+            .max();
+        let facts = StatusFacts {
+            visit_days: &days,
+            due: due.map(|(d, _)| d),
+            interval_months: due.map_or(policy.schedules().default.months, |(_, m)| m),
+            opted_out: self.opted_out,
+        };
+        customer_status(&facts, today, policy.thresholds())
     }
 
     /// Visits closed within the period.
@@ -208,6 +237,14 @@ impl Base {
                     cost: v.visit.total_cost(),
                 })
                 .collect();
+            let interval_months = vins
+                .iter()
+                .filter_map(|vin| {
+                    let i = vehicles.binary_search_by(|v| v.vin.as_str().cmp(vin));
+                    i.ok().map(|i| &vehicles[i])
+                })
+                .map(|v| policy.schedule_for(&v.make, &v.model).months)
+                .collect();
             customers.push(CustomerFacts {
                 customer_id: customer_id.to_owned(),
                 first_name: profile
@@ -220,6 +257,7 @@ impl Base {
                     .unwrap_or_default(),
                 opted_out: profile.as_ref().is_some_and(|c| c.opted_out()),
                 vins,
+                interval_months,
                 visits,
             });
         }

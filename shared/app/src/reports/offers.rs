@@ -262,7 +262,7 @@ async fn booking_facts<S: Store>(
     let rank = |s: BookingState| match s {
         BookingState::Confirmed => 2,
         BookingState::Held => 1,
-        BookingState::Cancelled => 0,
+        BookingState::Cancelled | BookingState::Lapsed => 0,
     };
     let mut by_offer: BTreeMap<String, BookingFacts> = BTreeMap::new();
     let bookings: Vec<Booking<BookingRecord>> =

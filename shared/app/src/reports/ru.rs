@@ -57,6 +57,7 @@ pub fn booking_state_ru(state: BookingState) -> &'static str {
         BookingState::Held => "ждёт подтверждения",
         BookingState::Confirmed => "подтверждена",
         BookingState::Cancelled => "отменена",
+        BookingState::Lapsed => "не подтверждена вовремя",
     }
 }
 

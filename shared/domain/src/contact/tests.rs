@@ -64,6 +64,7 @@ fn check(
         customer_id: id,
         consents,
         opted_out: false,
+        last_marketing_at: None,
     };
     apply_contact_policy(&Policy::default(), &recipient, history, cycle(), decisions)
         .into_iter()
@@ -125,6 +126,7 @@ fn an_opted_out_customer_gets_nothing_at_all() {
         customer_id: &id,
         consents: BOTH,
         opted_out: true,
+        last_marketing_at: None,
     };
     let decisions = vec![
         decision(Stage::SoftReminder, msk("2024-12-11 12:00")),
@@ -234,6 +236,26 @@ fn at_most_one_marketing_message_per_seven_days() {
 }
 
 #[test]
+fn a_marketing_message_about_another_car_of_the_customer_counts_for_the_cap() {
+    let id = treated_id();
+    let recipient = Recipient {
+        customer_id: &id,
+        consents: BOTH,
+        opted_out: false,
+        last_marketing_at: Some(msk("2024-12-09 12:00")),
+    };
+    let decisions = vec![decision(Stage::SeasonalTires, msk("2024-12-11 12:00"))];
+    let checked = apply_contact_policy(&Policy::default(), &recipient, &[], cycle(), decisions);
+    assert_eq!(
+        checked[0].verdict.veto(),
+        Some(Veto::MarketingCap {
+            last_sent_at: msk("2024-12-09 12:00"),
+            next_allowed_at: msk("2024-12-16 12:00")
+        })
+    );
+}
+
+#[test]
 fn service_messages_are_not_capped() {
     let id = treated_id();
     let last = ContactRecord {
@@ -316,6 +338,7 @@ fn a_decision_of_a_cycle_closed_by_a_later_visit_is_vetoed() {
         customer_id: &id,
         consents: BOTH,
         opted_out: false,
+        last_marketing_at: None,
     };
     let stale = decision(Stage::SoftReminder, msk("2024-12-11 12:00"));
     let checked = apply_contact_policy(
@@ -392,7 +415,7 @@ proptest! {
         decisions in any_decisions(), history in any_history(), n in 0u32..10_000,
     ) {
         let id = CustomerId::parse(&format!("C-{n}")).unwrap();
-        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: true };
+        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: true, last_marketing_at: None };
         for c in apply_contact_policy(&Policy::default(), &recipient, &history, cycle(), decisions) {
             prop_assert_eq!(c.verdict.send_at(), None);
         }
@@ -404,7 +427,7 @@ proptest! {
     ) {
         let id = CustomerId::parse(&format!("C-{n}")).unwrap();
         let consents = Consents { service_messages: service, marketing: false };
-        let recipient = Recipient { customer_id: &id, consents, opted_out: false };
+        let recipient = Recipient { customer_id: &id, consents, opted_out: false, last_marketing_at: None };
         for c in apply_contact_policy(&Policy::default(), &recipient, &history, cycle(), decisions) {
             if c.decision.class == ContactClass::Marketing {
                 prop_assert_eq!(c.verdict.send_at(), None);
@@ -421,7 +444,7 @@ proptest! {
             .map(|i| CustomerId::parse(&format!("C-{i}")).unwrap())
             .find(|id| in_control_group(id, policy.contact().control_group))
             .unwrap();
-        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: false };
+        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: false, last_marketing_at: None };
         for c in apply_contact_policy(&policy, &recipient, &history, cycle(), decisions) {
             if c.decision.class == ContactClass::Marketing {
                 prop_assert_eq!(c.verdict.send_at(), None);
@@ -435,7 +458,7 @@ proptest! {
     ) {
         let id = CustomerId::parse(&format!("C-{n}")).unwrap();
         let policy = Policy::default();
-        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: false };
+        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: false, last_marketing_at: None };
         for c in apply_contact_policy(&policy, &recipient, &history, cycle(), decisions) {
             if let Some(at) = c.verdict.send_at() {
                 prop_assert!(!in_quiet_hours(&policy, at), "sent at {}", at);
@@ -450,7 +473,7 @@ proptest! {
     #[test]
     fn a_deferred_message_is_never_dropped_for_quiet_hours_alone(at in any_instant(), n in 0u32..10_000) {
         let id = CustomerId::parse(&format!("C-{n}")).unwrap();
-        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: false };
+        let recipient = Recipient { customer_id: &id, consents: BOTH, opted_out: false, last_marketing_at: None };
         let checked = apply_contact_policy(&Policy::default(), &recipient, &[], cycle(), vec![decision(Stage::SoftReminder, at)]);
         let sent = checked[0].verdict.send_at().unwrap();
         prop_assert!(sent - at < Duration::hours(12) + Duration::minutes(1));

@@ -7,6 +7,7 @@ use super::{
     AbcBasis, AgeBands, ContactLimits, Dealer, Gift, MonthDay, OfferRule, Package, Percent, Perk,
     Policy, PricingRules, ScheduleRules, SeasonWindow, SegmentRules, Thresholds, TriggerTimings,
 };
+use super::{DayHours, Workshop};
 use crate::forecast::Schedule;
 use crate::money::Money;
 use crate::status::{AgeBand, CustomerStatus};
@@ -18,6 +19,30 @@ fn month_day(month: u32, day: u32) -> MonthDay {
 
 fn time(hour: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or(NaiveTime::MIN)
+}
+
+fn hours(open: u32, close: u32) -> Option<DayHours> {
+    Some(DayHours {
+        open: time(open),
+        close: time(close),
+        lifts: WORKSHOP_LIFTS,
+    })
+}
+
+const WORKSHOP_LIFTS: u32 = 4;
+
+fn workshop() -> Workshop {
+    let weekday = hours(9, 20);
+    let sat = hours(10, 16);
+    Workshop {
+        lifts: WORKSHOP_LIFTS,
+        slot_minutes: 60,
+        days_ahead: 7,
+        hold_minutes: 30,
+        hours: [weekday, weekday, weekday, weekday, weekday, sat, None],
+        production_calendar: true,
+        closed_days: Vec::new(),
+    }
 }
 
 fn perk(id: &str, name: &str) -> Perk {
@@ -75,8 +100,9 @@ impl Default for Policy {
                 old_from_years: 5,
             },
             thresholds: Thresholds {
-                sleeping_after_months: 8,
-                lost_after_months: 12,
+                sleeping_after_overdue_days: 30,
+                lost_after_overdue_days: 180,
+                csat_recovery_days: 30,
                 critical_overdue_months: 2,
                 warranty_window_days: 60,
                 csat_alarm_max: 6,
@@ -198,6 +224,7 @@ impl Default for Policy {
                 },
                 rule("standard", &[], &[]),
             ],
+            workshop: workshop(),
         }
     }
 }

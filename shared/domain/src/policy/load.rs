@@ -1,5 +1,7 @@
 //! Reading a policy file: walks the TOML tree key by key so every error names its key.
 
+mod workshop;
+
 use chrono::{NaiveTime, Weekday, WeekdaySet};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -32,6 +34,7 @@ const ROOT_KEYS: &[&str] = &[
     "perks",
     "packages",
     "offers",
+    "workshop",
 ];
 
 pub(super) fn from_toml(text: &str) -> Result<Policy, PolicyErrors> {
@@ -340,6 +343,7 @@ impl Reader {
         self.perks(root, &mut p);
         self.packages(root, &mut p);
         self.offers(root, &mut p);
+        self.workshop(root, &mut p);
         if self.errors.is_empty() {
             self.references(root, &p);
         }
@@ -432,29 +436,49 @@ impl Reader {
 
     fn thresholds(&mut self, root: &Tbl<'_>, p: &mut Policy) {
         let keys = [
-            "sleeping_after_months",
-            "lost_after_months",
+            "sleeping_after_overdue_days",
+            "lost_after_overdue_days",
             "critical_overdue_months",
             "warranty_window_days",
             "csat_alarm_max",
             "age_line_window_days",
+            "csat_recovery_days",
+            // Replaced keys, accepted by name so they get a clear error below.
+            "sleeping_after_months",
+            "lost_after_months",
         ];
         let Some(t) = self.section(root, "thresholds", &keys) else {
             return;
         };
+        for (old, new) in [
+            ("sleeping_after_months", "sleeping_after_overdue_days"),
+            ("lost_after_months", "lost_after_overdue_days"),
+        ] {
+            if t.get(old).is_some() {
+                self.error(
+                    t.key(old),
+                    format!(
+                        "is no longer used: statuses are relative to the car's due date, \
+                         set {new} (days past the forecast due date) instead"
+                    ),
+                );
+            }
+        }
         let h = &mut p.thresholds;
-        h.sleeping_after_months = self.uint(&t, keys[0], h.sleeping_after_months, 1, 120);
-        h.lost_after_months = self.uint(&t, keys[1], h.lost_after_months, 1, 120);
+        h.sleeping_after_overdue_days =
+            self.uint(&t, keys[0], h.sleeping_after_overdue_days, 0, 3650);
+        h.lost_after_overdue_days = self.uint(&t, keys[1], h.lost_after_overdue_days, 1, 3650);
         h.critical_overdue_months = self.uint(&t, keys[2], h.critical_overdue_months, 0, 120);
         h.warranty_window_days = self.uint(&t, keys[3], h.warranty_window_days, 0, 365);
         h.csat_alarm_max = self.uint(&t, keys[4], u32::from(h.csat_alarm_max), 0, 10) as u8;
         h.age_line_window_days = self.uint(&t, keys[5], h.age_line_window_days, 1, 365);
-        if h.lost_after_months <= h.sleeping_after_months {
+        h.csat_recovery_days = self.uint(&t, keys[6], h.csat_recovery_days, 0, 365);
+        if h.lost_after_overdue_days <= h.sleeping_after_overdue_days {
             self.error(
                 t.key(keys[1]),
                 format!(
-                    "must be greater than sleeping_after_months ({})",
-                    h.sleeping_after_months
+                    "must be greater than sleeping_after_overdue_days ({})",
+                    h.sleeping_after_overdue_days
                 ),
             );
         }

@@ -1,8 +1,10 @@
 //! The dealer's retention rules as data: schedules, thresholds, contact limits, offers, packages
 //! and perks, loaded from TOML and validated, with the stakeholders' defaults built in.
 
+pub mod calendar;
 mod defaults;
 mod load;
+mod workshop;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +18,8 @@ use crate::forecast::Schedule;
 use crate::money::Money;
 use crate::status::{AgeBand, CustomerStatus};
 use crate::values::WorkOrderLine;
+
+pub use workshop::{DayHours, PlannedSlot, Workshop};
 
 /// One problem in a policy file: the key it is at (`offers[2].labor_discount_percent`) and what
 /// is wrong with it.
@@ -213,8 +217,15 @@ pub struct AgeBands {
 /// When a customer counts as sleeping or lost, and what makes an offer critical.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
-    pub sleeping_after_months: u32,
-    pub lost_after_months: u32,
+    /// `sleeping` when the car's maintenance is overdue (past the forecast due date) by more
+    /// than this many days: relative to the car's own schedule, so a customer who comes on
+    /// schedule is never sleeping.
+    pub sleeping_after_overdue_days: u32,
+    /// `lost` when the car's maintenance is overdue by more than this many days.
+    pub lost_after_overdue_days: u32,
+    /// A low satisfaction score makes a critical (recovery) offer only within this many days
+    /// after the visit it rates.
+    pub csat_recovery_days: u32,
     /// Overdue by more than this many months makes a critical offer.
     pub critical_overdue_months: u32,
     /// Warranty ending within this many days makes a critical offer.
@@ -378,6 +389,7 @@ pub struct Policy {
     perks: Vec<Perk>,
     packages: Vec<Package>,
     offers: Vec<OfferRule>,
+    workshop: Workshop,
 }
 
 impl Policy {
@@ -434,6 +446,11 @@ impl Policy {
 
     pub fn offers(&self) -> &[OfferRule] {
         &self.offers
+    }
+
+    /// Workshop capacity: what slots a day has, how far ahead they are offered, hold timeout.
+    pub fn workshop(&self) -> &Workshop {
+        &self.workshop
     }
 
     /// The schedule for a make and model: the model's override, else the make's, else the

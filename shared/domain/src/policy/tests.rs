@@ -47,7 +47,14 @@ fn the_defaults_are_the_stakeholders_numbers() {
         (3, 5)
     );
     let t = p.thresholds();
-    assert_eq!((t.sleeping_after_months, t.lost_after_months), (8, 12));
+    assert_eq!(
+        (
+            t.sleeping_after_overdue_days,
+            t.lost_after_overdue_days,
+            t.csat_recovery_days
+        ),
+        (30, 180, 30)
+    );
     assert_eq!(
         (
             t.critical_overdue_months,
@@ -75,12 +82,12 @@ fn the_defaults_are_the_stakeholders_numbers() {
 
 #[test]
 fn a_value_out_of_range_is_reported_at_its_key() {
-    let found = errors("[thresholds]\nsleeping_after_months = 0\n");
+    let found = errors("[thresholds]\nlost_after_overdue_days = 0\n");
     assert_eq!(
         found,
         [(
-            "thresholds.sleeping_after_months".to_owned(),
-            "must be between 1 and 120, got 0".to_owned()
+            "thresholds.lost_after_overdue_days".to_owned(),
+            "must be between 1 and 3650, got 0".to_owned()
         )]
     );
 }
@@ -124,8 +131,26 @@ fn a_file_that_is_not_toml_is_reported_with_its_line() {
 
 #[test]
 fn sleeping_must_come_before_lost() {
-    let text = "[thresholds]\nsleeping_after_months = 12\nlost_after_months = 8\n";
-    assert_eq!(keys(text), ["thresholds.lost_after_months"]);
+    let text = "[thresholds]\nsleeping_after_overdue_days = 90\nlost_after_overdue_days = 60\n";
+    assert_eq!(keys(text), ["thresholds.lost_after_overdue_days"]);
+}
+
+#[test]
+fn the_month_count_status_keys_are_refused_with_their_replacement_named() {
+    let found = errors("[thresholds]\nsleeping_after_months = 8\nlost_after_months = 12\n");
+    let keys: Vec<_> = found.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "thresholds.sleeping_after_months",
+            "thresholds.lost_after_months"
+        ]
+    );
+    assert!(
+        found[0].1.contains("sleeping_after_overdue_days"),
+        "{found:?}"
+    );
+    assert!(found[1].1.contains("lost_after_overdue_days"), "{found:?}");
 }
 
 #[test]

@@ -3,7 +3,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 
 use super::*;
-use crate::status::{age_band, customer_status};
+use crate::status::{age_band, customer_status, StatusFacts};
 
 fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -61,11 +61,23 @@ fn a_car_under_warranty_gets_no_discount_but_a_free_check_and_a_taxi_home() {
     assert_eq!(o.rule_ids, ["warranty-care", WEEKDAY_BONUS_RULE]);
 }
 
+/// The status of a car serviced on `visits` (12-month schedule, due a year after the last one).
+fn status_on(visits: &[&str], today: NaiveDate) -> CustomerStatus {
+    let days: Vec<NaiveDate> = visits.iter().map(|v| day(v)).collect();
+    let facts = StatusFacts {
+        visit_days: &days,
+        due: None,
+        interval_months: 12,
+        opted_out: false,
+    };
+    customer_status(&facts, today, Policy::default().thresholds())
+}
+
 #[test]
-fn a_3_to_5_year_old_car_not_seen_for_8_months_is_sleeping_and_gets_20_percent_off_labour() {
+fn a_3_to_5_year_old_car_two_months_past_due_is_sleeping_and_gets_20_percent_off_labour() {
     let policy = Policy::default();
     let today = day("2024-12-11");
-    let status = customer_status(&[day("2024-04-01")], false, today, policy.thresholds());
+    let status = status_on(&["2022-10-05", "2023-10-11"], today);
     assert_eq!(status, CustomerStatus::Sleeping);
     let band = age_band(day("2020-06-01"), today, policy.age_bands());
     assert_eq!(band, AgeBand::Middle);
@@ -76,6 +88,40 @@ fn a_3_to_5_year_old_car_not_seen_for_8_months_is_sleeping_and_gets_20_percent_o
     assert_eq!(o.final_price, money("6400.00"));
     assert_eq!(o.lines_from, LinesFrom::LastMaintenance);
     assert_eq!(o.rule_ids[0], "wake-up-3-5");
+}
+
+#[test]
+fn a_3_to_5_year_old_car_serviced_every_12_months_gets_no_discount_at_its_personal_offer() {
+    let policy = Policy::default();
+    // The personal offer goes out a week before the due date (2024-12-18): eight months and
+    // more after the last visit, which the month-count rule called sleeping.
+    let today = day("2024-12-11");
+    let status = status_on(&["2022-12-15", "2023-12-18"], today);
+    assert_eq!(status, CustomerStatus::Loyal);
+    let band = age_band(day("2020-06-01"), today, policy.age_bands());
+    let o = offer(&policy, status, band, &last_maintenance());
+    assert_eq!(o.labor_discount_percent, Decimal::ZERO);
+    assert_eq!(o.customer_saving, Money::ZERO);
+    assert_eq!(o.rule_ids[0], "loyal-perks");
+}
+
+#[test]
+fn a_car_on_a_six_month_schedule_that_skipped_one_service_is_sleeping_and_gets_the_discount() {
+    let policy = Policy::default();
+    // Due on 2025-01-10, skipped; six weeks later.
+    let today = day("2025-02-20");
+    let days = [day("2024-01-10"), day("2024-07-10")];
+    let facts = StatusFacts {
+        visit_days: &days,
+        due: None,
+        interval_months: 6,
+        opted_out: false,
+    };
+    let status = customer_status(&facts, today, policy.thresholds());
+    assert_eq!(status, CustomerStatus::Sleeping);
+    let band = age_band(day("2020-06-01"), today, policy.age_bands());
+    let o = offer(&policy, status, band, &last_maintenance());
+    assert_eq!(o.labor_discount_percent, Decimal::from(20));
 }
 
 #[test]

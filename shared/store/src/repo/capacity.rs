@@ -1,7 +1,13 @@
-//! Service capacity: slots with remaining units, holds that reserve a unit conditionally,
-//! confirmation, and cancellation that returns the unit. A slot is never overbooked.
+//! Service capacity: slots with remaining units, derived from the workshop's plan on first
+//! use; holds that reserve a unit conditionally and lapse unconfirmed; confirmation, and
+//! cancellation that returns the unit. A slot is never overbooked.
+
+mod closures;
+
+pub use closures::{DayCapacity, LiftClosure};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::PlannedSlot;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -15,6 +21,8 @@ const REMAINING: &str = "remaining";
 const CAPACITY: &str = "capacity";
 const STATUS: &str = "status";
 const HOLD_UNTIL: &str = "hold_until";
+const ATTEMPT: &str = "attempt";
+const SLOT: &str = "slot";
 
 fn slot_key(date: NaiveDate, start: &str) -> Key {
     Key::new(format!("CAP#{date}"), format!("SLOT#{start}"))
@@ -52,9 +60,10 @@ pub struct NewHold<'a, P> {
 pub enum HoldOutcome {
     /// One unit of the slot is reserved for this booking.
     Held,
-    /// This booking id holds (or held) a unit already; nothing changed.
+    /// This booking id holds a unit already (held or confirmed); nothing changed. A booking
+    /// cancelled or lapsed before is held again (its `attempt` goes up).
     AlreadyHeld,
-    /// No unit left (or no such slot); nothing changed.
+    /// No unit left, no such slot, or the day is closed; nothing changed.
     Full,
 }
 
@@ -64,6 +73,8 @@ pub enum BookingState {
     Held,
     Confirmed,
     Cancelled,
+    /// Not confirmed by its `hold_until`; the unit went back to the slot.
+    Lapsed,
 }
 
 impl BookingState {
@@ -72,7 +83,13 @@ impl BookingState {
             BookingState::Held => "HELD",
             BookingState::Confirmed => "CONFIRMED",
             BookingState::Cancelled => "CANCELLED",
+            BookingState::Lapsed => "LAPSED",
         }
+    }
+
+    /// Held or confirmed: the booking takes a unit of its slot.
+    pub fn is_active(self) -> bool {
+        matches!(self, BookingState::Held | BookingState::Confirmed)
     }
 
     fn parse(text: &str) -> Option<Self> {
@@ -80,6 +97,7 @@ impl BookingState {
             BookingState::Held,
             BookingState::Confirmed,
             BookingState::Cancelled,
+            BookingState::Lapsed,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -95,7 +113,19 @@ pub struct Booking<P> {
     pub customer_id: String,
     pub vin: String,
     pub state: BookingState,
+    /// Until when an unconfirmed hold keeps its unit (`Held` only).
+    pub hold_until: Option<DateTime<Utc>>,
+    /// 1 for the first hold of this booking id, one more for each hold after a cancellation or
+    /// a lapse.
+    pub attempt: u32,
     pub booking: P,
+}
+
+impl<P> Booking<P> {
+    /// Held past `hold_until` at `now`: the hold counts as lapsed.
+    pub fn lapsed_at(&self, now: DateTime<Utc>) -> bool {
+        self.state == BookingState::Held && self.hold_until.is_some_and(|until| until < now)
+    }
 }
 
 fn slot_of(item: &Item) -> Result<Slot, StoreError> {
@@ -103,14 +133,20 @@ fn slot_of(item: &Item) -> Result<Slot, StoreError> {
     let bad = |e: String| StoreError::malformed(&key, e);
     let count =
         |name| integer(item, name).and_then(|n| u32::try_from(n).map_err(|e| bad(e.to_string())));
+    // A lift closed over bookings already taken leaves the slot below zero: none remain.
+    let remaining = integer(item, REMAINING)?.max(0);
     Ok(Slot {
         date: string(item, "date")?
             .parse()
             .map_err(|e: chrono::ParseError| bad(e.to_string()))?,
         start: string(item, "start")?,
         capacity: count(CAPACITY)?,
-        remaining: count(REMAINING)?,
+        remaining: u32::try_from(remaining).map_err(|e| bad(e.to_string()))?,
     })
+}
+
+fn is_slot(item: &Item) -> bool {
+    item.get(super::ENTITY).and_then(|v| v.as_s()) == Some(SLOT)
 }
 
 fn booking_of<P: DeserializeOwned>(item: &Item) -> Result<Booking<P>, StoreError> {
@@ -126,6 +162,14 @@ fn booking_of<P: DeserializeOwned>(item: &Item) -> Result<Booking<P>, StoreError
         vin: string(item, "vin")?,
         state: BookingState::parse(&state)
             .ok_or_else(|| StoreError::malformed(&key, format!("status {state}")))?,
+        hold_until: match item.get(HOLD_UNTIL) {
+            Some(_) => DateTime::from_timestamp(integer(item, HOLD_UNTIL)?, 0),
+            None => None,
+        },
+        attempt: match item.get(ATTEMPT) {
+            Some(_) => u32::try_from(integer(item, ATTEMPT)?).unwrap_or(1),
+            None => 1,
+        },
         booking: data(item)?,
     })
 }
@@ -148,7 +192,7 @@ impl<S: Store> Capacity<S> {
         start: &str,
         capacity: u32,
     ) -> Result<bool, StoreError> {
-        let mut item = new_item(&slot_key(date, start), "slot");
+        let mut item = new_item(&slot_key(date, start), SLOT);
         item.insert("date".into(), date.to_string().into());
         item.insert("start".into(), start.into());
         item.insert(CAPACITY.into(), capacity.into());
@@ -160,17 +204,56 @@ impl<S: Store> Capacity<S> {
         }
     }
 
-    /// The slots of a day, by start time.
+    /// The slots stored for a day, by start time (nothing is derived; see [`Capacity::day`]).
     pub async fn slots_on(&self, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
         let items = query_all(&self.store, Query::partition(format!("CAP#{date}"))).await?;
-        items.iter().map(slot_of).collect()
+        items.iter().filter(|i| is_slot(i)).map(slot_of).collect()
     }
 
-    /// Reserves one unit of the slot for the booking, atomically with storing the booking.
+    /// Creates the planned slots of a day that are not stored yet, each with its lifts less the
+    /// lifts closed that day (create-if-absent: two callers at once create each slot once).
+    /// A closed day gets none.
+    pub(crate) async fn derive(
+        &self,
+        date: NaiveDate,
+        plan: &[PlannedSlot],
+        closed_lifts: usize,
+        stored: &[Slot],
+    ) -> Result<bool, StoreError> {
+        let mut created = false;
+        for planned in plan {
+            if stored.iter().any(|s| s.start == planned.start) {
+                continue;
+            }
+            let lifts = planned.lifts.saturating_sub(closed_lifts as u32);
+            created |= self.define_slot(date, &planned.start, lifts).await?;
+        }
+        Ok(created)
+    }
+
+    /// Reserves one unit of the slot for the booking, atomically with storing the booking and
+    /// checking that the day is not closed. The slot must exist ([`Capacity::day`] derives it).
+    /// A booking id cancelled or lapsed before is held again as its next attempt.
     pub async fn hold<P: Serialize>(
         &self,
         hold: &NewHold<'_, P>,
     ) -> Result<HoldOutcome, StoreError> {
+        let (fresh, attempt) = match self.store.get(&booking_key(hold.booking_id)).await? {
+            None => (Condition::absent(), 1),
+            Some(item) => {
+                let before = booking_of::<serde::de::IgnoredAny>(&item)?;
+                if before.state.is_active() {
+                    return Ok(HoldOutcome::AlreadyHeld);
+                }
+                let same_attempt = if item.contains_key(ATTEMPT) {
+                    Condition::eq(ATTEMPT, before.attempt)
+                } else {
+                    Condition::NotExists(ATTEMPT.into())
+                };
+                let unchanged = Condition::eq(STATUS, before.state.as_str()).and(same_attempt);
+                (unchanged, before.attempt + 1)
+            }
+        };
         let mut booking = with_data(&booking_key(hold.booking_id), "booking", hold.booking)?;
         booking.insert("booking_id".into(), hold.booking_id.into());
         booking.insert("date".into(), hold.date.to_string().into());
@@ -179,6 +262,7 @@ impl<S: Store> Capacity<S> {
         booking.insert("vin".into(), hold.vin.into());
         booking.insert(STATUS.into(), BookingState::Held.as_str().into());
         booking.insert(HOLD_UNTIL.into(), epoch(hold.hold_until).into());
+        booking.insert(ATTEMPT.into(), attempt.into());
         booking.insert(GSI1.pk.into(), format!("BOOKINGS#{}", hold.date).into());
         booking.insert(
             GSI1.sk.into(),
@@ -195,7 +279,11 @@ impl<S: Store> Capacity<S> {
         match self
             .store
             .transact(vec![
-                WriteOp::put_if(booking, Condition::absent()),
+                WriteOp::put_if(booking, fresh),
+                WriteOp::Check {
+                    key: closures::day_closed_key(hold.date),
+                    condition: Condition::absent(),
+                },
                 WriteOp::Update(take),
             ])
             .await
@@ -209,12 +297,23 @@ impl<S: Store> Capacity<S> {
         }
     }
 
-    /// Confirms a held booking (the advisor's click); false unless it was held.
-    pub async fn confirm(&self, booking_id: &str) -> Result<bool, StoreError> {
+    /// Confirms a held booking (the advisor's click) at `now`; false unless it is held, its
+    /// hold has not lapsed by `now`, and (when given) it is still hold `attempt`.
+    pub async fn confirm(
+        &self,
+        booking_id: &str,
+        attempt: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut held = Condition::eq(STATUS, BookingState::Held.as_str())
+            .and(Condition::ge(HOLD_UNTIL, epoch(now)));
+        if let Some(attempt) = attempt {
+            held = held.and(Condition::eq(ATTEMPT, attempt));
+        }
         let update = Update::new(booking_key(booking_id))
             .set(STATUS, BookingState::Confirmed.as_str())
             .remove(HOLD_UNTIL)
-            .when(Condition::eq(STATUS, BookingState::Held.as_str()));
+            .when(held);
         match self.store.update(update).await {
             Ok(_) => Ok(true),
             Err(StoreError::ConditionFailed) => Ok(false),
@@ -227,10 +326,12 @@ impl<S: Store> Capacity<S> {
     pub async fn cancel(&self, booking_id: &str) -> Result<bool, StoreError> {
         let active = Condition::eq(STATUS, BookingState::Held.as_str())
             .or(Condition::eq(STATUS, BookingState::Confirmed.as_str()));
-        self.give_back(booking_id, active).await
+        self.give_back(booking_id, active, BookingState::Cancelled)
+            .await
     }
 
-    /// Cancels a hold that was not confirmed by its `hold_until`; false otherwise.
+    /// Marks lapsed a hold that was not confirmed by its `hold_until` and returns its unit;
+    /// false otherwise.
     pub async fn release_lapsed(
         &self,
         booking_id: &str,
@@ -238,10 +339,32 @@ impl<S: Store> Capacity<S> {
     ) -> Result<bool, StoreError> {
         let lapsed = Condition::eq(STATUS, BookingState::Held.as_str())
             .and(Condition::lt(HOLD_UNTIL, epoch(now)));
-        self.give_back(booking_id, lapsed).await
+        self.give_back(booking_id, lapsed, BookingState::Lapsed)
+            .await
     }
 
-    async fn give_back(&self, booking_id: &str, when: Condition) -> Result<bool, StoreError> {
+    /// Releases every hold of the day that lapsed by `now` (the lazy sweep that runs before the
+    /// day's slots are shown or taken); how many were released.
+    pub async fn release_lapsed_on(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut released = 0;
+        for booking in self.bookings_on::<serde::de::IgnoredAny>(date).await? {
+            if booking.lapsed_at(now) && self.release_lapsed(&booking.booking_id, now).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    async fn give_back(
+        &self,
+        booking_id: &str,
+        when: Condition,
+        to: BookingState,
+    ) -> Result<bool, StoreError> {
         let Some(item) = self.store.get(&booking_key(booking_id)).await? else {
             return Ok(false);
         };
@@ -250,7 +373,7 @@ impl<S: Store> Capacity<S> {
             .map_err(|e: chrono::ParseError| StoreError::malformed(&booking_key(booking_id), e))?;
         let start = string(&item, "start")?;
         let cancel = Update::new(booking_key(booking_id))
-            .set(STATUS, BookingState::Cancelled.as_str())
+            .set(STATUS, to.as_str())
             .remove(HOLD_UNTIL)
             .when(when);
         let give = Update::new(slot_key(date, &start))

@@ -16,6 +16,7 @@ use super::visits::PROFILE;
 
 const CUSTOMER: &str = "customer";
 const OPTED_OUT_AT: &str = "opted_out_at";
+const WHATSAPP_INBOUND_AT: &str = "whatsapp_inbound_at";
 
 fn customer_pk(customer_id: &str) -> String {
     format!("CUST#{customer_id}")
@@ -68,6 +69,8 @@ pub struct StoredCustomer<C> {
     pub profile: C,
     /// When the customer sent STOP; `None` while they may be contacted.
     pub opted_out_at: Option<DateTime<Utc>>,
+    /// When the customer last wrote to the business number on WhatsApp.
+    pub whatsapp_inbound_at: Option<DateTime<Utc>>,
 }
 
 impl<C> StoredCustomer<C> {
@@ -118,19 +121,23 @@ pub(crate) fn customer_upsert<C: Serialize>(
     Ok(update)
 }
 
-fn stored_customer<C: DeserializeOwned>(item: &Item) -> Result<StoredCustomer<C>, StoreError> {
-    let opted_out_at = match item.get(OPTED_OUT_AT).and_then(|v| v.as_s()) {
-        Some(text) => Some(
+fn instant(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    match item.get(name).and_then(|v| v.as_s()) {
+        Some(text) => Ok(Some(
             DateTime::parse_from_rfc3339(text)
                 .map_err(|e| StoreError::malformed(&super::item_key(item), e))?
                 .to_utc(),
-        ),
-        None => None,
-    };
+        )),
+        None => Ok(None),
+    }
+}
+
+fn stored_customer<C: DeserializeOwned>(item: &Item) -> Result<StoredCustomer<C>, StoreError> {
     Ok(StoredCustomer {
         customer_id: string(item, "customer_id")?,
         profile: data(item)?,
-        opted_out_at,
+        opted_out_at: instant(item, OPTED_OUT_AT)?,
+        whatsapp_inbound_at: instant(item, WHATSAPP_INBOUND_AT)?,
     })
 }
 
@@ -185,6 +192,30 @@ impl<S: Store> Customers<S> {
                     None => Ok(OptOutOutcome::UnknownCustomer),
                 }
             }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records that the customer wrote on WhatsApp at `at`, unless a later message is recorded
+    /// already (a redelivered notification does not move the time back). False if there is no
+    /// such customer or the time recorded is later.
+    pub async fn note_whatsapp_inbound(
+        &self,
+        customer_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(item) = self.store.get(&customer_key(customer_id)).await? else {
+            return Ok(false);
+        };
+        if instant(&item, WHATSAPP_INBOUND_AT)?.is_some_and(|last| last >= at) {
+            return Ok(false);
+        }
+        let update = Update::new(customer_key(customer_id))
+            .set(WHATSAPP_INBOUND_AT, at.to_rfc3339())
+            .when(Condition::present());
+        match self.store.update(update).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -5,21 +5,29 @@
 //! need (states, leases, capacity, index keys, TTL) are top-level attributes beside it.
 
 mod capacity;
+mod conversions;
 mod customers;
 mod cycles;
 mod forecasts;
 mod idempotency;
+mod marketing;
 mod offers;
+mod points;
 mod runs;
 mod settings;
 mod visits;
 
-pub use capacity::{Booking, BookingState, Capacity, HoldOutcome, NewHold, Slot};
+pub use capacity::{
+    Booking, BookingState, Capacity, DayCapacity, HoldOutcome, LiftClosure, NewHold, Slot,
+};
+pub use conversions::{Conversions, NewConversion, StoredConversion};
 pub use customers::{ContactHandle, CustomerRecord, Customers, OptOutOutcome, StoredCustomer};
 pub use cycles::{CycleContacts, Cycles, OpenOutcome, StageOutcome};
 pub use forecasts::Forecasts;
 pub use idempotency::{Begin, Idempotency};
+pub use marketing::{MarketingClaim, MarketingMarks};
 pub use offers::{Claim, NewOffer, OfferState, Offers, StoredOffer};
+pub use points::{Points, PointsEntry};
 pub use runs::{Checkpoint, NightlyRuns};
 pub use settings::{CampaignCounters, PolicyOverrides};
 pub use visits::{
@@ -47,6 +55,7 @@ pub struct Repos<S> {
     pub vehicles: Vehicles<S>,
     pub customers: Customers<S>,
     pub forecasts: Forecasts<S>,
+    pub marketing: MarketingMarks<S>,
     pub cycles: Cycles<S>,
     pub offers: Offers<S>,
     pub capacity: Capacity<S>,
@@ -54,6 +63,8 @@ pub struct Repos<S> {
     pub counters: CampaignCounters<S>,
     pub policy: PolicyOverrides<S>,
     pub runs: NightlyRuns<S>,
+    pub points: Points<S>,
+    pub conversions: Conversions<S>,
 }
 
 impl<S: Store> Repos<S> {
@@ -64,13 +75,16 @@ impl<S: Store> Repos<S> {
             vehicles: Vehicles::new(store.clone()),
             customers: Customers::new(store.clone()),
             forecasts: Forecasts::new(store.clone()),
+            marketing: MarketingMarks::new(store.clone()),
             cycles: Cycles::new(store.clone()),
             offers: Offers::new(store.clone()),
             capacity: Capacity::new(store.clone()),
             idempotency: Idempotency::new(store.clone()),
             counters: CampaignCounters::new(store.clone()),
             policy: PolicyOverrides::new(store.clone()),
-            runs: NightlyRuns::new(store),
+            runs: NightlyRuns::new(store.clone()),
+            points: Points::new(store.clone()),
+            conversions: Conversions::new(store),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! One contract suite for the storage port and the repositories, run on both backends:
 //! redb (a temporary file per test) and DynamoDB on moto_server (a fresh table per test).
 
+mod capacity;
+mod marketing;
 mod port;
 mod repos;
 

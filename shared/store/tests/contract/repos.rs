@@ -241,8 +241,8 @@ pub async fn a_cancelled_booking_returns_its_unit_and_a_lapsed_hold_can_be_relea
         repos.capacity.hold(&hold("b", at(10))).await.unwrap(),
         HoldOutcome::Full
     );
-    assert!(repos.capacity.confirm("a").await.unwrap());
-    assert!(!repos.capacity.confirm("a").await.unwrap());
+    assert!(repos.capacity.confirm("a", None, at(9)).await.unwrap());
+    assert!(!repos.capacity.confirm("a", None, at(9)).await.unwrap());
     assert!(repos.capacity.cancel("a").await.unwrap());
     assert!(!repos.capacity.cancel("a").await.unwrap());
     assert_eq!(repos.capacity.slots_on(date).await.unwrap()[0].remaining, 1);
@@ -673,6 +673,24 @@ pub async fn an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_t
         repos.customers.opt_out("C-1001", at(11)).await.unwrap(),
         OptOutOutcome::AlreadyOptedOut
     );
+    assert!(repos
+        .customers
+        .note_whatsapp_inbound("C-1001", at(20))
+        .await
+        .unwrap());
+    assert!(
+        !repos
+            .customers
+            .note_whatsapp_inbound("C-1001", at(15))
+            .await
+            .unwrap(),
+        "an earlier WhatsApp message does not move the service window back"
+    );
+    assert!(!repos
+        .customers
+        .note_whatsapp_inbound("C-404", at(20))
+        .await
+        .unwrap());
 
     let changed = Profile {
         first_name: "Михаил".into(),
@@ -690,6 +708,11 @@ pub async fn an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_t
         .unwrap();
     assert_eq!(after.profile, changed, "the profile is replaced");
     assert_eq!(after.opted_out_at, Some(at(10)), "the opt-out is kept");
+    assert_eq!(
+        after.whatsapp_inbound_at,
+        Some(at(20)),
+        "the last WhatsApp message is kept"
+    );
     assert_eq!(
         repos.customers.by_telegram_chat(555).await.unwrap(),
         None,

@@ -1,0 +1,459 @@
+//! The SMS booking page in a real browser: `autodrive serve` (booking-webhook's `handle_request`
+//! behind `/b/{token}`, offer-composer's `handle` on the compose queue) sends a customer without
+//! a messenger an SMS through a fake gateway; headless Chromium, driven over chromedriver's W3C
+//! WebDriver API, opens its link, finds no console errors, taps a slot and takes a screenshot;
+//! the hold is in the store and the advisor confirms in Telegram as usual. Forged and expired
+//! links get a Russian page with a 4xx and change nothing. Needs Debian's `chromium` and
+//! `chromium-driver` (`scripts/test` installs them); without them the test fails, saying so.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app::booking_link::BookingLinks;
+use channels::fake_sms::FakeSms;
+use channels::fake_telegram::FakeTelegram;
+use serde_json::{json, Value};
+use store::repo::{BookingState, Repos};
+use store::RedbStore;
+
+const CRM_SECRET: &str = "crm-secret-of-the-local-server";
+const ADMIN_TOKEN: &str = "admin-token-of-the-local-server";
+const BOT_TOKEN: &str = "42:PAGE";
+const TELEGRAM_SECRET: &str = "telegram-secret";
+const ADVISOR_CHAT: i64 = -100777;
+const SMS_KEY: &str = "sms-key-of-the-local-server";
+const LINK_KEY: &str = "booking-link-key-of-the-local-server";
+const CLOCK: &str = "2027-11-01T09:00:00+03:00";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn clock() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(CLOCK)
+        .unwrap()
+        .to_utc()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Server {
+    child: Killed,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path, port: u16, telegram: &FakeTelegram, sms: &FakeSms) -> Server {
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_autodrive"))
+            .args(["serve", "--addr", &addr, "--data-dir"])
+            .arg(dir)
+            .env("AUTODRIVE_CRM_SECRET", CRM_SECRET)
+            .env("AUTODRIVE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("AUTODRIVE_CLOCK", CLOCK)
+            .env("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
+            .env("TELEGRAM_API_BASE", telegram.base_url())
+            .env("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
+            .env("ADVISOR_CHAT_ID", ADVISOR_CHAT.to_string())
+            .env("SMS_API_BASE", sms.base_url())
+            .env("SMS_API_KEY", SMS_KEY)
+            .env("SMS_SENDER", "AutoDrive")
+            .env("BOOKING_LINK_KEY", LINK_KEY)
+            .env("AUTODRIVE_PUBLIC_URL", format!("http://{addr}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the autodrive binary");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve printed {line:?}"))
+            .to_owned();
+        Server {
+            child: Killed(child),
+            base,
+        }
+    }
+
+    fn stop(mut self) {
+        let pid = self.child.0.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.0.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "serve did not stop within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn tool(name: &str, env: &str) -> PathBuf {
+    let found = match std::env::var_os(env) {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        }),
+    };
+    found.unwrap_or_else(|| {
+        panic!(
+            "{name} is not installed: this test needs Debian's chromium and chromium-driver \
+             (apt-get install -y chromium chromium-driver; ./scripts/test installs them), or \
+             {env} set to the binary"
+        )
+    })
+}
+
+/// A chromedriver session over plain HTTP + JSON (W3C WebDriver).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    _driver: Killed,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let chromium = tool("chromium", "CHROMIUM");
+        let driver = tool("chromedriver", "CHROMEDRIVER");
+        let port = free_port();
+        let child = Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", driver.display()));
+        let driver = Killed(child);
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await;
+            if let Ok(r) = ready {
+                let status: Value = r.json().await.unwrap_or_default();
+                if status["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=412,915"]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
+            .to_owned();
+        Browser {
+            http,
+            base,
+            session,
+            _driver: driver,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(
+            reply["value"]["error"].is_null(),
+            "WebDriver {path}: {reply}"
+        );
+        reply["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn elements(&self, css: &str) -> Vec<String> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e[ELEMENT].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    async fn text(&self, element: &str) -> String {
+        let path = format!("/element/{element}/text");
+        let text = self.call(reqwest::Method::GET, &path, None).await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Console messages at level SEVERE since the last call.
+    async fn console_errors(&self) -> Vec<String> {
+        let logs = self
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        logs.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].to_string())
+            .collect()
+    }
+
+    async fn screenshot(&self, path: &Path) {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64_decode(png.as_str().unwrap_or_default());
+        assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    async fn quit(&self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+async fn post_visit(server: &Server, visit: &Value) {
+    let body = serde_json::to_vec(visit).unwrap();
+    let signature = ingest_visit::Secret::parse(CRM_SECRET)
+        .unwrap()
+        .sign(clock().timestamp(), &body);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/visits", server.base))
+        .header("content-type", "application/json")
+        .header("x-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+}
+
+async fn page(url: &str, form: Option<&str>) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let request = match form {
+        Some(slot) => client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("slot={slot}")),
+        None => client.get(url),
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn bookings(dir: &Path) -> Vec<store::repo::Booking<Value>> {
+    let repos = Repos::new(RedbStore::open(dir.join("store.redb")).unwrap());
+    repos
+        .capacity
+        .bookings_of_customer::<Value>("C-1001")
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_booking_webhook_page_opened_from_the_sms_holds_a_slot_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let telegram = FakeTelegram::start(BOT_TOKEN).unwrap();
+    let sms = FakeSms::start(SMS_KEY).unwrap();
+    let port = free_port();
+    let server = Server::start(dir.path(), port, &telegram, &sms);
+
+    // A customer without Telegram and never seen on WhatsApp: the reminder goes by SMS.
+    let mut visit = app::fixtures::example_visit();
+    visit["customer"]["telegram_chat_id"] = Value::Null;
+    post_visit(&server, &visit).await;
+    let night = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/admin/nightly?date=2027-11-01&drain=true",
+            server.base
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(night.status().as_u16(), 200);
+    assert!(sms.rejected().is_empty(), "{:?}", sms.rejected());
+    let sent = sms.messages();
+    assert!(sent.iter().all(|m| m["to"] == "+79161234567"), "{sent:?}");
+    let text = sent
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .find(|t| t.contains("плановое ТО"))
+        .unwrap_or_else(|| panic!("the reminder by SMS: {sent:?}"))
+        .to_owned();
+    assert!(app::sms_text::segments(&text) <= 2, "{text}");
+    let link = text.split_whitespace().last().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{}/b/", server.base)), "{text}");
+
+    // Forged and expired links: a Russian page, a 4xx, nothing held.
+    let mut forged = link.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let (status, html) = page(&forged, None).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Ссылка недействительна"), "{html}");
+    let (status, _) = page(&forged, Some("s%3Ax%3A2027-11-02%3A10%3A00")).await;
+    assert_eq!(status, 404);
+    let links = BookingLinks::new(LINK_KEY.as_bytes(), &server.base).unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let offer_id = links.verify(token, clock()).expect("the SMS link verifies");
+    let old = links
+        .link(&offer_id, clock() - chrono::Duration::days(15))
+        .unwrap();
+    let (status, html) = page(&old, None).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("Срок действия ссылки истёк"), "{html}");
+    assert!(telegram.calls().is_empty(), "no advisor message yet");
+
+    // The browser: the page loads without console errors, one tap holds a slot.
+    let browser = Browser::start().await;
+    browser.open(&link).await;
+    let slots = browser.elements("button.slot").await;
+    if slots.is_empty() {
+        let source = browser.call(reqwest::Method::GET, "/source", None).await;
+        panic!("no free slots on the page: {source}");
+    }
+    let label = browser.text(&slots[0]).await;
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors on load: {errors:?}");
+    browser
+        .call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", slots[0]),
+            Some(json!({})),
+        )
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let booking = loop {
+        if let Some(found) = browser.elements("#booking").await.first() {
+            break browser.text(found).await;
+        }
+        assert!(Instant::now() < deadline, "no booking shown after the tap");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        booking.contains(&label) && booking.contains("ждёт подтверждения"),
+        "{booking} / {label}"
+    );
+    let errors = browser.console_errors().await;
+    assert!(
+        errors.is_empty(),
+        "console errors after the tap: {errors:?}"
+    );
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("booking-page.png");
+    browser.screenshot(&shot).await;
+    println!("screenshot: {}", shot.display());
+    browser.quit().await;
+
+    // The advisor got the request with the usual confirm button.
+    let request = telegram
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "sendMessage" && c.body["chat_id"] == ADVISOR_CHAT)
+        .expect("the advisor's request");
+    let confirm = request.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.stop();
+
+    let held = bookings(dir.path()).await;
+    assert_eq!(held.len(), 1, "one hold");
+    assert_eq!(held[0].state, BookingState::Held);
+    assert_eq!(
+        format!("{} {}", held[0].date.format("%d.%m"), held[0].start),
+        label
+    );
+
+    // The advisor confirms in Telegram; the customer is told by SMS.
+    let server = Server::start(dir.path(), port, &telegram, &sms);
+    let update = lambda_support::test_events::telegram_callback(9001, ADVISOR_CHAT, &confirm);
+    let pressed = reqwest::Client::new()
+        .post(format!("{}/v1/telegram/webhook", server.base))
+        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
+        .header("content-type", "application/json")
+        .body(update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status().as_u16(), 200);
+    let told = sms.messages();
+    let confirmed: Vec<&str> = told
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .filter(|t| t.contains("подтверждена"))
+        .collect();
+    assert_eq!(confirmed.len(), 1, "{told:?}");
+    server.stop();
+    assert_eq!(bookings(dir.path()).await[0].state, BookingState::Confirmed);
+}
