@@ -3,22 +3,14 @@
 
 use app::BookingSettings;
 use domain::TelegramChatId;
-use lambda_support::ConfigError;
+use lambda_support::{ConfigError, OutboundConfig};
 
 /// Everything but the policy and the secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub table: String,
     pub settings: BookingSettings,
-    pub telegram_api_url: String,
-    pub whatsapp_api_url: String,
-    pub whatsapp_api_version: String,
-    /// The business number's id on the Cloud API (digits).
-    pub whatsapp_phone_number_id: String,
-    pub sms_api_base: String,
-    pub sms_sender: String,
-    /// Where the booking page is served (the HTTP API's URL).
-    pub public_url: String,
+    pub outbound: OutboundConfig,
 }
 
 impl Config {
@@ -46,12 +38,6 @@ impl Config {
                 )),
             },
         };
-        let url = |name: &'static str, default: &str| match value(name) {
-            None => Ok(default.to_owned()),
-            Some(v) if v.starts_with("https://") || v.starts_with("http://") => Ok(v),
-            Some(_) => Err(invalid(name, "must be an http(s) URL".into())),
-        };
-
         let advisor = required("ADVISOR_CHAT_ID")?;
         let advisor_chat_id = advisor
             .trim()
@@ -61,33 +47,6 @@ impl Config {
                 TelegramChatId::new(id).map_err(|e| invalid("ADVISOR_CHAT_ID", e.to_string()))
             })?
             .get();
-        let phone_number_id = required("WHATSAPP_PHONE_NUMBER_ID")?.trim().to_owned();
-        if !phone_number_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
-                "WHATSAPP_PHONE_NUMBER_ID",
-                "must be the number's id (digits) from the WhatsApp Manager, not the phone".into(),
-            ));
-        }
-        let version = value("WHATSAPP_API_VERSION")
-            .unwrap_or_else(|| channels::whatsapp::DEFAULT_API_VERSION.to_owned());
-        if !channels::whatsapp::is_api_version(&version) {
-            return Err(invalid(
-                "WHATSAPP_API_VERSION",
-                "must look like v21.0".into(),
-            ));
-        }
-        let sms_sender = required("SMS_SENDER")?;
-        if !channels::sms::is_sender_name(&sms_sender) {
-            return Err(invalid(
-                "SMS_SENDER",
-                "must be 1 to 11 Latin letters, digits, spaces, '-', '.' or '_'".into(),
-            ));
-        }
-        let required_url = |name: &'static str| match value(name) {
-            Some(v) if v.starts_with("https://") || v.starts_with("http://") => Ok(v),
-            Some(_) => Err(invalid(name, "must be an http(s) URL".into())),
-            None => Err(ConfigError::Missing(name)),
-        };
         let count = |name, default, max| {
             number(name, default, 1, max).map(|n| usize::try_from(n).unwrap_or(1))
         };
@@ -97,13 +56,7 @@ impl Config {
                 advisor_chat_id,
                 max_slots_shown: count("BOOKING_SLOTS_SHOWN", 6, 100)?,
             },
-            telegram_api_url: url("TELEGRAM_API_URL", channels::telegram::DEFAULT_BASE_URL)?,
-            whatsapp_api_url: url("WHATSAPP_API_URL", channels::whatsapp::DEFAULT_BASE_URL)?,
-            whatsapp_api_version: version,
-            whatsapp_phone_number_id: phone_number_id,
-            sms_api_base: required_url("SMS_API_BASE")?,
-            sms_sender,
-            public_url: required_url("PUBLIC_URL")?,
+            outbound: OutboundConfig::from_lookup(&get)?,
         })
     }
 }
@@ -151,10 +104,10 @@ mod tests {
                 max_slots_shown: 6,
             }
         );
-        assert_eq!(c.telegram_api_url, "https://api.telegram.org");
-        assert_eq!(c.whatsapp_api_url, "https://graph.facebook.com");
-        assert_eq!(c.whatsapp_api_version, "v21.0");
-        assert_eq!(c.whatsapp_phone_number_id, "106540352242922");
+        assert_eq!(c.outbound.telegram_api_url, "https://api.telegram.org");
+        assert_eq!(c.outbound.whatsapp_api_url, "https://graph.facebook.com");
+        assert_eq!(c.outbound.whatsapp_api_version, "v21.0");
+        assert_eq!(c.outbound.whatsapp_phone_number_id, "106540352242922");
     }
 
     #[test]
@@ -214,8 +167,8 @@ mod tests {
             ("BOOKING_SLOTS_SHOWN", "10"),
         ]);
         let c = config(&vars).unwrap();
-        assert_eq!(c.whatsapp_api_url, "http://127.0.0.1:8080");
-        assert_eq!(c.whatsapp_api_version, "v22.0");
+        assert_eq!(c.outbound.whatsapp_api_url, "http://127.0.0.1:8080");
+        assert_eq!(c.outbound.whatsapp_api_version, "v22.0");
         assert_eq!(c.settings.max_slots_shown, 10);
         for (name, bad) in [
             ("WHATSAPP_API_URL", "graph.facebook.com"),

@@ -32,28 +32,28 @@ async fn main() -> Result<(), Error> {
             ],
         )
         .await?;
-    let links = BookingLinks::new(link_key.trim().as_bytes(), &config.public_url)
+    let links = BookingLinks::new(link_key.trim().as_bytes(), &config.outbound.public_url)
         .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY_PARAM / PUBLIC_URL: {e}"))?;
     let deps = Deps {
         repos: Repos::new(dynamo_store(&aws, config.table)),
         policy,
-        bot: TelegramBot::new(config.telegram_api_url, token),
+        bot: TelegramBot::new(config.outbound.telegram_api_url, token),
         whatsapp: WhatsApp {
             client: WhatsAppCloud::new(
-                config.whatsapp_api_url,
-                config.whatsapp_phone_number_id,
+                config.outbound.whatsapp_api_url,
+                config.outbound.whatsapp_phone_number_id,
                 access_token,
             )
-            .with_api_version(config.whatsapp_api_version),
+            .with_api_version(config.outbound.whatsapp_api_version),
             app_secret,
             verify_token,
         },
         settings: config.settings,
         webhook_secret,
         sms: Some(SmsGateway::new(
-            config.sms_api_base,
+            config.outbound.sms_api_base,
             sms_key,
-            config.sms_sender,
+            config.outbound.sms_sender,
         )),
         links: Some(links),
     };

@@ -2,21 +2,14 @@
 //! separately, by the parameter names in `*_PARAM`).
 
 use app::outreach::WhatsAppTemplates;
-use lambda_support::ConfigError;
+use lambda_support::{ConfigError, OutboundConfig};
 
 /// Everything but the policy and the secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub table: String,
-    pub telegram_api_url: String,
-    pub whatsapp_api_url: String,
-    pub whatsapp_api_version: String,
-    pub whatsapp_phone_number_id: String,
+    pub outbound: OutboundConfig,
     pub templates: WhatsAppTemplates,
-    pub sms_api_base: String,
-    pub sms_sender: String,
-    /// Where the booking page is served (the HTTP API's URL): SMS links point there.
-    pub public_url: String,
 }
 
 impl Config {
@@ -24,65 +17,20 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// From `get(name)`: `TABLE_NAME`, `WHATSAPP_PHONE_NUMBER_ID`, `SMS_API_BASE`, `SMS_SENDER`
-    /// and `PUBLIC_URL` are required; `TELEGRAM_API_URL`, `WHATSAPP_API_URL`,
-    /// `WHATSAPP_API_VERSION` and `WHATSAPP_TEMPLATES` (`stage=name,...`) have defaults.
+    /// From `get(name)`: `TABLE_NAME` and the outbound endpoints ([`OutboundConfig`]) are
+    /// required; `WHATSAPP_TEMPLATES` (`stage=name,...`) renames the templates.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| value(name).ok_or(ConfigError::Missing(name));
-        let invalid = |name: &'static str, reason: String| ConfigError::Invalid { name, reason };
-        let url = |name: &'static str, default: Option<&str>| {
-            let v = match (value(name), default) {
-                (Some(v), _) => v,
-                (None, Some(d)) => d.to_owned(),
-                (None, None) => return Err(ConfigError::Missing(name)),
-            };
-            if v.starts_with("https://") || v.starts_with("http://") {
-                Ok(v)
-            } else {
-                Err(invalid(name, "must be an http(s) URL".into()))
-            }
-        };
-        let phone_number_id = required("WHATSAPP_PHONE_NUMBER_ID")?.trim().to_owned();
-        if !phone_number_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
-                "WHATSAPP_PHONE_NUMBER_ID",
-                "must be the number's id (digits)".into(),
-            ));
-        }
-        let version = value("WHATSAPP_API_VERSION")
-            .unwrap_or_else(|| channels::whatsapp::DEFAULT_API_VERSION.to_owned());
-        if !channels::whatsapp::is_api_version(&version) {
-            return Err(invalid(
-                "WHATSAPP_API_VERSION",
-                "must look like v21.0".into(),
-            ));
-        }
-        let templates = WhatsAppTemplates::parse(&value("WHATSAPP_TEMPLATES").unwrap_or_default())
-            .map_err(|e| invalid("WHATSAPP_TEMPLATES", e))?;
-        let sms_sender = required("SMS_SENDER")?;
-        if !channels::sms::is_sender_name(&sms_sender) {
-            return Err(invalid(
-                "SMS_SENDER",
-                "must be 1 to 11 Latin letters, digits, spaces, '-', '.' or '_'".into(),
-            ));
-        }
+        let templates = WhatsAppTemplates::parse(&get("WHATSAPP_TEMPLATES").unwrap_or_default())
+            .map_err(|reason| ConfigError::Invalid {
+                name: "WHATSAPP_TEMPLATES",
+                reason,
+            })?;
         Ok(Config {
-            table: required("TABLE_NAME")?,
-            telegram_api_url: url(
-                "TELEGRAM_API_URL",
-                Some(channels::telegram::DEFAULT_BASE_URL),
-            )?,
-            whatsapp_api_url: url(
-                "WHATSAPP_API_URL",
-                Some(channels::whatsapp::DEFAULT_BASE_URL),
-            )?,
-            whatsapp_api_version: version,
-            whatsapp_phone_number_id: phone_number_id,
+            table: get("TABLE_NAME")
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            outbound: OutboundConfig::from_lookup(&get)?,
             templates,
-            sms_api_base: url("SMS_API_BASE", None)?,
-            sms_sender,
-            public_url: url("PUBLIC_URL", None)?,
         })
     }
 }
@@ -112,12 +60,12 @@ mod tests {
     #[test]
     fn the_required_settings_alone_give_the_defaults() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.whatsapp_api_version, "v21.0");
+        assert_eq!(c.outbound.whatsapp_api_version, "v21.0");
         assert_eq!(
             c.templates.name(Stage::SoftReminder),
             "autodrive_soft_reminder"
         );
-        assert_eq!(c.sms_sender, "AutoDrive");
+        assert_eq!(c.outbound.sms_sender, "AutoDrive");
     }
 
     #[test]

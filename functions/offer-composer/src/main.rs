@@ -29,25 +29,25 @@ async fn main() -> Result<(), Error> {
         ],
     )
     .await?;
-    let links = BookingLinks::new(link_key.trim().as_bytes(), &config.public_url)
+    let links = BookingLinks::new(link_key.trim().as_bytes(), &config.outbound.public_url)
         .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY_PARAM / PUBLIC_URL: {e}"))?;
     let deps = Deps {
         repos: Repos::new(dynamo_store(&aws, config.table)),
         policy,
         channel: Channels {
-            telegram: Some(TelegramBot::new(config.telegram_api_url, token)),
+            telegram: Some(TelegramBot::new(config.outbound.telegram_api_url, token)),
             whatsapp: Some(
                 WhatsAppCloud::new(
-                    config.whatsapp_api_url,
-                    config.whatsapp_phone_number_id,
+                    config.outbound.whatsapp_api_url,
+                    config.outbound.whatsapp_phone_number_id,
                     access_token,
                 )
-                .with_api_version(config.whatsapp_api_version),
+                .with_api_version(config.outbound.whatsapp_api_version),
             ),
             sms: Some(SmsGateway::new(
-                config.sms_api_base,
+                config.outbound.sms_api_base,
                 sms_key,
-                config.sms_sender,
+                config.outbound.sms_sender,
             )),
         },
         compose: ComposeSettings {

@@ -5,8 +5,11 @@ use anyhow::{anyhow, bail, Context};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
+mod outbound;
 #[cfg(feature = "test-events")]
 pub mod test_events;
+
+pub use outbound::OutboundConfig;
 
 pub use aws_config::SdkConfig;
 pub use aws_lambda_events;
