@@ -6,7 +6,6 @@
 //! links get a Russian page with a 4xx and change nothing. Needs Debian's `chromium` and
 //! `chromium-driver` (`scripts/test` installs them); without them the test fails, saying so.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,15 +13,13 @@ use std::time::{Duration, Instant};
 use app::booking_link::BookingLinks;
 use channels::fake_sms::FakeSms;
 use channels::fake_telegram::FakeTelegram;
+use common::{ADMIN_TOKEN, ADVISOR_CHAT, BOT_TOKEN, CRM_SECRET, TELEGRAM_SECRET};
 use serde_json::{json, Value};
 use store::repo::{BookingState, Repos};
 use store::RedbStore;
 
-const CRM_SECRET: &str = "crm-secret-of-the-local-server";
-const ADMIN_TOKEN: &str = "admin-token-of-the-local-server";
-const BOT_TOKEN: &str = "42:PAGE";
-const TELEGRAM_SECRET: &str = "telegram-secret";
-const ADVISOR_CHAT: i64 = -100777;
+mod common;
+
 const SMS_KEY: &str = "sms-key-of-the-local-server";
 const LINK_KEY: &str = "booking-link-key-of-the-local-server";
 const CLOCK: &str = "2027-11-01T09:00:00+03:00";
@@ -59,34 +56,19 @@ struct Server {
 impl Server {
     fn start(dir: &Path, port: u16, telegram: &FakeTelegram, sms: &FakeSms) -> Server {
         let addr = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_autodrive"))
-            .args(["serve", "--addr", &addr, "--data-dir"])
-            .arg(dir)
-            .env("AUTODRIVE_CRM_SECRET", CRM_SECRET)
-            .env("AUTODRIVE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("AUTODRIVE_CLOCK", CLOCK)
-            .env("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
-            .env("TELEGRAM_API_BASE", telegram.base_url())
-            .env("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
-            .env("ADVISOR_CHAT_ID", ADVISOR_CHAT.to_string())
-            .env("SMS_API_BASE", sms.base_url())
-            .env("SMS_API_KEY", SMS_KEY)
-            .env("SMS_SENDER", "AutoDrive")
-            .env("BOOKING_LINK_KEY", LINK_KEY)
-            .env("AUTODRIVE_PUBLIC_URL", format!("http://{addr}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the autodrive binary");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("serve printed {line:?}"))
-            .to_owned();
+        let (child, base) = common::start_serve(
+            &addr,
+            dir,
+            CLOCK,
+            telegram.base_url(),
+            &[
+                ("SMS_API_BASE", sms.base_url().to_owned()),
+                ("SMS_API_KEY", SMS_KEY.to_owned()),
+                ("SMS_SENDER", "AutoDrive".to_owned()),
+                ("BOOKING_LINK_KEY", LINK_KEY.to_owned()),
+                ("AUTODRIVE_PUBLIC_URL", format!("http://{addr}")),
+            ],
+        );
         Server {
             child: Killed(child),
             base,

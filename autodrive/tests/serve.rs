@@ -3,20 +3,17 @@
 //! local fake Bot API, the nightly run through the admin endpoint), then stopped with SIGTERM
 //! and started again on the same data directory.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use channels::fake_telegram::FakeTelegram;
+use common::{ADMIN_TOKEN, ADVISOR_CHAT, BOT_TOKEN, CRM_SECRET, TELEGRAM_SECRET};
+
+mod common;
 use serde_json::Value;
 
-const CRM_SECRET: &str = "crm-secret-of-the-local-server";
-const ADMIN_TOKEN: &str = "admin-token-of-the-local-server";
-const BOT_TOKEN: &str = "42:SERVE";
-const TELEGRAM_SECRET: &str = "telegram-secret";
 const CUSTOMER_CHAT: i64 = 5550001;
-const ADVISOR_CHAT: i64 = -100777;
 /// The scenario's morning: the example car (serviced 12 November 2026) is due in November 2027.
 const CLOCK: &str = "2027-11-01T09:00:00+03:00";
 
@@ -27,29 +24,8 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path, telegram: &FakeTelegram) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_autodrive"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("AUTODRIVE_CRM_SECRET", CRM_SECRET)
-            .env("AUTODRIVE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("AUTODRIVE_CLOCK", CLOCK)
-            .env("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
-            .env("TELEGRAM_API_BASE", telegram.base_url())
-            .env("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
-            .env("ADVISOR_CHAT_ID", ADVISOR_CHAT.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the autodrive binary");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("serve printed {line:?}"))
-            .to_owned();
+        let (child, base) =
+            common::start_serve("127.0.0.1:0", data_dir, CLOCK, telegram.base_url(), &[]);
         Server { child, base }
     }
 
