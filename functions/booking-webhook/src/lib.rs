@@ -449,7 +449,10 @@ pub(crate) async fn deliver<S, T: TelegramOut, W: WhatsAppOut>(
         Address::Telegram(_) => deps.bot.send_message(message).await,
         Address::WhatsApp(_) => deps.whatsapp.client.send_message(message).await,
         Address::Sms(phone) => match &deps.sms {
-            Some(gateway) => gateway.send_sms(phone, &message.text).await.map(drop),
+            Some(gateway) => gateway
+                .send_sms(phone, &app::sms_text::fit_sms(&message.text))
+                .await
+                .map(drop),
             None => ConsoleChannel::default().send(message).await.map(drop),
         },
     }

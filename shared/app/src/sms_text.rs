@@ -32,6 +32,35 @@ pub fn segments(text: &str) -> usize {
     }
 }
 
+/// A reply (a confirmation, a lapse notice) as an SMS: whole if it fits in [`MAX_SEGMENTS`], else
+/// its leading lines that fit, ended by "…" (the first line cut short if even it does not fit).
+/// The booking page keeps the full terms; an SMS the gateway refuses tells the customer nothing.
+pub fn fit_sms(text: &str) -> String {
+    if segments(text) <= MAX_SEGMENTS {
+        return text.to_owned();
+    }
+    let mut kept = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let candidate = if kept.is_empty() {
+            line.trim().to_owned()
+        } else {
+            format!("{kept}\n{}", line.trim())
+        };
+        if segments(&format!("{candidate}…")) > MAX_SEGMENTS {
+            break;
+        }
+        kept = candidate;
+    }
+    if kept.is_empty() {
+        let mut cut: String = text.trim().chars().collect();
+        while !cut.is_empty() && segments(&format!("{cut}…")) > MAX_SEGMENTS {
+            cut.pop();
+        }
+        kept = cut;
+    }
+    format!("{kept}…")
+}
+
 /// The SMS of `stage` for `first_name` with the booking `link`: the fullest wording that fits
 /// in [`MAX_SEGMENTS`], the name dropped if it is too long. `None` for stages that need a reply
 /// (SMS replies are not received) or when even the shortest wording does not fit.
@@ -61,6 +90,24 @@ pub fn sms_text(stage: Stage, first_name: &str, link: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_reply_keeps_its_leading_lines_within_two_segments() {
+        let short = "Запись подтверждена: 12.10 в 10:00.";
+        assert_eq!(fit_sms(short), short);
+        let long = "Запись подтверждена: вторник 12.10 в 10:00, ул. Ленина, 1.\n\
+                    Скидка 20 % на работы: 6 400 ₽ вместо 7 700 ₽.\n\
+                    Подарок: мойка автомобиля.\n\
+                    Бонус: 500 баллов за визит во вторник–четверг.";
+        assert!(segments(long) > MAX_SEGMENTS);
+        let fitted = fit_sms(long);
+        assert!(segments(&fitted) <= MAX_SEGMENTS, "{fitted}");
+        assert!(fitted.starts_with("Запись подтверждена: вторник 12.10 в 10:00"));
+        assert!(fitted.ends_with('…'));
+        let one_line: String = "Запись ".repeat(40);
+        let fitted = fit_sms(&one_line);
+        assert!(segments(&fitted) <= MAX_SEGMENTS && fitted.starts_with("Запись"));
+    }
 
     #[test]
     fn latin_text_takes_160_septets_then_153_per_part() {

@@ -68,7 +68,8 @@ impl Outreach for Channels {
                 }
                 Address::Sms(to) => {
                     let sms = self.sms.as_ref().ok_or_else(|| missing("SMS"))?;
-                    sms.send_sms(to, &message.text).await
+                    sms.send_sms(to, &app::sms_text::fit_sms(&message.text))
+                        .await
                 }
             },
             Delivery::Template { to, template } => {
