@@ -69,6 +69,10 @@ pub struct DemoArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// The dealer's policy TOML: this file, else `POLICY_FILE`, else `policy.toml` in the
+    /// current directory when there is one, else the built-in defaults.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
 }
 
 /// What one demo run is asked to do.
@@ -78,14 +82,35 @@ pub struct DemoConfig {
     pub seed: u64,
     pub at: DateTime<FixedOffset>,
     pub warm_up_days: u32,
+    pub policy: Policy,
+}
+
+/// The policy file the demo runs on (see [`DemoArgs::policy`]), if any.
+fn policy_path(given: Option<PathBuf>) -> Option<PathBuf> {
+    given
+        .or_else(|| {
+            std::env::var_os("POLICY_FILE")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| Some(PathBuf::from("policy.toml")).filter(|p| p.is_file()))
 }
 
 pub fn run(args: DemoArgs) -> Result<()> {
+    let policy = match policy_path(args.policy) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the policy {}", path.display()))?;
+            Policy::from_toml(&text).with_context(|| format!("policy {}", path.display()))?
+        }
+        None => Policy::default(),
+    };
     let config = DemoConfig {
         customers: args.customers,
         seed: args.seed,
         at: args.at,
         warm_up_days: args.warm_up_days,
+        policy,
     };
     let started = std::time::Instant::now();
     let report = match &args.data_dir {
@@ -252,7 +277,7 @@ struct Cycle {
 }
 
 async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
-    let policy = Policy::default();
+    let policy = config.policy.clone();
     let tz = policy.time_zone();
     let first_night = config
         .at

@@ -22,6 +22,7 @@ fn config(seed: u64) -> DemoConfig {
         seed,
         at: at(),
         warm_up_days: 10,
+        policy: domain::policy::Policy::default(),
     }
 }
 
@@ -296,4 +297,26 @@ fn every_report_is_written_as_xlsx_and_csv_and_reads_back() {
         count(&json["kpi"]["customers_by_status"]["lost"])
     );
     assert_eq!(rows("rfm"), report.kpi.customers);
+}
+
+/// `demo` runs on the dealer's policy file (`--policy`, `POLICY_FILE` or ./policy.toml), the
+/// same one the stack deploys: a larger control group there is a larger control group here.
+#[test]
+fn the_demo_runs_on_the_policy_it_is_given() {
+    let shipped = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../policy.toml"));
+    let edited = shipped.replace("control_group_percent = 10", "control_group_percent = 50");
+    assert_ne!(
+        edited, shipped,
+        "policy.toml names control_group_percent = 10"
+    );
+    let mut config = config(7);
+    config.policy = domain::policy::Policy::from_toml(&edited).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let half = run_in(&config, dir.path()).unwrap();
+    let (default, _) = run(7);
+    let (h, d) = (
+        half.kpi.control_group_customers,
+        default.kpi.control_group_customers,
+    );
+    assert!(h > 3 * d, "control group {h} under 50 %, {d} under 10 %");
 }
