@@ -53,6 +53,18 @@ pub async fn credit_conversion<S: Store>(
         return Ok(None);
     }
     let visit_at = visit.closed_at().to_utc();
+    // The message the customer acted on (pressed «Записаться», booked) is the one that
+    // converted; without one, the latest message before the visit.
+    let acted: Vec<String> = repos
+        .cycles
+        .reactions::<IgnoredAny>(vin, &cycle_id)
+        .await?
+        .into_iter()
+        .filter(|(_, reaction, _)| matches!(reaction.as_str(), "booked" | "clicked"))
+        .map(|(stage, _, _)| stage)
+        .collect();
+    let rank =
+        |stage: Stage, sent_at: DateTime<Utc>| (acted.iter().any(|s| s == stage.as_str()), sent_at);
     let mut latest: Option<(String, Stage, Option<String>, DateTime<Utc>)> = None;
     for (name, _) in repos.cycles.stages::<StageMark>(vin, &cycle_id).await? {
         let Some(stage) = Stage::parse(&name).filter(|s| invites(*s)) else {
@@ -65,7 +77,11 @@ pub async fn credit_conversion<S: Store>(
         let Some(sent_at) = offer.sent_at.filter(|at| *at <= visit_at) else {
             continue;
         };
-        if offer.state != OfferState::Sent || latest.as_ref().is_some_and(|l| l.3 >= sent_at) {
+        if offer.state != OfferState::Sent
+            || latest
+                .as_ref()
+                .is_some_and(|l| rank(l.1, l.3) >= rank(stage, sent_at))
+        {
             continue;
         }
         let rule = offer

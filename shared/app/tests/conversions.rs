@@ -186,3 +186,76 @@ async fn a_visit_before_the_message_went_out_or_without_one_credits_nothing() {
         .unwrap()
         .is_empty());
 }
+
+/// Two messages went out; the customer pressed «Записаться» under the earlier one: the visit is
+/// credited to the message acted on, not to the later one (ingest-visit's record_visit).
+#[tokio::test]
+async fn the_message_the_customer_acted_on_is_credited_over_a_later_one() {
+    let (_dir, repos) = fresh_store();
+    reminder_sent(&repos).await;
+    let policy = Policy::default();
+    let reminder_id = app::messages::offer_id(VIN, "A3C0001116", Stage::SoftReminder);
+    // A later message of the same cycle (the tyre campaign), sent an hour after the reminder.
+    let tyres = app::ComposeOffer::V1 {
+        offer_id: app::messages::offer_id(VIN, "A3C0001116", Stage::SeasonalTires),
+        vin: VIN.into(),
+        customer_id: app::fixtures::example_visit()["customer"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        cycle_id: "A3C0001116".into(),
+        stage: Stage::SeasonalTires,
+        reason: domain::triggers::Reason::TireSeason {
+            window: "autumn".into(),
+        },
+        send_at: at("2027-11-01T11:00:00+03:00"),
+    };
+    let channel = Recording::default();
+    app::compose_and_send(
+        &repos,
+        &policy,
+        &channel,
+        &tyres,
+        "test",
+        at("2027-11-01T11:00:00+03:00"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        channel.0.lock().unwrap().len(),
+        1,
+        "the tyre message went out"
+    );
+    repos
+        .cycles
+        .mark_stage(
+            VIN,
+            "A3C0001116",
+            Stage::SeasonalTires.as_str(),
+            &app::evaluate::StageMark {
+                send_at: at("2027-11-01T11:00:00+03:00"),
+                decided_at: at("2027-11-01T11:00:00+03:00"),
+            },
+        )
+        .await
+        .unwrap();
+    app::evaluate::record_reaction(
+        &repos,
+        VIN,
+        "A3C0001116",
+        Stage::SoftReminder,
+        domain::triggers::Reaction::Clicked,
+        at("2027-11-02T09:00:00+03:00"),
+    )
+    .await
+    .unwrap();
+    let body = visit("WO-2", "2027-11-10T12:00:00+03:00");
+    let recorded = app::record_visit(&repos, &policy, &body, at("2027-11-10T12:05:00+03:00"))
+        .await
+        .unwrap();
+    let credit = recorded.converted.expect("a message is credited");
+    assert_eq!(
+        (credit.stage, credit.offer_id),
+        (Stage::SoftReminder, reminder_id)
+    );
+}

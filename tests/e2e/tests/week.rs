@@ -1062,8 +1062,9 @@ async fn a_week_of_nights_and_days_fires_every_stage_books_on_every_channel_hold
         "four bookings hold Tuesday's slots: {lapsed_slots:?}"
     );
 
-    // Conversions: each visit after a message credited once, to the latest reminder or offer of
-    // the cycle sent before it (the rule as documented; a tie goes to either).
+    // Conversions: each visit after a message credited once, to the message the customer acted
+    // on, else the latest reminder or offer of the cycle sent before it; here the acted-on
+    // messages went out with the latest ones.
     for (car, days) in [(&t_book, 1), (&s_book, 1), (&walk_in, 3)] {
         let credited = stack
             .repos
