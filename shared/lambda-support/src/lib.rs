@@ -325,3 +325,51 @@ impl app::ports::Outbound for SqsQueue {
         self.send_all(&bodies).await
     }
 }
+
+#[cfg(test)]
+mod panic_tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// Log lines written to memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_is_logged_as_json_with_the_function_and_the_line_that_panicked() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "autodrive-test-offer-composer");
+        super::log_panics();
+        let line = line!() + 2;
+        let outcome = tracing::subscriber::with_default(subscriber, || {
+            std::panic::catch_unwind(|| panic!("the handler failed"))
+        });
+        let _ = std::panic::take_hook();
+        assert!(outcome.is_err());
+        let text = String::from_utf8(captured.0.lock().expect("lock").clone()).unwrap();
+        let record: serde_json::Value = serde_json::from_str(text.trim()).expect(&text);
+        assert_eq!(
+            record["fields"]["function"],
+            "autodrive-test-offer-composer"
+        );
+        assert_eq!(
+            record["fields"]["panicked_at"],
+            format!("shared/lambda-support/src/lib.rs:{line}")
+        );
+    }
+}
