@@ -4,19 +4,23 @@ use super::*;
 use crate::forecast::{DueLimit, ForecastInput, Forecaster, RateBasis, Reading, ReadingSource};
 use crate::forecast::{Schedule, ServicePoint};
 
-fn day(text: &str) -> NaiveDate {
+pub(super) fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
 /// An instant given in Moscow time, `YYYY-MM-DD HH:MM`.
-fn msk(text: &str) -> DateTime<Utc> {
+pub(super) fn msk(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_str(&format!("{text} +03:00"), "%Y-%m-%d %H:%M %z")
         .unwrap()
         .with_timezone(&Utc)
 }
 
 fn due_on(date: &str, spread_days: i64) -> ServiceDue {
-    let due = day(date);
+    due_at(day(date), spread_days)
+}
+
+/// A car due on `due` by time, its 80 % interval `spread_days` wide, serviced a year before.
+pub(super) fn due_at(due: NaiveDate, spread_days: i64) -> ServiceDue {
     ServiceDue {
         km_per_day: 41.0,
         due_date: due,

@@ -2,37 +2,12 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::forecast::{DueLimit, RateBasis, ServicePoint};
 use crate::status::{customer_status, CustomerStatus, StatusFacts};
+use crate::triggers::tests::{day, due_at, msk};
 use crate::triggers::{evaluate_triggers, ContactRecord, Reaction, StageSet, TriggerInput};
 
-fn day(text: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-}
-
-fn msk(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_str(&format!("{text} +03:00"), "%Y-%m-%d %H:%M %z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 fn due_on(due: NaiveDate, spread_days: i64) -> ServiceDue {
-    ServiceDue {
-        km_per_day: 41.0,
-        due_date: due,
-        due_km: 45_000,
-        p10: due - Duration::days(spread_days / 2),
-        p90: due + Duration::days(spread_days - spread_days / 2),
-        limit: DueLimit::Time,
-        basis: RateBasis::History,
-        service: ServicePoint {
-            date: due - Duration::days(365),
-            km: 30_000,
-        },
-        time_due: due,
-        flags: Vec::new(),
-        reason: String::new(),
-    }
+    due_at(due, spread_days)
 }
 
 /// A 4-year-old car serviced on 2024-01-10 and due a year later: outside every window in
