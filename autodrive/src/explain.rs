@@ -8,7 +8,7 @@ use domain::contact::{apply_contact_policy, Deferral, Recipient, Verdict};
 use domain::forecast::{ForecastInput, Forecaster};
 use domain::policy::Policy;
 use domain::pricing::{price_offer, Offer, OfferInput};
-use domain::status::{age_band, customer_status, AgeBand, CustomerStatus, StatusFacts};
+use domain::status::{age_band, status_for_car, AgeBand, CustomerStatus};
 use domain::triggers::{
     evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
@@ -208,16 +208,13 @@ pub fn explain(policy: &Policy, scenario: &Scenario, at: DateTime<Utc>) -> Resul
         .filter(|v| v.customer().id == customer.id)
         .map(|v| v.closed_on(tz))
         .collect();
-    let schedule = policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str());
-    let status = customer_status(
-        &StatusFacts {
-            visit_days: &visit_days,
-            due: Some(due.due_date),
-            interval_months: schedule.months,
-            opted_out,
-        },
+    let status = status_for_car(
+        policy,
+        vehicle,
+        Some(due.due_date),
+        &visit_days,
+        opted_out,
         today,
-        policy.thresholds(),
     );
     let band = age_band(vehicle.first_registration(), today, policy.age_bands());
 

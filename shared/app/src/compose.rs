@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
 use domain::pricing::{price_offer, Offer, OfferInput};
 use domain::render::{render_message, MessageContext};
-use domain::status::{age_band, customer_status, StatusFacts};
+use domain::status::{age_band, status_for_car};
 use domain::triggers::{Reason, Stage};
 use domain::{Customer, Vehicle, Visit};
 use serde::{Deserialize, Serialize};
@@ -346,14 +346,14 @@ async fn price<S: Store>(
     // Relative to this car's forecast (as of the last night), so a customer who comes on
     // schedule is not sleeping before every due date.
     let due = repos.forecasts.get(vehicle.vin().as_str()).await?;
-    let schedule = policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str());
-    let facts = StatusFacts {
-        visit_days: &days,
-        due: due.map(|d| d.due_date),
-        interval_months: schedule.months,
-        opted_out: false,
-    };
-    let status = customer_status(&facts, today, policy.thresholds());
+    let status = status_for_car(
+        policy,
+        vehicle,
+        due.map(|d| d.due_date),
+        &days,
+        false,
+        today,
+    );
     let band = age_band(vehicle.first_registration(), today, policy.age_bands());
     let last_maintenance = visits
         .iter()

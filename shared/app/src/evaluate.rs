@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::contact::{apply_contact_policy, Recipient};
 use domain::policy::Policy;
-use domain::status::{customer_status, StatusFacts};
+use domain::status::status_for_car;
 use domain::triggers::{
     evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
@@ -186,19 +186,13 @@ pub async fn evaluate_vehicle<S: Store>(
         .map(|v| v.closed_on)
         .filter(|d| *d <= today)
         .collect();
-    let schedule = policy.schedule_for(
-        vehicle.vehicle.make().as_str(),
-        vehicle.vehicle.model().as_str(),
-    );
-    let status = customer_status(
-        &StatusFacts {
-            visit_days: &visit_days,
-            due: Some(due.due_date),
-            interval_months: schedule.months,
-            opted_out,
-        },
+    let status = status_for_car(
+        policy,
+        &vehicle.vehicle,
+        Some(due.due_date),
+        &visit_days,
+        opted_out,
         today,
-        policy.thresholds(),
     );
     let last_marketing_at = last_marketing_elsewhere(repos, vin, &cycle_id, &customer).await?;
     let input = TriggerInput {

@@ -5,7 +5,8 @@ use std::fmt;
 use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{AgeBands, Thresholds};
+use crate::policy::{AgeBands, Policy, Thresholds};
+use crate::values::Vehicle;
 
 /// Where a customer stands in the service lifecycle, from the visit history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -136,6 +137,26 @@ pub struct StatusFacts<'a> {
 ///
 /// Only the due date and `today` decide `sleeping` and `lost` (given a visit), so the nightly
 /// run can tell from a vehicle's forecast on which day its customer turns `lost`.
+/// The customer's status on `today` as seen for one of their cars: `due` its forecast due date
+/// (`None` without a forecast), its maintenance interval from the policy's schedule for it.
+pub fn status_for_car(
+    policy: &Policy,
+    vehicle: &Vehicle,
+    due: Option<NaiveDate>,
+    visit_days: &[NaiveDate],
+    opted_out: bool,
+    today: NaiveDate,
+) -> CustomerStatus {
+    let schedule = policy.schedule_for(vehicle.make().as_str(), vehicle.model().as_str());
+    let facts = StatusFacts {
+        visit_days,
+        due,
+        interval_months: schedule.months,
+        opted_out,
+    };
+    customer_status(&facts, today, policy.thresholds())
+}
+
 pub fn customer_status(
     facts: &StatusFacts<'_>,
     today: NaiveDate,
