@@ -6,7 +6,7 @@ the protocol text alone (not from autodrive/src/backtest.rs), so the two can be 
 Plain Python 3.11, standard library only.
 
 Usage:
-    python3 scripts/backtest_reference.py --data DIR [--schedule KM/MONTHS] [--sweep]
+    python3 scripts/backtest_reference.py --data DIR [--schedule KM/MONTHS] [--sweep] [--oracle]
 
 Reads every ``*.csv`` in DIR not ending in ``.raw.csv`` (``vehicle_id,date,odometer_km,
 first_registration``; first_registration may be empty) and prints one JSON object:
@@ -64,6 +64,21 @@ Ambiguities resolved (and how):
   decimals with Python round() on the float; with 0 cases both are null.
 * "vehicles" is the number of truth files read. The schedule label is put at the top level
   (as in the brief) rather than inside each kind object.
+
+``--oracle`` adds bounds that are not forecasters (they know each car's future):
+
+* warm ``oracle_whole_log_avg``: the rate is the car's average pace over its whole log.
+* self_report ``oracle_whole_log_avg``: the same pace; the oracle is asked on its own predicted
+  day (the report is the last truth reading with d_k < date <= p - 45 days, as for last_two)
+  and re-predicts from the reported reading at that pace:
+  min(d_k + MONTHS, d_r + round((o_k + KM - o_r) / pace)).
+* self_report ``oracle_pace_after_report``: the rate is the car's average pace from the reading
+  it is told to the end of its log (from visit k to the end for the prediction that sets the
+  day it asks): the future of the very stretch being forecast, and the years after it.
+
+For both self-report oracles a reported reading at or past o_k + KM puts the due between visit
+k and the report, as last_two does: min(d_k + MONTHS, d_k + round(KM / rate to the report)). A
+report on the log's last day leaves no pace after it: the whole log's is used.
 """
 
 from __future__ import annotations
@@ -156,6 +171,27 @@ def make_cases(vehicle, km: int, months: int):
         visits.append(k)
 
 
+def reported(readings, dk: dt.date, predicted: dt.date):
+    """The reading a customer reports when asked 45 days before `predicted`, or None."""
+    cutoff = predicted - dt.timedelta(days=SELF_REPORT_LEAD_DAYS)
+    rep = None
+    for d, o in readings:
+        if dk < d <= cutoff:
+            rep = (d, o)
+    return rep
+
+
+def from_report(dk: dt.date, ok: Fraction, rep, rate: Fraction, km: int, months: int) -> dt.date:
+    """An oracle's re-prediction from a reported reading, driving on at `rate` after it."""
+    dr, o_r = rep
+    if o_r >= ok + km:
+        return rate_prediction(dk, (o_r - ok) / (dr - dk).days, km, months)
+    if rate <= 0:
+        return add_months(dk, months)
+    due = dr + dt.timedelta(days=round_half_up((ok + km - o_r) / rate))
+    return min(add_months(dk, months), due)
+
+
 def rate_prediction(dk: dt.date, rate: Fraction, km: int, months: int) -> dt.date:
     time_date = add_months(dk, months)
     if rate <= 0:
@@ -191,13 +227,27 @@ def evaluate(vehicles, schedule: str, oracle: bool = False):
                 e["all_history_avg"].append(err(rate_prediction(dk, rall, km, months)))
                 e["calendar_12m"].append(err(cal))
                 if oracle:
-                    # Not a forecaster: the car's average pace over its whole log, future
-                    # included. How well knowing each car's long-run pace would do.
+                    # Not forecasters: they know each car's future (see the module's doc).
                     (df, of), (dl, ol) = rd[0], rd[-1]
                     vr = Fraction(ol - of, (dl - df).days)
-                    e.setdefault("oracle_whole_log_avg", []).append(
-                        err(rate_prediction(dk, vr, km, months))
-                    )
+                    po = rate_prediction(dk, vr, km, months)
+                    e.setdefault("oracle_whole_log_avg", []).append(err(po))
+                    sr = errs["self_report"]
+                    rep = reported(rd, dk, po)
+                    if rep is not None:
+                        sr.setdefault("oracle_whole_log_avg", []).append(
+                            err(from_report(dk, ok, rep, vr, km, months))
+                        )
+
+                    def pace_after(d, o):
+                        return Fraction(ol - o, (dl - d).days) if dl > d else vr
+
+                    po = rate_prediction(dk, pace_after(dk, ok), km, months)
+                    rep = reported(rd, dk, po)
+                    if rep is not None:
+                        sr.setdefault("oracle_pace_after_report", []).append(
+                            err(from_report(dk, ok, rep, pace_after(*rep), km, months))
+                        )
                 # self-report variant for last_two
                 cutoff = p2 - dt.timedelta(days=SELF_REPORT_LEAD_DAYS)
                 rep = None
@@ -244,8 +294,9 @@ def main(argv=None):
     ap.add_argument(
         "--oracle",
         action="store_true",
-        help="add oracle_whole_log_avg to warm: each car's pace over its whole log, future "
-        "included (a bound, not a forecaster)",
+        help="add bounds that know each car's future (not forecasters): warm and self_report "
+        "oracle_whole_log_avg (each car's pace over its whole log), self_report "
+        "oracle_pace_after_report (its pace from the reported reading to the end of its log)",
     )
     a = ap.parse_args(argv)
     vehicles = load(a.data)

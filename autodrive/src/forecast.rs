@@ -465,16 +465,20 @@ fn date(out: &mut Vec<u8>, date: NaiveDate) {
         out.extend_from_slice(format!("{date:?}").as_bytes());
         return;
     }
-    let two = |out: &mut Vec<u8>, n: u32| {
-        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8])
-    };
-    let year = year as u32;
-    two(out, year / 100);
-    two(out, year % 100);
-    out.push(b'-');
-    two(out, date.month());
-    out.push(b'-');
-    two(out, date.day());
+    let (year, month, day) = (year as u32, date.month(), date.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    out.extend_from_slice(&[
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ]);
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use app::import::{import_export, parse_export, ImportSummary, CLOSING_HOUR};
+use app::import::{import_export, read_export, ImportSummary, CLOSING_HOUR};
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,10 +50,11 @@ fn load_policy(path: Option<&Path>) -> Result<Policy> {
     }
 }
 
-/// Opens the embedded store for a bulk load, saying plainly when another process holds it.
+/// Opens the embedded store for a bulk load (one write transaction, committed at the end),
+/// saying plainly when another process holds it.
 pub fn open_store(path: &Path) -> Result<RedbStore> {
     match RedbStore::open(path) {
-        Ok(store) => Ok(store.with_lazy_commits()),
+        Ok(store) => Ok(store.bulk_load()?),
         Err(e) => match store::redb_store::in_use(&e) {
             Some(in_use) => bail!("{in_use}"),
             None => Err(anyhow::Error::new(e).context(format!("opening {}", path.display()))),
@@ -84,8 +86,9 @@ pub fn import_file(
     dry_run: bool,
     now: DateTime<Utc>,
 ) -> Result<ImportSummary> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let export = match parse_export(bytes, policy.time_zone()) {
+    let reading = || format!("reading {}", file.display());
+    let source = std::fs::File::open(file).with_context(reading)?;
+    let export = match read_export(source, policy.time_zone()).with_context(reading)? {
         Ok(export) => export,
         Err(problems) => {
             eprint!("{problems}");
@@ -107,11 +110,11 @@ pub fn import_file(
     let bar = progress_bar(export.work_orders());
     let summary = runtime.block_on(async {
         let repos = Repos::new(store.clone());
-        let summary = import_export(&repos, policy, &export, now, |done| {
+        let summary = import_export(&repos, policy, Arc::new(export), now, |done| {
             bar.set_position(done as u64)
         })
         .await?;
-        store.flush().await?;
+        store.commit().await?;
         anyhow::Ok(summary)
     })?;
     bar.finish_and_clear();

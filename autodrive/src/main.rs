@@ -6,6 +6,7 @@ mod bench_import;
 mod bench_nightly;
 mod bench_rules;
 mod calibration;
+mod customer;
 mod demo;
 mod explain;
 mod forecast;
@@ -35,10 +36,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Back-fill the embedded store from a DMS export (one row per work-order line, `;`).
     Import(import::ImportArgs),
+    /// A customer's data rights on the embedded store: `customer erase ID`.
+    Customer(customer::CustomerArgs),
     /// The stack's HTTP routes on one machine: webhooks, the nightly run, the queues.
     Serve(serve::ServeArgs),
-    /// A dealer's report from the embedded store (mileage, lost, abc, rfm, offers) as a
-    /// terminal table, CSV for Excel or XLSX.
+    /// A dealer's report from the embedded store (mileage, lost, abc, rfm, offers, kpi, funnel,
+    /// uplift) as a terminal table, CSV for Excel or XLSX.
     Report(report::ReportArgs),
     /// Measure the forecaster against the baselines on real odometer logs (BACKTEST.md).
     Backtest {
@@ -111,6 +114,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(args)?,
         Command::Import(args) => import::run(args)?,
+        Command::Customer(args) => customer::run(args)?,
         Command::Serve(args) => serve::run(args)?,
         Command::Report(args) => report::run(args)?,
         Command::Backtest {

@@ -244,6 +244,8 @@ pub(crate) struct RowParser {
     columns: Columns,
     /// What each column holds.
     kinds: Vec<Kind>,
+    /// Whether the columns are in the usual order, for [`repeated_row`].
+    usual: Option<Usual>,
     /// The fields of the line last scanned: spans in the line, or in `unquoted` once a quoted
     /// line is split again.
     spans: Vec<(usize, usize)>,
@@ -257,6 +259,8 @@ pub(crate) struct RowParser {
 #[derive(Clone, Default)]
 struct Recent {
     vehicle: String,
+    /// Whether `vehicle` holds no comma, line feed or quote (it was not read from a quoted field).
+    vehicle_is_plain: bool,
     registration: Vec<u8>,
     registration_date: Option<NaiveDate>,
     years: Years,
@@ -319,6 +323,111 @@ fn exact_date(text: &[u8], years: &mut Years) -> Option<NaiveDate> {
     years.first_day(year)?.with_ordinal(ordinal)
 }
 
+/// A header in the order of almost every log: vehicle_id, date, odometer_km, then
+/// first_registration and source where it has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Usual {
+    registration: bool,
+    source: bool,
+}
+
+impl Usual {
+    fn of(kinds: &[Kind]) -> Option<Usual> {
+        let rest = kinds.strip_prefix(&[Kind::Vehicle, Kind::Date, Kind::Km])?;
+        let (registration, rest) = match rest.split_first() {
+            Some((Kind::Registration, rest)) => (true, rest),
+            _ => (false, rest),
+        };
+        match rest {
+            [] => Some(Usual {
+                registration,
+                source: false,
+            }),
+            [Kind::Source] => Some(Usual {
+                registration,
+                source: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A row in the usual column order that repeats the previous row's vehicle (and its
+/// registration, or has none), read straight through: the end of its line, its registration and
+/// its reading, as [`RowParser::plain_row`] reads it. `None` for any other row, left to
+/// `plain_row`'s loop.
+#[inline(always)]
+fn repeated_row(
+    usual: Usual,
+    data: &[u8],
+    recent: &mut Recent,
+) -> Option<(usize, Option<NaiveDate>, Reading)> {
+    let vehicle = recent.vehicle.as_bytes();
+    let mut p = vehicle.len();
+    if !recent.vehicle_is_plain || vehicle.is_empty() || !same(data.get(..p)?, vehicle) {
+        return None;
+    }
+    p = next_field(data, p, false)?;
+    let date = exact_date(data.get(p..p + 10)?, &mut recent.years)?;
+    p = next_field(data, p + 10, false)?;
+    // One to nine digits.
+    let mut km = 0u32;
+    let mut end = p;
+    while let Some(&b) = data.get(end).filter(|b| b.is_ascii_digit()) {
+        if end - p == 9 {
+            return None;
+        }
+        km = km * 10 + u32::from(b - b'0');
+        end += 1;
+    }
+    if end == p {
+        return None;
+    }
+    let last = !usual.registration && !usual.source;
+    p = next_field(data, end, last)?;
+    let mut registration = None;
+    if usual.registration {
+        let last = !usual.source;
+        p = match next_field(data, p, last) {
+            Some(next) => next,
+            None => {
+                let known = &recent.registration;
+                let end = p + known.len();
+                registration = recent.registration_date;
+                if registration.is_none() || !same(data.get(p..end)?, known) {
+                    return None;
+                }
+                next_field(data, end, last)?
+            }
+        };
+    }
+    let mut source = ReadingSource::Visit;
+    if usual.source {
+        p = match next_field(data, p, true) {
+            Some(end) => end,
+            None if data[p..].starts_with(b"visit") => next_field(data, p + 5, true)?,
+            None if data[p..].starts_with(b"customer_reported") => {
+                source = ReadingSource::CustomerReported;
+                next_field(data, p + 17, true)?
+            }
+            None => return None,
+        };
+    }
+    Some((p, registration, Reading { date, km, source }))
+}
+
+/// After a field that ends at `end`: where the next one starts, or for the `last` field the end
+/// of the line (its `\n`, after a `\r` or not, or the end of `data`); `None` if neither follows.
+#[inline(always)]
+fn next_field(data: &[u8], end: usize, last: bool) -> Option<usize> {
+    match data.get(end) {
+        Some(b',') if !last => Some(end + 1),
+        Some(b'\n') | None if last => Some(end),
+        Some(b'\r') if last && data.get(end + 1) == Some(&b'\n') => Some(end + 1),
+        _ => None,
+    }
+}
+
 /// What a column holds, for [`RowParser::plain_row`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -332,7 +441,7 @@ enum Kind {
 
 impl RowParser {
     pub(crate) fn new(columns: Columns) -> Self {
-        let kinds = (0..columns.count)
+        let kinds: Vec<Kind> = (0..columns.count)
             .map(|i| match i {
                 _ if i == columns.vehicle => Kind::Vehicle,
                 _ if i == columns.date => Kind::Date,
@@ -344,6 +453,7 @@ impl RowParser {
             .collect();
         RowParser {
             columns,
+            usual: Usual::of(&kinds),
             kinds,
             spans: Vec::with_capacity(8),
             quoted: false,
@@ -406,10 +516,23 @@ impl RowParser {
     /// `None` for any other line, left to [`RowParser::scan`] and [`RowParser::row`], which read
     /// every row this reads, and the same, and tell what is wrong with a bad one.
     pub(crate) fn plain_row<'a>(&'a mut self, data: &'a [u8]) -> Option<(usize, Row<'a>)> {
+        if let Some(usual) = self.usual {
+            if let Some((end, registration, reading)) = repeated_row(usual, data, &mut self.recent)
+            {
+                let row = Row {
+                    vehicle: &self.recent.vehicle,
+                    new_vehicle: false,
+                    registration,
+                    reading,
+                };
+                return Some((end, row));
+            }
+        }
         let RowParser { kinds, recent, .. } = self;
         let (mut vehicle, mut date, mut km) = (None, None, None);
         let mut registration = None;
         let mut source = ReadingSource::Visit;
+        let mut repeated = false;
         let mut p = 0;
         for (k, &kind) in kinds.iter().enumerate() {
             let start = p;
@@ -423,13 +546,16 @@ impl RowParser {
                             .take_while(|b| b.is_ascii_digit())
                             .count()
                 }
-                _ => {
-                    start
-                        + data[start..]
-                            .iter()
-                            .take_while(|&&b| b != b',' && b != b'\n' && b != b'"')
-                            .count()
+                // A vehicle's rows repeat its id and registration: the previous row's text, where
+                // it recurs up to a delimiter, ends the field without a scan.
+                Kind::Vehicle if recent.vehicle_is_plain => {
+                    let end = repeated_end(data, start, recent.vehicle.as_bytes());
+                    repeated = end.is_some();
+                    end.unwrap_or_else(|| text_end(data, start))
                 }
+                Kind::Registration => repeated_end(data, start, &recent.registration)
+                    .unwrap_or_else(|| text_end(data, start)),
+                _ => text_end(data, start),
             };
             let last = k + 1 == kinds.len();
             p = end + 1;
@@ -480,11 +606,12 @@ impl RowParser {
         if first.is_ascii_whitespace() || last.is_ascii_whitespace() {
             return None;
         }
-        let new_vehicle = !same(vehicle, recent.vehicle.as_bytes());
+        let new_vehicle = !repeated && !same(vehicle, recent.vehicle.as_bytes());
         if new_vehicle {
             let vehicle = std::str::from_utf8(vehicle).ok()?;
             recent.vehicle.clear();
             recent.vehicle.push_str(vehicle);
+            recent.vehicle_is_plain = true;
         }
         let row = Row {
             vehicle: &recent.vehicle,
@@ -582,6 +709,7 @@ fn parse_row<'a>(
             .map_err(|_| anyhow!("line {line}: vehicle_id is not UTF-8"))?;
         recent.vehicle.clear();
         recent.vehicle.push_str(vehicle);
+        recent.vehicle_is_plain = !vehicle.bytes().any(|b| matches!(b, b',' | b'\n' | b'"'));
     }
     let date = parse_date(field(columns.date), &mut recent.years)
         .with_context(|| format!("line {line}: bad date"))?;
@@ -617,10 +745,51 @@ fn parse_row<'a>(
     })
 }
 
-/// Whether two short byte strings are equal (inline, where `==` calls `memcmp`).
+/// The index of the first comma, line feed or quote in `data` from `start` on, else its length:
+/// eight bytes at a time.
+#[inline(always)]
+fn text_end(data: &[u8], start: usize) -> usize {
+    let mut i = start;
+    while let Some(word) = data.get(i..i + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let found = bytes_equal(word, b',') | bytes_equal(word, b'\n') | bytes_equal(word, b'"');
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + data[i..]
+        .iter()
+        .take_while(|&&b| b != b',' && b != b'\n' && b != b'"')
+        .count()
+}
+
+/// Where a field that repeats `known` (a text without delimiters) ends: `start + known.len()`
+/// when `data` holds `known` there followed by a delimiter or nothing, as [`text_end`] would
+/// find; `None` otherwise.
+#[inline(always)]
+fn repeated_end(data: &[u8], start: usize, known: &[u8]) -> Option<usize> {
+    let end = start + known.len();
+    let delimited = matches!(data.get(end), None | Some(b',' | b'\n' | b'"'));
+    (!known.is_empty() && delimited && same(data.get(start..end)?, known)).then_some(end)
+}
+
+/// Whether two short byte strings are equal (inline, where `==` calls `memcmp`): eight bytes at
+/// a time.
 #[inline(always)]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |w: &[u8], i: usize| u64::from_le_bytes(w[i..i + 8].try_into().unwrap_or_default());
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
 }
 
 /// A mask with the top bit of each byte of `word` that equals `b`.
@@ -1281,6 +1450,21 @@ mod tests {
             assert_eq!(failed, None, "block {block}");
             same_logs(&logs, &streamed);
         }
+    }
+
+    #[test]
+    fn an_id_read_from_quotes_is_not_taken_for_the_start_of_the_next_row() {
+        // The id `a,b`, quoted, then a row that starts with the same bytes unquoted: its id is
+        // `a`, and it has a field too many.
+        let text = "vehicle_id,date,odometer_km\n\"a,b\",2020-01-01,1\na,b,2020-01-02,2\n";
+        let err = vehicles(text).unwrap_err();
+        assert!(err.to_string().starts_with("line 3: 4 fields"), "{err}");
+        let mut reader = BlockReader::new(text.as_bytes(), 1 << 20).unwrap();
+        let (mut rows, mut buf, mut log) = (reader.rows(), Vec::new(), VehicleLog::default());
+        assert!(reader.next_block(&mut buf).unwrap());
+        let (_, failed) = block_vehicles(&mut rows, &buf, &mut log, |_, _| {});
+        // Line 3 of the file: the second of the block.
+        assert_eq!(failed.map(|at| at.line), Some(1));
     }
 
     #[test]

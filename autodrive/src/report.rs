@@ -14,7 +14,9 @@ use store::RedbStore;
 /// Options of `autodrive report`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    /// mileage (анализ пробега), lost (потерянные клиенты), abc, rfm, offers (сообщения клиенту).
+    /// mileage (анализ пробега), lost (потерянные клиенты), abc, rfm, offers (сообщения клиенту),
+    /// kpi (показатели удержания), funnel (воронка сообщений), uplift (прирост к контрольной
+    /// группе).
     #[arg(value_parser = parse_name)]
     pub name: ReportName,
     /// The report day (YYYY-MM-DD): due dates and statuses count from it; today (dealer time)
@@ -22,7 +24,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub at: Option<NaiveDate>,
     /// First day of the period revenue, visits and messages are counted over (whole history
-    /// when left out).
+    /// when left out; for kpi, funnel and uplift the 30 days up to the period's end).
     #[arg(long)]
     pub from: Option<NaiveDate>,
     /// Last day of the period (the report day when left out).
@@ -37,6 +39,9 @@ pub struct ReportArgs {
     /// offers: only the messages about this vehicle.
     #[arg(long)]
     pub vin: Option<String>,
+    /// kpi, uplift: days after the period a visit still counts (30 when left out).
+    #[arg(long)]
+    pub grace_days: Option<u32>,
     /// table, csv or xlsx; from the extension of --out when left out, else table.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
@@ -76,6 +81,7 @@ pub fn request(args: &ReportArgs, policy: &Policy) -> Result<ReportRequest> {
         by: args.by,
         customer: args.customer.clone(),
         vin: args.vin.clone(),
+        grace_days: args.grace_days,
     };
     ReportRequest::from_options(args.name, &options, today).map_err(|e| anyhow!("--{e}"))
 }
@@ -197,6 +203,34 @@ mod tests {
         assert!(err.to_string().contains("offers"), "{err}");
         assert!(Cli::try_parse_from(["report", "sales"]).is_err());
         assert!(Cli::try_parse_from(["report", "abc", "--by", "profit"]).is_err());
+    }
+
+    #[test]
+    fn kpi_reports_take_the_grace_days_and_default_to_the_last_30_days() {
+        let policy = Policy::default();
+        let r = request(
+            &args(&["uplift", "--at", "2026-11-30", "--grace-days", "14"]),
+            &policy,
+        )
+        .unwrap();
+        assert_eq!(r.grace_days, Some(14));
+        let query = app::reports::kpi_query(&r);
+        assert_eq!(
+            (query.from, query.to),
+            (day("2026-11-01"), day("2026-11-30"))
+        );
+        assert_eq!(query.grace_days, 14);
+        let r = request(
+            &args(&["kpi", "--at", "2026-11-30", "--from", "2026-01-01"]),
+            &policy,
+        )
+        .unwrap();
+        let query = app::reports::kpi_query(&r);
+        assert_eq!(query.from, day("2026-01-01"));
+        assert_eq!(query.grace_days, app::kpi::DEFAULT_GRACE_DAYS);
+        let err = request(&args(&["lost", "--grace-days", "7"]), &policy).unwrap_err();
+        assert!(err.to_string().contains("kpi and uplift"), "{err}");
+        assert!(Cli::try_parse_from(["report", "funnel"]).is_ok());
     }
 
     #[test]

@@ -148,6 +148,18 @@ async fn health(server: &Server) -> Value {
         .unwrap()
 }
 
+/// The cells of an XLSX report's first sheet as text, row by row.
+fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::{open_workbook_from_rs, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_keeps_it_all_across_a_restart(
 ) {
@@ -238,6 +250,55 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
         text.contains(';') && text.contains("XW7BE40K70S025476"),
         "{text}"
     );
+    // The KPIs over HTTP: the funnel of the reminder, booked and confirmed, as XLSX.
+    let funnel = client()
+        .get(format!(
+            "{}/v1/reports/funnel?at=2027-11-01&from=2027-11-01&to=2027-11-01&format=xlsx",
+            server.base
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(funnel.status().as_u16(), 200);
+    let xlsx = funnel.bytes().await.unwrap().to_vec();
+    let rows = xlsx_rows(xlsx);
+    let stage = |name: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == "этап" && r[1] == name)
+            .unwrap_or_else(|| panic!("{rows:?}"));
+        // sent, delivered, read, failed, «Записаться», held, confirmed
+        row[2..9].to_vec()
+    };
+    // The customer booked from the latest message with a button: the tyre season's.
+    assert_eq!(
+        stage("сезонная смена шин"),
+        ["1", "1", "1", "0", "1", "1", "1"]
+    );
+    assert_eq!(
+        stage("мягкое напоминание"),
+        ["1", "1", "0", "0", "0", "0", "0"]
+    );
+    let uplift = client()
+        .get(format!(
+            "{}/v1/reports/uplift?at=2027-11-01&from=2027-11-01&grace_days=14",
+            server.base
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uplift.status().as_u16(), 200);
+    let text = uplift.text().await.unwrap();
+    assert!(text.contains("С рассылкой: клиентов;"), "{text}");
+    let refused = client()
+        .get(format!("{}/v1/reports/uplift?grace_days=soon", server.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
     let refused = client()
         .get(format!("{}/v1/reports/offers?by=margin", server.base))
         .bearer_auth(ADMIN_TOKEN)
@@ -274,6 +335,23 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
     // The booking survived: the advisor's old press changes nothing and confirms nothing again.
     assert_eq!(press(&again, 102, ADVISOR_CHAT, &confirm).await, 200);
     assert_eq!(confirmations(&telegram), 1);
+    // The same night again forecasts nothing new, but the booking confirmed since is for
+    // tomorrow: the day-before reminder goes out through the compose queue, once.
+    let sent_before = telegram.calls().len();
+    let (status, night) = admin(&again, "/v1/admin/nightly?date=2027-11-01&drain=true", None).await;
+    assert_eq!(status, 200, "{night}");
+    assert_eq!(night["reminders"].as_u64(), Some(1), "{night}");
+    let sent: Vec<String> = telegram.calls()[sent_before..]
+        .iter()
+        .filter(|c| c.method == "sendMessage")
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].starts_with("Михаил, напоминаем: завтра, 02.11, в 09:00 ждём вас"),
+        "{}",
+        sent[0]
+    );
     let sent_before = telegram.calls().len();
     let (status, night) = admin(&again, "/v1/admin/nightly?date=2027-11-01&drain=true", None).await;
     assert_eq!(status, 200, "{night}");

@@ -75,14 +75,14 @@ impl Cycle {
                 continue;
             };
             let roll = self.roll(&offer_id, "reaction");
-            let books = matches!(
-                stage,
-                Stage::SoftReminder | Stage::PersonalOffer | Stage::CriticalOffer
-            ) && roll < booking_share(stage);
+            let books = invites(stage) && roll < booking_share(stage);
             if books {
                 self.book(chat, &offer_id, noon, log).await?;
             } else if stage == Stage::SatisfactionRequest && roll < RATING_SHARE {
                 self.rate(chat, &offer_id, noon, log).await?;
+            } else if invites(stage) && SERVICED_ROLLS.contains(&roll) {
+                let choice = usize::try_from(roll - SERVICED_ROLLS.start).unwrap_or(0);
+                self.serviced(chat, &offer_id, choice, noon, log).await?;
             } else if roll >= 99 {
                 self.customer_says(
                     Address::Telegram(chat),
@@ -164,6 +164,51 @@ impl Cycle {
         Ok(())
     }
 
+    /// «Уже обслужился», then where: at another garage, the car sold, or here (`choice` 0, 1,
+    /// 2). A press the webhook refuses (the cycle closed meanwhile) is left at that.
+    async fn serviced(
+        &mut self,
+        chat: i64,
+        offer_id: &str,
+        choice: usize,
+        at: DateTime<Utc>,
+        log: &mut DayLog,
+    ) -> Result<()> {
+        let customer = Address::Telegram(chat);
+        let done = format!("{}{offer_id}", app::booking::answers::DONE_PREFIX);
+        let Some(asked) = self.answer(customer.clone(), &done, at).await? else {
+            return Ok(());
+        };
+        let labels = ["В другом сервисе", "Продал автомобиль", "У нас"];
+        let Some(data) = asked
+            .iter()
+            .flat_map(|m| m.buttons.iter().flatten())
+            .find(|b| b.text == labels[choice.min(labels.len() - 1)])
+            .map(|b| b.callback_data.clone())
+        else {
+            return Ok(());
+        };
+        let answered = self
+            .answer(customer, &data, at + chrono::Duration::minutes(1))
+            .await?;
+        log.serviced_answers += usize::from(answered.is_some());
+        Ok(())
+    }
+
+    /// A press handled as the webhook does; `None` when refused (the refusal is answered).
+    async fn answer(
+        &mut self,
+        from: Address,
+        data: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Vec<OutgoingMessage>>> {
+        match self.press(from, data, at).await {
+            Ok(replies) => Ok(Some(replies)),
+            Err(e) if refused(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A score from 0 to 10 in reply to the satisfaction request: mostly 9–10, now and then low.
     async fn rate(
         &mut self,
@@ -237,6 +282,28 @@ impl Cycle {
         finish_update(&self.repos, &update, at).await?;
         Ok(replies.messages)
     }
+}
+
+/// The rolls (of 100) with which a recipient of a reminder or an offer answers «Уже обслужился»:
+/// another garage, sold, here.
+const SERVICED_ROLLS: std::ops::Range<u64> = 95..98;
+
+/// Stages whose message invites the customer in (and carries «Записаться»).
+fn invites(stage: Stage) -> bool {
+    matches!(
+        stage,
+        Stage::SoftReminder | Stage::PersonalOffer | Stage::CriticalOffer
+    )
+}
+
+/// Whether the webhook refused the press (answered, nothing changed).
+fn refused(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<app::UpdateError>(),
+            Some(app::UpdateError::Refused(_))
+        )
+    })
 }
 
 /// Percent of satisfaction requests answered with a score.

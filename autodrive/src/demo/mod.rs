@@ -7,6 +7,7 @@ mod dealership;
 mod files;
 mod progress;
 mod render;
+mod render_kpi;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -257,6 +258,8 @@ pub struct DayLog {
     pub low_ratings: usize,
     /// Alerts the advisors' chat got about low scores.
     pub advisor_alerts: usize,
+    /// «Уже обслужился» answered with where (another garage, sold, here).
+    pub serviced_answers: usize,
 }
 
 /// Everything the run produced, for the report.

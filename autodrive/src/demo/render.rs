@@ -214,10 +214,8 @@ pub fn render_ru(r: &DemoReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  Записи: {} нажатий «Записаться», {} заявок на слот, {} подтверждено мастером; STOP: {}",
-        k.booking_requests_period,
-        k.bookings_held_period,
-        k.bookings_confirmed_period,
+        "  STOP за {} дней: {}",
+        r.warm_up_days + 1,
         k.stops_period
     );
     let _ = writeln!(
@@ -225,20 +223,7 @@ pub fn render_ru(r: &DemoReport) -> String {
         "  Оценки визитов: {}, из них низких (≤ {}): {}; сигналов мастерам: {}",
         k.ratings_period, k.csat_alarm_max, k.low_ratings_period, k.advisor_alerts_period
     );
-    let _ = writeln!(
-        out,
-        "  Предложений с расчётом за {} дней: {}, средняя скидка на работы {}, средняя маржа после скидки {}",
-        r.warm_up_days + 1,
-        k.offers_priced_period,
-        percent(k.average_labor_discount_percent),
-        percent(k.average_margin_after_percent)
-    );
-    let _ = writeln!(
-        out,
-        "  Выгода клиентов: {}; маржа, сохранённая порогом: {}",
-        money_ru(k.customer_saving_period),
-        money_ru(k.margin_protected_period)
-    );
+    super::render_kpi::render_kpis(&mut out, &r.kpis);
     let a = &r.audit;
     let _ = writeln!(
         out,

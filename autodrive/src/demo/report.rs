@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use app::kpi::{KpiQuery, KpiReport};
 use app::reports::{
     abc_report, lost_report, mileage_report, offers_report, rfm_report, Base, DueBucket,
     MileageRow, OffersFilter, Period, VisitBand,
@@ -16,7 +17,7 @@ use domain::policy::{AbcBasis, Policy};
 use domain::pricing::{Adjustment, Offer};
 use domain::segments::RfmSegment;
 use domain::triggers::Stage;
-use domain::{Consents, ContactClass, CustomerId, DueLimit, LineKind, Money};
+use domain::{Consents, ContactClass, CustomerId, DueLimit, Money};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use store::repo::Repos;
@@ -41,6 +42,8 @@ pub struct DemoReport {
     pub mileage: Mileage,
     pub offers: OffersSent,
     pub kpi: Kpi,
+    /// The KPI engine's figures over the run's days (`app::kpi`).
+    pub kpis: KpiReport,
     pub segments: Segments,
     pub audit: Audit,
     /// The report files written, relative to the data directory.
@@ -151,6 +154,8 @@ pub struct OfferSummary {
     pub margin_floor_applied: bool,
 }
 
+/// The headline figures: the store's (from the KPI engine where it counts them) and the run's
+/// log of what the simulated customers did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Kpi {
     pub vehicles: usize,
@@ -159,8 +164,11 @@ pub struct Kpi {
     pub visits_recorded: usize,
     pub control_group_customers: usize,
     pub messages_sent_today: usize,
+    /// Messages sent over the run's days, as the KPI engine's funnel counts them.
     pub messages_sent_period: usize,
     pub replies_sent_period: usize,
+    /// The run's log: «Записаться» pressed, slots held, bookings the advisor confirmed (the
+    /// engine's funnel counts the same from the store).
     pub booking_requests_period: usize,
     pub bookings_held_period: usize,
     pub bookings_confirmed_period: usize,
@@ -170,6 +178,8 @@ pub struct Kpi {
     /// The policy's CSAT alarm: a score at or below it is low.
     pub csat_alarm_max: u8,
     pub advisor_alerts_period: usize,
+    /// The run's log: «Уже обслужился» answered with where.
+    pub serviced_answers_period: usize,
     pub offers_priced_period: usize,
     pub average_labor_discount_percent: Decimal,
     pub average_margin_after_percent: Decimal,
@@ -245,7 +255,7 @@ pub(super) async fn build(
     let today = config.at.with_timezone(&tz).date_naive();
     let last = outcome.days.last().cloned().unwrap_or_default();
     let first_day = outcome.days.first().map_or(today, |d| d.run_date);
-    let bar = progress::bar("Отчёты", 7);
+    let bar = progress::bar("Отчёты", 8);
     let base = Base::load(repos, policy).await?;
     bar.inc(1);
     let mileage = mileage_report(repos, &base, today).await?;
@@ -260,6 +270,12 @@ pub(super) async fn build(
         to: last.run_date.max(today),
     };
     let offers = offers_report(repos, &base, policy, OffersFilter::All, run).await?;
+    bar.inc(1);
+    let query = KpiQuery {
+        at: today,
+        ..KpiQuery::new(first_day, run.to)
+    };
+    let kpis = app::kpi::compute_with_base(repos, &base, policy, &query).await?;
     bar.inc(1);
 
     let buckets = DueBucket::ALL
@@ -325,15 +341,7 @@ pub(super) async fn build(
         consents.insert(c.customer_id.clone(), (c.consents, control));
     }
 
-    let priced: Vec<&Offer> = offers
-        .rows
-        .iter()
-        .filter_map(|r| r.priced.as_ref())
-        .collect();
-    let count = Decimal::from(priced.len().max(1) as u64);
-    let average = |f: &dyn Fn(&Offer) -> Decimal| -> Decimal {
-        (priced.iter().map(|o| f(o)).sum::<Decimal>() / count).round_dp(1)
-    };
+    let pricing = kpis.pricing.total();
     let sum = |f: &dyn Fn(&DayLog) -> usize| outcome.days.iter().map(f).sum::<usize>();
     let kpi = Kpi {
         vehicles: base.vehicles.len(),
@@ -346,7 +354,7 @@ pub(super) async fn build(
         visits_recorded: outcome.visits_recorded,
         control_group_customers,
         messages_sent_today: todays,
-        messages_sent_period: sent.len(),
+        messages_sent_period: kpis.funnel.total().sent as usize,
         replies_sent_period: outcome.replies_sent,
         booking_requests_period: sum(&|d| d.booking_requests),
         bookings_held_period: sum(&|d| d.bookings_held),
@@ -356,11 +364,12 @@ pub(super) async fn build(
         low_ratings_period: sum(&|d| d.low_ratings),
         csat_alarm_max: policy.thresholds().csat_alarm_max,
         advisor_alerts_period: sum(&|d| d.advisor_alerts),
-        offers_priced_period: priced.len(),
-        average_labor_discount_percent: average(&|o| o.labor_discount_percent),
-        average_margin_after_percent: average(&|o| o.margin_after.percent),
-        customer_saving_period: priced.iter().map(|o| o.customer_saving).sum(),
-        margin_protected_period: priced.iter().map(|o| margin_protected(o)).sum(),
+        serviced_answers_period: sum(&|d| d.serviced_answers),
+        offers_priced_period: pricing.priced_offers as usize,
+        average_labor_discount_percent: pricing.mean_labor_discount_percent.unwrap_or_default(),
+        average_margin_after_percent: pricing.mean_margin_after_percent.unwrap_or_default(),
+        customer_saving_period: pricing.discount_offered,
+        margin_protected_period: pricing.margin_kept_by_floor,
     };
     let segments = Segments {
         lost_by_visits: VisitBand::ALL
@@ -399,6 +408,9 @@ pub(super) async fn build(
         ("abc", abc.table()),
         ("rfm", rfm.table()),
         ("offers", offers.table()),
+        ("kpi", kpis.kpi_table()),
+        ("funnel", kpis.funnel_table()),
+        ("uplift", kpis.uplift_table()),
     ];
     let reports_dir = data_dir.join("reports");
     let reports = write_reports(&reports_dir, &tables)?;
@@ -412,6 +424,7 @@ pub(super) async fn build(
         mileage: mileage_summary,
         offers: offers_sent,
         kpi,
+        kpis,
         segments,
         audit: Audit::default(),
         reports,
@@ -504,27 +517,6 @@ fn summary(o: &Offer) -> OfferSummary {
             .iter()
             .any(|a| matches!(a, Adjustment::MarginFloor { .. })),
     }
-}
-
-/// The labour discount the margin floor withheld: (wanted − granted) % of the labour list price.
-fn margin_protected(o: &Offer) -> Money {
-    let labour: Money = o
-        .lines
-        .iter()
-        .filter(|l| l.kind == LineKind::Labor)
-        .map(|l| l.list_price)
-        .sum();
-    o.adjustments
-        .iter()
-        .filter_map(|a| match a {
-            Adjustment::MarginFloor {
-                wanted_percent,
-                granted_percent,
-                ..
-            } => Some(labour.scale((wanted_percent - granted_percent) / Decimal::ONE_HUNDRED)),
-            Adjustment::NoPackageForCar => None,
-        })
-        .sum()
 }
 
 fn mask_vin(vin: &str) -> String {

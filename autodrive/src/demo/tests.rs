@@ -189,6 +189,42 @@ fn a_booking_pressed_by_a_customer_is_confirmed_by_the_advisor() {
 }
 
 #[test]
+fn the_kpi_engine_counts_from_the_store_what_the_simulated_customers_did() {
+    let (report, json) = small();
+    let kpi = &json["kpi"];
+    let funnel = report.kpis.funnel.total();
+    assert_eq!(
+        funnel.clicked,
+        count(&kpi["booking_requests_period"]),
+        "{funnel:?}"
+    );
+    assert_eq!(funnel.held, count(&kpi["bookings_held_period"]));
+    assert_eq!(funnel.confirmed, count(&kpi["bookings_confirmed_period"]));
+    let sent: usize = report.sent.len();
+    assert_eq!(funnel.sent as usize, sent, "every message the run sent");
+    assert_eq!(funnel.delivered, funnel.sent, "Telegram accepted them all");
+    let churn = report.kpis.churn.total();
+    assert_eq!(
+        churn.answers,
+        count(&kpi["serviced_answers_period"]),
+        "{churn:?}"
+    );
+    assert!(churn.answers > 0, "a few say «Уже обслужился»");
+    let uplift = report.kpis.uplift.total().uplift.unwrap();
+    let arms = uplift.treatment.customers + uplift.control.customers;
+    assert!(arms > 0, "{uplift:?}");
+    assert!(uplift.interval.is_some());
+    assert!(json["kpis"]["uplift"][0]["figures"]["uplift"]["interval"]["lower"].is_number());
+    let text = super::render_ru(report);
+    assert!(
+        text.contains("Прирост визитов к контрольной группе"),
+        "{text}"
+    );
+    assert!(text.contains("95\u{a0}% ДИ"), "{text}");
+    assert!(text.contains("Удержание автомобилей 3+ лет"), "{text}");
+}
+
+#[test]
 fn customers_rate_their_visits_and_each_low_score_alerts_the_advisors_once() {
     let (_, json) = small();
     let kpi = &json["kpi"];
@@ -225,7 +261,10 @@ fn every_report_is_written_as_xlsx_and_csv_and_reads_back() {
 
     let (report, json, dir) = small_run();
     let names: Vec<&str> = report.reports.iter().map(|r| r.name).collect();
-    assert_eq!(names, ["mileage", "lost", "abc", "rfm", "offers"]);
+    assert_eq!(
+        names,
+        ["mileage", "lost", "abc", "rfm", "offers", "kpi", "funnel", "uplift"]
+    );
     assert_eq!(report.reports_dir, dir.path().join("reports"));
     for written in &report.reports {
         for file in &written.files {

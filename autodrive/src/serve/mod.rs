@@ -238,6 +238,7 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
             repos: repos.clone(),
             policy: policy.clone(),
             evaluate: evaluate.clone(),
+            compose: compose.clone(),
             segments: 2,
             page_size: 200,
         }),

@@ -237,7 +237,8 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
 }
 
 /// A dealer's report, the same rows as `autodrive report`: `GET /v1/reports/NAME?format=
-/// table|csv|xlsx&at=&from=&to=&by=&customer=&vin=` (dates `YYYY-MM-DD`; CSV by default).
+/// table|csv|xlsx&at=&from=&to=&by=&customer=&vin=&grace_days=` (dates `YYYY-MM-DD`; CSV by
+/// default).
 async fn report(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
@@ -282,6 +283,10 @@ async fn report(
                 options.vin = Some(v.into_owned());
                 Ok(())
             }
+            "grace_days" => v
+                .parse::<u32>()
+                .map(|d| options.grace_days = Some(d))
+                .map_err(|_| format!("grace_days {v:?} is not a number of days")),
             other => Err(format!("unknown parameter {other:?}")),
         };
         if let Err(message) = parsed {

@@ -3,6 +3,7 @@
 //! `POST /v1/whatsapp/webhook` checks `X-Hub-Signature-256`. Every update (a Telegram update, a
 //! WhatsApp message) runs through the booking use case, idempotent per update or message id, and
 //! each reply goes out through the messenger it is addressed to (the advisor is in Telegram).
+//! WhatsApp's delivery statuses move the sent messages on for the KPIs (see [`statuses`]).
 //! `GET`/`POST /b/{token}` is the mobile booking page SMS links open (see [`page`]).
 //! 200 handled, 401 bad secret or signature, 403 wrong verify token or not this sender's to do,
 //! 404 unknown route, offer or booking, 409 the same update in progress, 422 unreadable update,
@@ -10,6 +11,7 @@
 
 pub mod config;
 pub mod page;
+pub mod statuses;
 
 use anyhow::Context;
 use app::booking_link::BookingLinks;
@@ -227,7 +229,8 @@ struct WaButton {
 
 /// Parses a WhatsApp notification into the use case's terms: one update per customer message
 /// (texts, reply buttons, list rows, template quick replies) to the business number
-/// `phone_number_id`. Delivery statuses and other message types carry nothing to handle.
+/// `phone_number_id`. Delivery statuses are read by [`statuses`]; other message types carry
+/// nothing to handle.
 pub fn parse_whatsapp(
     body: &[u8],
     phone_number_id: &str,
@@ -386,6 +389,8 @@ async fn run_whatsapp<S: Store, T: TelegramOut, W: WhatsAppOut>(
     }
     let (updates, senders) =
         parse_whatsapp_with_senders(body, deps.whatsapp.client.phone_number_id())?;
+    let delivered = statuses::parse_statuses(body, deps.whatsapp.client.phone_number_id())?;
+    statuses::record(&deps.repos, &delivered, now).await?;
     for (from, sent_at) in &senders {
         let at = sent_at.map_or(now, |t| t.min(now));
         app::outreach::note_whatsapp_inbound(&deps.repos, from, at)
@@ -461,7 +466,7 @@ pub(crate) async fn deliver<S, T: TelegramOut, W: WhatsAppOut>(
 /// The one place update errors become HTTP errors.
 pub(crate) fn api_error(e: UpdateError, messenger: Messenger) -> ApiError {
     match e {
-        UpdateError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
+        UpdateError::Forbidden(_) | UpdateError::Refused(_) => ApiError::Forbidden(e.to_string()),
         UpdateError::NotFound(_) => ApiError::NotFound,
         UpdateError::InProgress(_) => ApiError::Conflict(e.to_string()),
         UpdateError::Malformed => {

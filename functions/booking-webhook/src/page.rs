@@ -1,10 +1,14 @@
 //! The mobile booking page an SMS link opens: `GET /b/{token}` shows the offer and the free slots,
 //! `POST /b/{token}` (form field `slot`) holds one through the booking use case; the advisor
-//! confirms in Telegram as usual. Russian, server-rendered, inline CSS and JS, no external assets.
+//! confirms in Telegram as usual. The other answers of the messenger are there too (field
+//! `answer`: «Уже обслужился», «Напомнить позже», «Не присылать» and what follows; field `km`:
+//! the odometer after a service elsewhere). Russian, server-rendered, inline CSS and JS, no external assets.
 //! A forged link answers 404, an expired one 410, each with a page saying so; nothing changes.
 
 use app::booking_link::{LinkError, PAGE_PREFIX};
-use app::booking_page::{hold_from_page, open_page, PageError, PageStep, PageView};
+use app::booking_page::{
+    answer_from_page, hold_from_page, km_from_page, open_page, PageError, PageStep, PageView,
+};
 use app::UpdateError;
 use chrono::{DateTime, Utc};
 use lambda_http::{http, Body, Response};
@@ -40,20 +44,20 @@ pub async fn handle_page<S: Store, T: TelegramOut, W: WhatsAppOut>(
             open_page(&deps.repos, &deps.policy, &deps.settings, links, token, now).await
         }
         http::Method::POST => {
-            let slot = form_urlencoded::parse(body)
-                .find(|(k, _)| k == "slot")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            hold_from_page(
-                &deps.repos,
-                &deps.policy,
-                &deps.settings,
-                links,
-                token,
-                &slot,
-                now,
-            )
-            .await
+            let field = |name: &str| {
+                form_urlencoded::parse(body)
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+            };
+            let (repos, policy, settings) = (&deps.repos, &deps.policy, &deps.settings);
+            if let Some(answer) = field("answer") {
+                answer_from_page(repos, policy, settings, links, token, &answer, now).await
+            } else if let Some(km) = field("km") {
+                km_from_page(repos, policy, settings, links, token, &km, now).await
+            } else {
+                let slot = field("slot").unwrap_or_default();
+                hold_from_page(repos, policy, settings, links, token, &slot, now).await
+            }
         }
         _ => {
             return notice(405, "Запись на сервис", "Откройте ссылку из SMS ещё раз.");
@@ -96,6 +100,11 @@ fn error_page(e: PageError) -> Response<Body> {
             "Срок действия ссылки истёк",
             "Эта ссылка больше не действует. Мы пришлём новую, когда подойдёт время ТО, или позвоните нам.",
         ),
+        PageError::WrongAnswer => notice(
+            422,
+            "Не удалось принять ответ",
+            "Этот ответ не относится к этому предложению. Откройте ссылку из SMS ещё раз.",
+        ),
         PageError::WrongSlot | PageError::Update(UpdateError::Malformed) => notice(
             422,
             "Не удалось записаться",
@@ -111,6 +120,9 @@ fn error_page(e: PageError) -> Response<Body> {
             "Не удалось записаться",
             "Запись по этой ссылке недоступна. Позвоните нам, пожалуйста.",
         ),
+        PageError::Update(UpdateError::Refused(text)) => {
+            notice(410, "Предложение больше не действует", &text)
+        }
         PageError::Update(UpdateError::InProgress(_)) => notice(
             409,
             "Запрос обрабатывается",
@@ -155,6 +167,7 @@ h1{font-size:1.35rem;margin:.5rem 0 1rem}\
 .slots{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));gap:.6rem}\
 .slot{font:inherit;font-weight:600;padding:.9rem .5rem;border:0;border-radius:10px;background:#0b5cad;color:#fff;cursor:pointer}\
 .slot:disabled{background:#9aa5b1}\
+.answer{background:#e4e8ee;color:#1c1e21}\
 .muted{color:#5f6b76;font-size:.9rem}";
 
 const SCRIPT: &str = "document.querySelectorAll('form.pick').forEach(function(f){f.addEventListener('submit',function(e){\
@@ -240,6 +253,20 @@ pub fn page(status: u16, view: &PageView) -> Response<Body> {
             }
             content.push_str("</div></form><p class=\"muted\" id=\"status\">Время указано местное. Заявку подтвердит мастер-консультант.</p></section>");
         }
+    }
+    if view.ask_km {
+        content.push_str("<section class=\"card\"><form method=\"post\" id=\"km\"><label>Пробег, км <input name=\"km\" inputmode=\"numeric\" pattern=\"[0-9 ]{1,9}\" required></label> <button class=\"slot\" type=\"submit\">Отправить</button></form></section>");
+    }
+    if !view.answers.is_empty() {
+        content.push_str("<section class=\"card\"><form class=\"answers\" method=\"post\" id=\"answers\"><div class=\"slots\">");
+        for answer in &view.answers {
+            content.push_str(&format!(
+                "<button class=\"slot answer\" type=\"submit\" name=\"answer\" value=\"{}\">{}</button>",
+                escape(&answer.callback_data),
+                escape(&answer.text)
+            ));
+        }
+        content.push_str("</div></form></section>");
     }
     html(status, document("Запись на сервис", &content))
 }

@@ -136,7 +136,18 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
         now,
     )
     .await;
-    assert_eq!(by_customer.status, 403);
+    // Refused, and answered: in the chat and on the button.
+    assert_eq!(by_customer.status, 200, "{}", by_customer.body);
+    let calls = telegram.calls();
+    let [refusal, toast] = &calls[calls.len() - 2..] else {
+        unreachable!()
+    };
+    assert_eq!(refusal.body["chat_id"], CUSTOMER_CHAT);
+    assert!(refusal.body["text"]
+        .as_str()
+        .unwrap()
+        .contains("не для вас"));
+    assert_eq!(toast.method, "answerCallbackQuery");
     let reply = handle(
         &deps,
         &headers(SECRET),
@@ -191,14 +202,28 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
         401
     );
     assert_eq!(handle(&deps, &headers(SECRET), b"{", now).await.status, 422);
+    assert!(telegram.calls().is_empty());
+    // A press of a garbled or unknown button is refused, and answered with why.
     let garbled = press(2, CUSTOMER_CHAT, "s:nonsense");
     assert_eq!(
         handle(&deps, &headers(SECRET), &garbled, now).await.status,
-        422
+        200
     );
     assert_eq!(
         handle(&deps, &headers(SECRET), &body, now).await.status,
-        404
+        200
     );
-    assert!(telegram.calls().is_empty());
+    let calls = telegram.calls();
+    let methods: Vec<&str> = calls.iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        [
+            "sendMessage",
+            "answerCallbackQuery",
+            "sendMessage",
+            "answerCallbackQuery"
+        ]
+    );
+    assert!(calls[2].body["text"].as_str().unwrap().contains("устарело"));
+    assert!(calls[3].body["text"].as_str().unwrap().contains("устарело"));
 }

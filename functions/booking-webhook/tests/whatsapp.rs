@@ -454,7 +454,13 @@ async fn a_whatsapp_customer_books_from_a_list_of_slots_and_gets_the_advisors_co
     let by_customer = world
         .post_whatsapp(&button_reply("wamid.A3", &confirm))
         .await;
-    assert_eq!(status(&by_customer), 403);
+    // Refused, and answered on WhatsApp with why.
+    assert_eq!(status(&by_customer), 200);
+    let refusal = world.whatsapp.messages().last().cloned().unwrap();
+    assert!(refusal["text"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("не для вас"));
     let response = world
         .post_telegram(json!({
             "update_id": 900,
@@ -471,9 +477,17 @@ async fn a_whatsapp_customer_books_from_a_list_of_slots_and_gets_the_advisors_co
     let confirmation = world.whatsapp.messages().last().cloned().unwrap();
     assert_eq!(confirmation["to"], CUSTOMER_WA);
     assert_eq!(
-        confirmation["text"]["body"],
-        "Михаил, ваша запись на 02.11 10:00 подтверждена. Ждём вас!"
+        confirmation["interactive"]["body"]["text"],
+        "Михаил, ваша запись на 02.11 10:00 подтверждена. Ждём вас в «Автодрайв» по адресу: \
+         Москва, Дмитровское шоссе, 163."
     );
+    let answers: Vec<&str> = confirmation["interactive"]["action"]["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["reply"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(answers, ["Перенести", "Отменить"]);
     assert!(world
         .telegram
         .calls()

@@ -1,5 +1,6 @@
 //! `nightly-forecast`: on the 01:00 schedule, re-forecasts every vehicle and queues the ones
-//! that need a decision. The fleet is split into scan segments run in parallel; each segment
+//! that need a decision, and queues the day-before reminders of tomorrow's confirmed bookings
+//! for the composer (`app::booking::reminder`; sent once each, after the quiet hours). The fleet is split into scan segments run in parallel; each segment
 //! checkpoints every page, so a retried schedule event (same run date) resumes where it stopped
 //! and a finished segment is not run again.
 //!
@@ -28,6 +29,8 @@ pub struct Deps<S, Q> {
     pub policy: Policy,
     /// The evaluate queue.
     pub evaluate: Q,
+    /// The compose queue (the day-before reminders of bookings).
+    pub compose: Q,
     /// Scan segments run in parallel (the shards of a night).
     pub segments: u32,
     /// Vehicles per page (one checkpoint per page).
@@ -41,6 +44,8 @@ pub struct NightSummary {
     pub segments_done: u32,
     pub forecast: u64,
     pub queued: u64,
+    /// Booking reminders queued for the next day.
+    pub reminders: u64,
 }
 
 /// Time to keep in hand when starting a page.
@@ -68,6 +73,8 @@ pub async fn run_night<S: Store, Q: Outbound>(
     deadline: Instant,
 ) -> anyhow::Result<NightSummary> {
     tracing::info!(%run_date, segments = deps.segments, "nightly run");
+    // Boxed: the night's future is deep enough already for the compiler's layout limit.
+    let reminders = Box::pin(queue_reminders(&deps, run_date)).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for shard in plan_night(run_date, deps.segments).shards {
         let deps = deps.clone();
@@ -75,6 +82,7 @@ pub async fn run_night<S: Store, Q: Outbound>(
     }
     let mut summary = NightSummary {
         run_date: Some(run_date),
+        reminders,
         ..NightSummary::default()
     };
     let mut failures = Vec::new();
@@ -93,6 +101,7 @@ pub async fn run_night<S: Store, Q: Outbound>(
         segments_done = summary.segments_done,
         forecast = summary.forecast,
         queued = summary.queued,
+        reminders = summary.reminders,
         "nightly run progress"
     );
     if let Some(e) = failures.into_iter().next() {
@@ -106,6 +115,25 @@ pub async fn run_night<S: Store, Q: Outbound>(
         ));
     }
     Ok(summary)
+}
+
+/// Queues the day-before reminders of the bookings confirmed for the day after `run_date`.
+async fn queue_reminders<S: Store, Q: Outbound>(
+    deps: &Deps<S, Q>,
+    run_date: NaiveDate,
+) -> anyhow::Result<u64> {
+    let reminders = app::booking::reminder::reminders_due(&deps.repos, &deps.policy, run_date)
+        .await
+        .context("listing tomorrow's bookings")?;
+    let bodies: Vec<String> = reminders.iter().map(|m| m.to_json()).collect();
+    let queued = bodies.len() as u64;
+    if !bodies.is_empty() {
+        deps.compose
+            .send(bodies)
+            .await
+            .context("queueing booking reminders")?;
+    }
+    Ok(queued)
 }
 
 #[derive(Debug, Default)]

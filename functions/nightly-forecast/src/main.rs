@@ -15,14 +15,17 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let table = required("TABLE_NAME")?;
     let evaluate_url = required("EVALUATE_QUEUE_URL")?;
+    let compose_url = required("COMPOSE_QUEUE_URL")?;
     let segments = parsed_or("NIGHTLY_SEGMENTS", 64u32)?;
     let page_size = parsed_or("NIGHTLY_PAGE_SIZE", 100u32)?;
     let policy = policy_from_env()?;
     let aws = load_aws_config().await;
+    let sqs = lambda_support::aws_sdk_sqs::Client::new(&aws);
     let deps = Arc::new(Deps {
         repos: Repos::new(dynamo_store(&aws, table)),
         policy,
-        evaluate: SqsQueue::new(lambda_support::aws_sdk_sqs::Client::new(&aws), evaluate_url),
+        evaluate: SqsQueue::new(sqs.clone(), evaluate_url),
+        compose: SqsQueue::new(sqs, compose_url),
         segments,
         page_size,
     });

@@ -35,6 +35,7 @@ async fn deps(dir: &tempfile::TempDir, vehicles: u32) -> Arc<Deps<RedbStore, Col
         repos,
         policy,
         evaluate: Collected::default(),
+        compose: Collected::default(),
         segments: 4,
         page_size: 5,
     })

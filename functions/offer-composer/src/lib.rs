@@ -1,13 +1,16 @@
 //! `offer-composer`: consumes compose messages and sends each through the customer's channel
 //! (Telegram, else WhatsApp, else SMS with a booking link; see `app::outreach`) at most once
-//! (outbox lease per offer id). A message decided inside quiet hours is handed back
-//! to the queue, invisible until its send time; failures are partial batch failures.
+//! (outbox lease per offer id). The same queue carries the day-before reminders of confirmed
+//! bookings from the nightly run (`app::booking::reminder`), each sent once per hold. A message
+//! decided inside quiet hours is handed back to the queue, invisible until its send time;
+//! failures are partial batch failures.
 
 pub mod config;
 
 use std::future::Future;
 
-use app::messages::ComposeOffer;
+use app::booking::reminder::{send_reminder, ReminderOutcome};
+use app::messages::{ComposeOffer, RemindBooking};
 use app::outreach::Outreach;
 use app::{ComposeError, ComposeOutcome, ComposeSettings};
 use chrono::{DateTime, Utc};
@@ -62,6 +65,9 @@ async fn handle_record<S: Store, C: Outreach, P: Postpone>(
     now: DateTime<Utc>,
 ) -> Result<(), RecordError> {
     let body = record.body.as_deref().unwrap_or_default();
+    if let Ok(reminder) = RemindBooking::from_json(body) {
+        return handle_reminder(deps, record, &reminder, sender, now).await;
+    }
     let message =
         ComposeOffer::from_json(body).map_err(|e| RecordError::Rejected(e.to_string()))?;
     let outcome = app::compose_and_deliver(
@@ -81,13 +87,47 @@ async fn handle_record<S: Store, C: Outreach, P: Postpone>(
         | ComposeOutcome::NoChannel
         | ComposeOutcome::NoConsent
         | ComposeOutcome::OptedOut => Ok(()),
-        ComposeOutcome::NotYet { send_at } => {
-            let seconds = (send_at - now).num_seconds().clamp(1, MAX_POSTPONE_SECONDS);
-            deps.postpone.postpone(record, seconds as i32).await?;
-            Err(RecordError::Retry(anyhow::anyhow!(
-                "not before {send_at}; postponed {seconds} s"
-            )))
-        }
+        ComposeOutcome::NotYet { send_at } => postpone(deps, record, send_at, now).await,
+    }
+}
+
+/// Hands the record back until `send_at` (a retry that is no failure of the message).
+async fn postpone<S, C, P: Postpone>(
+    deps: &Deps<S, C, P>,
+    record: &SqsMessage,
+    send_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), RecordError> {
+    let seconds = (send_at - now).num_seconds().clamp(1, MAX_POSTPONE_SECONDS);
+    deps.postpone.postpone(record, seconds as i32).await?;
+    Err(RecordError::Retry(anyhow::anyhow!(
+        "not before {send_at}; postponed {seconds} s"
+    )))
+}
+
+async fn handle_reminder<S: Store, C: Outreach, P: Postpone>(
+    deps: &Deps<S, C, P>,
+    record: &SqsMessage,
+    reminder: &RemindBooking,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RecordError> {
+    let outcome = send_reminder(
+        &deps.repos,
+        &deps.policy,
+        &deps.channel,
+        reminder,
+        sender,
+        now,
+    )
+    .await
+    .map_err(record_error)?;
+    match outcome {
+        ReminderOutcome::Sent { .. }
+        | ReminderOutcome::AlreadySent
+        | ReminderOutcome::Stale
+        | ReminderOutcome::NotReachable => Ok(()),
+        ReminderOutcome::NotYet { send_at } => postpone(deps, record, send_at, now).await,
     }
 }
 

@@ -200,9 +200,23 @@ async fn offer_composer_handle_sends_an_interactive_whatsapp_message_inside_the_
     let sent = rig.whatsapp.messages();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["type"], "interactive");
+    // Four answers: more than WhatsApp's three reply buttons, so a list.
+    let interactive = &sent[0]["interactive"];
+    assert_eq!(interactive["type"], "list");
+    let titles: Vec<&str> = interactive["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["title"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        sent[0]["interactive"]["action"]["buttons"][0]["reply"]["title"],
-        "Записаться"
+        titles,
+        [
+            "Записаться",
+            "Уже обслужился",
+            "Напомнить позже",
+            "Не присылать"
+        ]
     );
 }
 

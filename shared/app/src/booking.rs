@@ -2,15 +2,32 @@
 //! advisor confirms (in Telegram) → the customer gets the confirmation on the messenger they
 //! booked through; a number in reply to the odometer request re-times the forecast at once; a
 //! score in reply to the satisfaction request is stored and a low one alerts the advisors;
-//! STOP opts the customer out at once; an advisor closes or opens a day or a lift from the
-//! advisors' chat. Idempotent per update id; every state change is conditional.
+//! the other answers under offers and reminders ([`answers`]); STOP and data erasure
+//! ([`rights`]); after a booking, the customer's moves and cancellations (`reschedule`), the
+//! advisor's other times, cancellation and no-show (`alternatives`, `advisor_actions`) on the
+//! buttons of [`buttons`], the day-before reminder ([`reminder`]) and `/client` ([`client`]);
+//! an advisor closes or opens a day or a lift from the advisors' chat. Idempotent
+//! per update id; every state change is conditional. Button data is never trusted: each press is
+//! checked against the store, and a refused press is answered (in the chat and on the button).
 
 mod advisor;
+mod advisor_actions;
+mod advisor_card;
+mod alternatives;
+pub mod answers;
+pub mod buttons;
+pub mod client;
+mod guard;
+mod pressed;
+pub mod reminder;
+mod reschedule;
 mod reserve;
+pub mod rights;
 pub mod terms;
 
 pub use advisor::{parse_command, Command};
 pub use reserve::{booking_id_of, PointsDetail};
+pub use rights::{is_stop, STOP_REPLY, STOP_WORDS};
 pub use terms::BookingTerms;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -18,21 +35,15 @@ use domain::policy::Policy;
 use domain::triggers::{Reaction, Stage};
 use domain::{Customer, Reading, ReadingSource, Vehicle};
 use serde::{Deserialize, Serialize};
-use store::repo::{Begin, ContactHandle, OptOutOutcome, Repos, StoredVehicle};
+use store::repo::{Begin, Repos, StoredVehicle};
 use store::{Store, StoreError};
 
 use crate::compose::BOOK_PREFIX;
 use crate::evaluate::{record_reaction, CycleInfo, StageMark};
-use crate::ports::{Address, Messenger, OutgoingMessage};
+use crate::ports::{Address, Messenger, OutgoingMessage, MAX_CALLBACK_DATA};
 
 const SLOT_PREFIX: &str = "s:";
 const CONFIRM_PREFIX: &str = "c:";
-
-/// Customer texts that opt out of every message (compared trimmed and case-insensitively).
-pub const STOP_WORDS: [&str; 4] = ["stop", "стоп", "/stop", "отписаться"];
-
-/// The answer to STOP.
-pub const STOP_REPLY: &str = "Вы отписались: напоминаний и предложений от нас больше не будет.";
 
 /// A messenger update (a Telegram update or one WhatsApp message), parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,17 +65,6 @@ pub enum UpdateKind {
     /// A text message: STOP, an odometer reading or a satisfaction score; other texts are left
     /// to the advisors.
     Text(String),
-}
-
-/// Whether a customer's text is STOP: «STOP», «СТОП», «/stop» or «Отписаться», in any case,
-/// with surrounding spaces (and a Telegram bot mention after `/stop`).
-pub fn is_stop(text: &str) -> bool {
-    let text = text.trim().to_lowercase();
-    let word = match text.split_once('@') {
-        Some((command, _bot)) if command.starts_with('/') => command,
-        _ => text.as_str(),
-    };
-    STOP_WORDS.contains(&word)
 }
 
 /// Where bookings are confirmed and how many slots a picker shows. How far ahead slots are
@@ -116,6 +116,10 @@ pub enum UpdateError {
     InProgress(String),
     #[error("unreadable button data")]
     Malformed,
+    /// The press names something the sender may no longer act on (an answered or closed
+    /// cycle, a sold car, an old button); the text tells them why.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -144,7 +148,19 @@ pub async fn handle_update<S: Store>(
         Begin::Completed(_) => return Ok(UpdateReplies::default()),
         Begin::InProgress => return Err(UpdateError::InProgress(update.update_id.clone())),
     }
-    let result = dispatch(repos, policy, settings, update, now).await;
+    let result = match dispatch(repos, policy, settings, update, now).await {
+        Err(e) => refusal(update, e),
+        ok => ok,
+    };
+    if let Ok(replies) = &result {
+        for button in replies
+            .messages
+            .iter()
+            .flat_map(|m| m.buttons.iter().flatten())
+        {
+            button.assert_fits();
+        }
+    }
     if result.is_err() {
         repos
             .idempotency
@@ -152,6 +168,34 @@ pub async fn handle_update<S: Store>(
             .await?;
     }
     result
+}
+
+/// A press of a Telegram or WhatsApp button that is refused (not the sender's, not found,
+/// unreadable, stale) is answered with why, in the chat and on the button, and counts as handled;
+/// other errors (and refusals on the booking page, which shows its own) stay errors.
+fn refusal(update: &MessengerUpdate, e: UpdateError) -> Result<UpdateReplies, UpdateError> {
+    let UpdateKind::Callback { callback_id, .. } = &update.kind else {
+        return Err(e);
+    };
+    if update.from.messenger() == Messenger::Sms {
+        return Err(e);
+    }
+    let text = match &e {
+        UpdateError::Forbidden(_) => {
+            "Эта кнопка не для вас: она из сообщения другому клиенту или мастеру.".to_owned()
+        }
+        UpdateError::NotFound(_) => {
+            "Не нашли, к чему относится эта кнопка: сообщение устарело.".to_owned()
+        }
+        UpdateError::Malformed => "Эта кнопка не работает: сообщение устарело.".to_owned(),
+        UpdateError::Refused(text) => text.clone(),
+        UpdateError::InProgress(_) | UpdateError::Store(_) => return Err(e),
+    };
+    tracing::info!(update_id = %update.update_id, channel = %update.from.messenger(), error = %e, "button press refused");
+    let toast: String = text.chars().take(200).collect();
+    let mut replies = UpdateReplies::answer(&update.from, text);
+    replies.callback_answer = callback_id.clone().map(|id| (id, toast));
+    Ok(replies)
 }
 
 /// Records that the update's replies went out.
@@ -193,9 +237,18 @@ async fn dispatch<S: Store>(
     let (callback_id, data) = match &update.kind {
         UpdateKind::Callback { callback_id, data } => (callback_id, data),
         UpdateKind::Text(text) if is_stop(text) => {
-            return opt_out(repos, &update.from, now).await;
+            return rights::opt_out(repos, &update.from, now).await;
+        }
+        UpdateKind::Text(text) if rights::is_erase_request(text) => {
+            return Ok(rights::ask_erasure(policy, &update.from, now));
         }
         UpdateKind::Text(text) => {
+            if let Some(query) = client::parse_client(text) {
+                if update.from != advisor {
+                    return Ok(UpdateReplies::answer(&update.from, client::NOT_FOR_YOU));
+                }
+                return client::answer(repos, policy, query, &advisor, now).await;
+            }
             if let Some(command) = parse_command(text, today) {
                 if update.from != advisor {
                     return Err(UpdateError::Forbidden(update.from.clone()));
@@ -203,6 +256,11 @@ async fn dispatch<S: Store>(
                 return advisor::run(repos, policy, command, &advisor, now).await;
             }
             if let Some(km) = parse_odometer(text) {
+                if let Some(replies) =
+                    answers::service_odometer(repos, policy, update, km, now).await?
+                {
+                    return Ok(replies);
+                }
                 return odometer_reply(repos, policy, update, km, now).await;
             }
             return match parse_rating(text) {
@@ -212,7 +270,11 @@ async fn dispatch<S: Store>(
         }
     };
     let from = &update.from;
+    if data.is_empty() || data.len() > MAX_CALLBACK_DATA {
+        return Err(UpdateError::Malformed);
+    }
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
+        guard::offer_for(repos, offer_id, from, guard::Need::OpenCycle).await?;
         let (_, offer) = reserve::offer_of_sender(repos, offer_id, from).await?;
         reserve::react(repos, &offer, Reaction::Clicked, now).await?;
         reserve::slot_picker(repos, policy, settings, offer_id, from, now).await?
@@ -223,6 +285,7 @@ async fn dispatch<S: Store>(
             return Err(UpdateError::Malformed);
         };
         let date: NaiveDate = date.parse().map_err(|_| UpdateError::Malformed)?;
+        guard::offer_for(repos, offer_id, from, guard::Need::OpenCycle).await?;
         reserve::hold(repos, policy, settings, offer_id, date, start, from, now).await?
     } else if let Some(rest) = data.strip_prefix(CONFIRM_PREFIX) {
         if *from != advisor {
@@ -230,12 +293,43 @@ async fn dispatch<S: Store>(
         }
         let (booking_id, attempt) = reserve::parse_confirm(rest);
         reserve::confirm(repos, policy, booking_id, attempt, advisor, now).await?
+    } else if let Some(button) = buttons::parse(data) {
+        use buttons::Kind;
+        let (kind, pressed) = button.map_err(|()| UpdateError::Malformed)?;
+        if kind.advisors_only() && *from != advisor {
+            return Err(UpdateError::Forbidden(from.clone()));
+        }
+        let p = &pressed;
+        match kind {
+            Kind::Reschedule => reschedule::picker(repos, policy, settings, from, p, now).await?,
+            Kind::RescheduleTo => {
+                reschedule::to_slot(repos, policy, settings, from, p, now).await?
+            }
+            Kind::Cancel => reschedule::cancel(repos, settings, from, p).await?,
+            Kind::TakeAlternative => {
+                alternatives::take(repos, policy, settings, from, p, now).await?
+            }
+            Kind::OtherTime => alternatives::open(repos, policy, &advisor, p, now).await?,
+            Kind::Propose => alternatives::pick(repos, policy, p, now).await?,
+            Kind::SendProposal => alternatives::send(repos, &advisor, p).await?,
+            Kind::AdvisorCancel => advisor_actions::cancel(repos, &advisor, p).await?,
+            Kind::NoShow => advisor_actions::no_show(repos, policy, &advisor, p, now).await?,
+        }
+    } else if let Some(replies) = answers::on_callback(repos, policy, from, data, now).await? {
+        replies
+    } else if let Some(replies) = rights::on_callback(repos, policy, from, data, now).await? {
+        replies
     } else {
         return Err(UpdateError::Malformed);
     };
-    if let Some(id) = callback_id {
-        replies.callback_answer = Some((id.clone(), "Готово".into()));
-    }
+    // Every press is answered: with the text a branch chose for the button, else «Готово».
+    replies.callback_answer = callback_id.as_ref().map(|id| {
+        let text = replies
+            .callback_answer
+            .take()
+            .map_or_else(|| "Готово".to_owned(), |(_, text)| text);
+        (id.clone(), text)
+    });
     Ok(replies)
 }
 
@@ -460,46 +554,9 @@ async fn customer_at<S: Store>(
     }
 }
 
-/// STOP: the chat or phone is remembered, the customer is opted out at once (the first time is
-/// kept) and told so. A sender the store does not know yet gets the same answer and stays
-/// opted out when the CRM sends them later.
-async fn opt_out<S: Store>(
-    repos: &Repos<S>,
-    from: &Address,
-    now: DateTime<Utc>,
-) -> Result<UpdateReplies, UpdateError> {
-    // Remembered by the handle first, so a customer the CRM sends later (or is sending right
-    // now) is opted out when their visit is recorded.
-    let phone;
-    let handle = match from {
-        Address::Telegram(chat) => ContactHandle::Telegram(*chat),
-        Address::WhatsApp(id) => {
-            phone = id.e164();
-            ContactHandle::Phone(&phone)
-        }
-        Address::Sms(p) => ContactHandle::Phone(p.as_str()),
-    };
-    repos.customers.suppress(handle, now).await?;
-    match customer_at(repos, from).await? {
-        Some(customer_id) => {
-            let outcome = repos.customers.opt_out(&customer_id, now).await?;
-            let outcome = match outcome {
-                OptOutOutcome::OptedOut => "opted_out",
-                OptOutOutcome::AlreadyOptedOut => "already_opted_out",
-                OptOutOutcome::UnknownCustomer => "unknown_customer",
-            };
-            tracing::info!(customer_id = %customer_id, channel = %from.messenger(), outcome, "stop");
-        }
-        None => {
-            tracing::info!(channel = %from.messenger(), "stop from an unknown sender, remembered")
-        }
-    }
-    Ok(UpdateReplies::answer(from, STOP_REPLY))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{is_stop, parse_odometer, parse_rating};
+    use super::{parse_odometer, parse_rating};
 
     #[test]
     fn an_odometer_reply_is_read_with_separators_and_a_unit() {
@@ -550,39 +607,6 @@ mod tests {
         }
         for text in ["11", "-1", "", "8,5", "восемь", "100", "8/5", "у меня 8"] {
             assert_eq!(parse_rating(text), None, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn every_stop_word_counts_in_any_case_with_spaces_around() {
-        for text in [
-            "STOP",
-            "stop",
-            " Stop\n",
-            "СТОП",
-            "стоп",
-            "/stop",
-            "/STOP",
-            "/stop@AutodriveBot",
-            "Отписаться",
-            "  ОТПИСАТЬСЯ ",
-        ] {
-            assert!(is_stop(text), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn a_text_that_only_contains_a_stop_word_is_not_stop() {
-        for text in [
-            "stop please",
-            "не стоп",
-            "стопкран",
-            "/start",
-            "отписаться?",
-            "",
-            "stop@bot",
-        ] {
-            assert!(!is_stop(text), "{text:?}");
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The booking page an SMS link opens. Opening it and tapping a slot are messenger updates from
 //! the customer's phone (`Address::Sms`) run through the booking use case
 //! ([`crate::handle_update`]): the same slot picker, the same conditional hold, the same advisor
-//! confirmation. A forged or expired link is refused before anything is read or written.
+//! confirmation. The page offers the other answers of the messenger too («Уже обслужился»,
+//! «Напомнить позже», «Не присылать» and what follows them, the odometer after a service
+//! elsewhere), run the same way. A forged or expired link is refused before anything is read or
+//! written.
 
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
@@ -22,6 +25,9 @@ pub enum PageError {
     /// The slot chosen is not one of this offer's.
     #[error("the slot does not belong to the link's offer")]
     WrongSlot,
+    /// The answer chosen is not one the page offers for this offer.
+    #[error("the answer does not belong to the link's offer")]
+    WrongAnswer,
     #[error(transparent)]
     Update(#[from] UpdateError),
     #[error("storage: {0}")]
@@ -46,6 +52,10 @@ pub struct PageView {
     pub notices: Vec<String>,
     /// Free slots: label and the value to send back.
     pub slots: Vec<Button>,
+    /// The other answers: label and the value to send back (field `answer`).
+    pub answers: Vec<Button>,
+    /// The odometer after a service elsewhere is asked for (field `km`).
+    pub ask_km: bool,
     pub booking: Option<ExistingBooking>,
 }
 
@@ -103,7 +113,70 @@ pub async fn open_page<S: Store>(
         now.timestamp_nanos_opt().unwrap_or_default()
     );
     let data = format!("{BOOK_PREFIX}{offer_id}");
-    run(repos, policy, settings, &offer_id, update_id, data, now).await
+    let kind = UpdateKind::Callback {
+        callback_id: None,
+        data,
+    };
+    let mut step = run(repos, policy, settings, &offer_id, update_id, kind, now).await?;
+    if step.view.booking.is_none() && step.view.answers.is_empty() {
+        step.view.answers = crate::compose::answers(&offer_id)
+            .into_iter()
+            .skip(1)
+            .map(|(text, data)| Button::new(text, data))
+            .collect();
+    }
+    Ok(step)
+}
+
+/// Takes an answer the page offered (`answer`, ending in the link's offer id) at `now`; the same
+/// answer twice within a minute changes nothing.
+pub async fn answer_from_page<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    settings: &BookingSettings,
+    links: &BookingLinks,
+    token: &str,
+    answer: &str,
+    now: DateTime<Utc>,
+) -> Result<PageStep, PageError> {
+    let offer_id = links.verify(token, now)?;
+    let own = answer.len() <= crate::ports::MAX_CALLBACK_DATA
+        && answer
+            .rsplit_once(':')
+            .is_some_and(|(kind, id)| id == offer_id && !kind.is_empty())
+        && !answer.starts_with("s:")
+        && !answer.starts_with(BOOK_PREFIX);
+    if !own {
+        return Err(PageError::WrongAnswer);
+    }
+    let update_id = format!("answer-{answer}-{}", now.timestamp() / 60);
+    let kind = UpdateKind::Callback {
+        callback_id: None,
+        data: answer.to_owned(),
+    };
+    let mut step = run(repos, policy, settings, &offer_id, update_id, kind, now).await?;
+    step.view.ask_km = answer.starts_with("dw:e:") && step.view.answers.is_empty();
+    Ok(step)
+}
+
+/// Takes the odometer typed on the page after «В другом сервисе» at `now` (digits and spaces).
+pub async fn km_from_page<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    settings: &BookingSettings,
+    links: &BookingLinks,
+    token: &str,
+    km: &str,
+    now: DateTime<Utc>,
+) -> Result<PageStep, PageError> {
+    let offer_id = links.verify(token, now)?;
+    let km: String = km.chars().filter(|c| !c.is_whitespace()).collect();
+    if km.is_empty() || km.len() > 7 || !km.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PageError::WrongAnswer);
+    }
+    let update_id = format!("km-{offer_id}-{km}");
+    let kind = UpdateKind::Text(km);
+    run(repos, policy, settings, &offer_id, update_id, kind, now).await
 }
 
 /// Holds the slot `slot` (a value the page offered) for `token`'s offer at `now`. Tapping the
@@ -126,16 +199,11 @@ pub async fn hold_from_page<S: Store>(
         return Err(PageError::WrongSlot);
     }
     let update_id = format!("hold-{slot}");
-    run(
-        repos,
-        policy,
-        settings,
-        &offer_id,
-        update_id,
-        slot.to_owned(),
-        now,
-    )
-    .await
+    let kind = UpdateKind::Callback {
+        callback_id: None,
+        data: slot.to_owned(),
+    };
+    run(repos, policy, settings, &offer_id, update_id, kind, now).await
 }
 
 async fn run<S: Store>(
@@ -144,28 +212,25 @@ async fn run<S: Store>(
     settings: &BookingSettings,
     offer_id: &str,
     update_id: String,
-    data: String,
+    kind: UpdateKind,
     now: DateTime<Utc>,
 ) -> Result<PageStep, PageError> {
     let (owner, address) = page_address(repos, offer_id).await?;
     let update = MessengerUpdate {
         update_id,
         from: address.clone(),
-        kind: UpdateKind::Callback {
-            callback_id: None,
-            data,
-        },
+        kind,
     };
     let replies = crate::handle_update(repos, policy, settings, &update, now).await?;
     let (mine, deliver): (Vec<_>, Vec<_>) =
         replies.messages.into_iter().partition(|m| m.to == address);
     let booking = existing_booking(repos, &owner.customer_id, offer_id).await?;
-    let slots = if booking.is_some() {
-        vec![]
+    let (slots, answers): (Vec<Button>, Vec<Button>) = if booking.is_some() {
+        (vec![], vec![])
     } else {
         mine.iter()
             .flat_map(|m| m.buttons.iter().flatten().cloned())
-            .collect()
+            .partition(|b| b.callback_data.starts_with("s:"))
     };
     let offer_text = match repos.vehicles.get::<Vehicle>(&owner.vin).await? {
         Some(_) => offer_text(repos, policy, offer_id)
@@ -179,6 +244,8 @@ async fn run<S: Store>(
             offer_text,
             notices: mine.into_iter().map(|m| m.text).collect(),
             slots,
+            answers,
+            ask_km: false,
             booking,
         },
         deliver,

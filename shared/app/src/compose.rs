@@ -127,13 +127,21 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
     if *send_at > now {
         return Ok(ComposeOutcome::NotYet { send_at: *send_at });
     }
-    let stored = repos
-        .customers
-        .get::<Customer>(customer_id)
-        .await?
-        .ok_or_else(|| ComposeError::Unknown(format!("customer {customer_id} not found")))?;
+    let Some(stored) = repos.customers.get::<Customer>(customer_id).await? else {
+        if repos.erasure.erased_at(customer_id).await?.is_some() {
+            tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "personal data erased");
+            return Ok(ComposeOutcome::OptedOut);
+        }
+        return Err(ComposeError::Unknown(format!(
+            "customer {customer_id} not found"
+        )));
+    };
     if stored.opted_out() {
         tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "opted out");
+        return Ok(ComposeOutcome::OptedOut);
+    }
+    if crate::booking::rights::suppressed(repos, &stored.profile).await? {
+        tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "suppressed after an erasure");
         return Ok(ComposeOutcome::OptedOut);
     }
     let whatsapp_inbound_at = stored.whatsapp_inbound_at;
@@ -151,12 +159,18 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
             return Ok(ComposeOutcome::NoChannel);
         }
     };
-    let vehicle = repos
+    let stored_vehicle = repos
         .vehicles
         .get::<Vehicle>(vin)
         .await?
-        .ok_or_else(|| ComposeError::Unknown(format!("vehicle {vin} not found")))?
-        .vehicle;
+        .ok_or_else(|| ComposeError::Unknown(format!("vehicle {vin} not found")))?;
+    if let Some(why) =
+        crate::contact_state::withheld(repos, &stored_vehicle, customer_id, *stage).await?
+    {
+        tracing::info!(offer_id = %offer_id, vehicle_id = %vin, %stage, why, "withheld by the owner's answer");
+        return Ok(ComposeOutcome::NoConsent);
+    }
+    let vehicle = stored_vehicle.vehicle;
     let priced = if stage.is_offer() {
         price(repos, policy, &vehicle, customer_id, now).await?
     } else {
@@ -220,6 +234,8 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
     match outreach.deliver(&delivery).await {
         Ok(message_id) => {
             repos.offers.mark_sent(offer_id, sender, now).await?;
+            crate::kpi::delivery::note_sent(repos, &route, offer_id, customer_id, &message_id, now)
+                .await;
             tracing::info!(offer_id = %offer_id, vehicle_id = %vin, %stage, channel, "offer sent");
             Ok(ComposeOutcome::Sent { message_id })
         }
@@ -240,15 +256,26 @@ fn has_booking_button(stage: Stage) -> bool {
     }
 }
 
-fn buttons(stage: Stage, offer_id: &str) -> Vec<Vec<Button>> {
-    if has_booking_button(stage) {
-        vec![vec![Button {
-            text: BOOK_BUTTON.into(),
-            callback_data: format!("{BOOK_PREFIX}{offer_id}"),
-        }]]
-    } else {
-        vec![]
+/// The answers under an offer or reminder: «Записаться», «Уже обслужился», «Напомнить позже»,
+/// «Не присылать» (in this order, also as a template's quick replies 0 to 3).
+pub fn answers(offer_id: &str) -> [(&'static str, String); 4] {
+    use crate::booking::answers::{DONE_BUTTON, DONE_PREFIX, LATER_BUTTON, LATER_PREFIX};
+    use crate::booking::answers::{MUTE_BUTTON, MUTE_PREFIX};
+    [
+        (BOOK_BUTTON, format!("{BOOK_PREFIX}{offer_id}")),
+        (DONE_BUTTON, format!("{DONE_PREFIX}{offer_id}")),
+        (LATER_BUTTON, format!("{LATER_PREFIX}{offer_id}")),
+        (MUTE_BUTTON, format!("{MUTE_PREFIX}{offer_id}")),
+    ]
+}
+
+/// The buttons of a stage's message: the four answers on offers and reminders, in three rows.
+pub fn buttons(stage: Stage, offer_id: &str) -> Vec<Vec<Button>> {
+    if !has_booking_button(stage) {
+        return vec![];
     }
+    let [book, done, later, mute] = answers(offer_id).map(|(text, data)| Button::new(text, data));
+    vec![vec![book], vec![done, later], vec![mute]]
 }
 
 fn route_name(route: &Route) -> &'static str {
@@ -287,7 +314,14 @@ fn delivery(
                 name: settings.templates.name(stage),
                 language: TEMPLATE_LANGUAGE.into(),
                 body: template_body(first_name, &text),
-                quick_reply: has_booking_button(stage).then(|| format!("{BOOK_PREFIX}{offer_id}")),
+                quick_replies: if has_booking_button(stage) {
+                    answers(offer_id)
+                        .into_iter()
+                        .map(|(_, data)| data)
+                        .collect()
+                } else {
+                    vec![]
+                },
             },
         },
         Route::Sms(phone) => {

@@ -132,26 +132,49 @@ pub async fn evaluate_vehicle<S: Store>(
         .get::<Vehicle>(vin)
         .await?
         .ok_or_else(|| EvaluateError::UnknownVehicle(vin.clone()))?;
+    if vehicle.contact.sold_at.is_some() {
+        tracing::info!(vehicle_id = %vin, "sold: nothing to decide");
+        return Ok(Evaluation::default());
+    }
     let Some(due) = repos.forecasts.get(vin).await? else {
         return Ok(Evaluation::default());
     };
-    let stored = repos
+    let Some(stored) = repos
         .customers
         .get::<Customer>(&vehicle.customer_id)
         .await?
-        .ok_or_else(|| EvaluateError::UnknownCustomer {
+    else {
+        if repos
+            .erasure
+            .erased_at(&vehicle.customer_id)
+            .await?
+            .is_some()
+        {
+            tracing::info!(vehicle_id = %vin, "owner's personal data erased: nothing to decide");
+            return Ok(Evaluation::default());
+        }
+        return Err(EvaluateError::UnknownCustomer {
             vin: vin.clone(),
             customer_id: vehicle.customer_id.clone(),
-        })?;
+        });
+    };
     let opted_out = stored.opted_out();
     let customer = stored.profile;
     let own = repos.visits.for_vehicle::<Visit>(vin).await?;
     let Some(last) = own.iter().rev().find(|v| v.visit.closed_at() <= now) else {
         return Ok(Evaluation::default());
     };
-    let cycle_id = last.work_order_id.clone();
-    let started_at = last.visit.closed_at().to_utc();
-    open_cycle(repos, vin, &cycle_id, started_at).await?;
+    let visit = LastVisit {
+        closed_at: last.visit.closed_at().to_utc(),
+        kind: last.visit.kind(),
+    };
+    let cycle = crate::contact_state::current_cycle(policy, &last.work_order_id, visit, &due);
+    let cycle_id = cycle.id.clone();
+    let started_at = cycle.started_at;
+    if !open_cycle(repos, vin, &cycle_id, started_at).await? {
+        tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, "cycle closed by the customer's answer");
+        return Ok(Evaluation::default());
+    }
 
     let store::repo::CycleContacts {
         stages: marks,
@@ -198,10 +221,7 @@ pub async fn evaluate_vehicle<S: Store>(
     let input = TriggerInput {
         at: now,
         due: &due,
-        last_visit: LastVisit {
-            closed_at: started_at,
-            kind: last.visit.kind(),
-        },
+        last_visit: cycle.last_visit,
         sent,
         contacts: &contacts,
         status,
@@ -209,9 +229,15 @@ pub async fn evaluate_vehicle<S: Store>(
         warranty_until: vehicle.vehicle.warranty_until(),
     };
     let decisions = evaluate_triggers(policy, &input);
+    let decisions =
+        crate::contact_state::after_answers(policy, &input, &vehicle.contact, &cycle, decisions);
+    let mut consents = customer.consents;
+    if crate::contact_state::marketing_muted(repos, vin, customer.id.as_str()).await? {
+        consents.marketing = false;
+    }
     let recipient = Recipient {
         customer_id: &customer.id,
-        consents: customer.consents,
+        consents,
         opted_out,
         last_marketing_at,
     };
@@ -297,19 +323,21 @@ pub async fn commit_evaluation<S: Store>(
     Ok(marked)
 }
 
-/// Opens the cycle of the latest visit, closing an older one still open.
+/// Opens the current cycle, closing an older one still open; false when the customer's answer
+/// closed it (nothing more is decided in it).
 async fn open_cycle<S: Store>(
     repos: &Repos<S>,
     vin: &str,
     cycle_id: &str,
     started_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let info = CycleInfo { started_at };
-    if let OpenOutcome::OtherOpen { cycle_id: older } =
-        repos.cycles.open(vin, cycle_id, &info).await?
-    {
-        repos.cycles.close(vin, &older, &"superseded").await?;
-        repos.cycles.open(vin, cycle_id, &info).await?;
-    }
-    Ok(())
+    let outcome = match repos.cycles.open(vin, cycle_id, &info).await? {
+        OpenOutcome::OtherOpen { cycle_id: older } => {
+            repos.cycles.close(vin, &older, &"superseded").await?;
+            repos.cycles.open(vin, cycle_id, &info).await?
+        }
+        outcome => outcome,
+    };
+    Ok(outcome != OpenOutcome::Closed)
 }

@@ -88,6 +88,19 @@ pub async fn night_facts<S: Store>(
             date: closed_on,
             km: v.odometer_km,
         });
+    // A maintenance the customer told us was done elsewhere counts from its day when later.
+    let elsewhere = readings
+        .iter()
+        .filter(|r| r.source == domain::ReadingSource::ServiceElsewhere)
+        .max_by_key(|r| r.date)
+        .map(|r| ServicePoint {
+            date: r.date,
+            km: r.km,
+        });
+    let last_service = match (last_service, elsewhere) {
+        (Some(ours), Some(theirs)) if theirs.date <= ours.date => Some(ours),
+        (ours, theirs) => theirs.or(ours),
+    };
     let input = ForecastInput {
         readings: &readings,
         first_registration: Some(vehicle.first_registration()),

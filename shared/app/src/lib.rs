@@ -5,11 +5,13 @@ pub mod booking;
 pub mod booking_link;
 pub mod booking_page;
 pub mod compose;
+pub mod contact_state;
 pub mod conversions;
 pub mod evaluate;
 pub mod fixtures;
 pub mod forecasting;
 pub mod import;
+pub mod kpi;
 pub mod messages;
 pub mod nightly;
 pub mod outreach;
@@ -18,6 +20,7 @@ pub mod reports;
 pub mod sms_text;
 pub mod visits;
 
+pub use booking::rights::{erase_customer, Erasure};
 pub use booking::{
     finish_update, handle_update, is_stop, BookingSettings, MessengerUpdate, UpdateError,
     UpdateKind, UpdateReplies,

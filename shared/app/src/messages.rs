@@ -43,6 +43,20 @@ pub enum ComposeOffer {
     },
 }
 
+/// A confirmed booking's day-before reminder, from the nightly run to the composer (on the
+/// compose queue): sent once, not before `send_at`, if the booking is still confirmed at hold
+/// `attempt` (a booking moved or cancelled since is not reminded of by this message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum RemindBooking {
+    #[serde(rename = "booking-reminder/1")]
+    V1 {
+        booking_id: String,
+        attempt: u32,
+        send_at: DateTime<Utc>,
+    },
+}
+
 /// The offer id of a stage: short (it travels in button callback data), the same for every
 /// evaluation of the same (vehicle, cycle, stage). FNV-1a 64 of the three.
 pub fn offer_id(vin: &str, cycle_id: &str, stage: Stage) -> String {
@@ -76,6 +90,7 @@ macro_rules! wire {
 wire!(NightlyShard);
 wire!(EvaluateVehicle);
 wire!(ComposeOffer);
+wire!(RemindBooking);
 
 #[cfg(test)]
 mod tests {
@@ -95,6 +110,18 @@ mod tests {
             "1"
         );
         assert_eq!(NightlyShard::from_json(&json).unwrap(), msg);
+    }
+
+    #[test]
+    fn a_booking_reminder_is_no_compose_message_and_reads_back() {
+        let msg = RemindBooking::V1 {
+            booking_id: "b0123456789abcdef".into(),
+            attempt: 2,
+            send_at: "2027-11-01T07:00:00Z".parse().unwrap(),
+        };
+        let json = msg.to_json();
+        assert!(ComposeOffer::from_json(&json).is_err());
+        assert_eq!(RemindBooking::from_json(&json).unwrap(), msg);
     }
 
     #[test]

@@ -119,13 +119,24 @@ pub async fn forecast_page<S: Store>(
         let Some(due) = facts.due else {
             continue;
         };
-        if needs_evaluation(
-            policy,
-            &stored.vehicle,
-            &due,
-            facts.last_visit,
-            run.run_date,
-        ) {
+        // A car its owner sold gets no message: nothing to decide. A snooze ends today: the
+        // stage it held back may come.
+        let sold = stored.contact.sold_at.is_some();
+        let snooze_ends = stored
+            .contact
+            .snooze
+            .as_ref()
+            .is_some_and(|s| s.until == run.run_date);
+        if !sold
+            && (snooze_ends
+                || needs_evaluation(
+                    policy,
+                    &stored.vehicle,
+                    &due,
+                    facts.last_visit,
+                    run.run_date,
+                ))
+        {
             evaluate.push(EvaluateVehicle::V1 {
                 run_date: run.run_date,
                 vin: stored.vin.clone(),

@@ -84,13 +84,13 @@ pub fn in_service_window(last: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 }
 
 /// An approved WhatsApp template: name, language, the body's text parameters in order and the
-/// payload of its quick-reply button (index 0), if it has one.
+/// payloads of its quick-reply buttons (indices 0, 1, ...), if it has them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pub name: String,
     pub language: String,
     pub body: Vec<String>,
-    pub quick_reply: Option<String>,
+    pub quick_replies: Vec<String>,
 }
 
 /// What goes out.

@@ -40,6 +40,31 @@ pub struct Button {
     pub callback_data: String,
 }
 
+/// Most bytes of a button's callback data (Telegram's limit; WhatsApp allows more).
+pub const MAX_CALLBACK_DATA: usize = 64;
+
+impl Button {
+    /// A button; panics when `callback_data` is empty or longer than [`MAX_CALLBACK_DATA`]
+    /// bytes (a bug: the messenger would refuse the whole message).
+    pub fn new(text: impl Into<String>, callback_data: impl Into<String>) -> Self {
+        let button = Button {
+            text: text.into(),
+            callback_data: callback_data.into(),
+        };
+        button.assert_fits();
+        button
+    }
+
+    /// Panics when the callback data does not fit a button.
+    pub fn assert_fits(&self) {
+        let len = self.callback_data.len();
+        assert!(
+            (1..=MAX_CALLBACK_DATA).contains(&len),
+            "callback data of {len} bytes: 1 to {MAX_CALLBACK_DATA} fit a button"
+        );
+    }
+}
+
 /// The messengers customers write from and are answered through.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,

@@ -93,8 +93,8 @@ pub async fn record_visit<S: Store>(
 
 /// The storing half of [`record_visit`], for a visit parsed already: the visit, its odometer
 /// reading, the vehicle and the customer once per work-order id, and an earlier STOP from the
-/// customer's phone or chat honoured. True when stored now, false when the work order was
-/// stored before (nothing changed). It does not re-forecast: [`record_visit`] does at once, the
+/// customer's phone or chat and an erasure of their data honoured. True when stored now, false
+/// when the work order was stored before (nothing changed). It does not re-forecast: [`record_visit`] does at once, the
 /// DMS import once per vehicle after its last work order (`crate::import`).
 pub async fn store_visit<S: Store>(
     repos: &Repos<S>,
@@ -103,13 +103,15 @@ pub async fn store_visit<S: Store>(
 ) -> Result<bool, StoreError> {
     let stored = store_visits(repos, policy, &[visit]).await?;
     honour_earlier_stop(repos, visit.customer()).await?;
+    crate::booking::rights::honour_erasure(repos, visit).await?;
     Ok(stored.first().copied().unwrap_or(false))
 }
 
 /// [`store_visit`] for several visits in one transaction (bulk loads), without the STOP check:
 /// the caller runs [`honour_earlier_stop`] for each customer once they are stored. At most
 /// [`store::repo::MAX_VISITS_PER_TRANSACTION`] visits, each of its own work order, vehicle and
-/// customer. Whether each was stored now, in the order of `visits`.
+/// customer; a vehicle with a licence plate is indexed under it (again, when the work order
+/// was stored before). Whether each was stored now, in the order of `visits`.
 pub async fn store_visits<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
@@ -140,9 +142,21 @@ pub async fn store_visits<S: Store>(
             }
         })
         .collect();
+    let before = crate::kpi::accuracy::forecasts_before_visits(repos, visits).await?;
     let outcomes = repos.visits.record_many(&new).await?;
-    Ok(outcomes
+    for visit in visits {
+        let vehicle = visit.vehicle();
+        if let Some(plate) = vehicle.plate() {
+            repos
+                .vehicles
+                .index_plate(vehicle.vin().as_str(), plate.as_str())
+                .await?;
+        }
+    }
+    let stored: Vec<bool> = outcomes
         .into_iter()
         .map(|o| o == RecordOutcome::Recorded)
-        .collect())
+        .collect();
+    crate::kpi::accuracy::note_forecasts_before(repos, tz, visits, &stored, &before).await?;
+    Ok(stored)
 }

@@ -143,11 +143,14 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
     assert!(slots.iter().all(|s| s.len() <= 64));
     assert_eq!(picker.messages[0].buttons[0][0].text, "02.11 09:00");
 
-    let stranger = deliver(&repos, &press("2", 999, &slots[0]), now).await;
-    assert!(matches!(
-        stranger,
-        Err(app::UpdateError::Forbidden(Address::Telegram(999)))
-    ));
+    // A refused press is answered, in the chat and on the button, and changes nothing.
+    let stranger = deliver(&repos, &press("2", 999, &slots[0]), now)
+        .await
+        .unwrap();
+    assert_eq!(stranger.messages.len(), 1);
+    assert_eq!(stranger.messages[0].to, Address::Telegram(999));
+    assert!(stranger.messages[0].text.contains("не для вас"));
+    assert_eq!(stranger.callback_answer.unwrap().0, "cb-2");
 
     let held = deliver(&repos, &press("3", CUSTOMER_CHAT, &slots[0]), now)
         .await
@@ -166,8 +169,11 @@ async fn the_customer_books_a_slot_from_the_reminder_and_the_advisor_confirms_it
         ("09:00", 4, 3)
     );
 
-    let by_customer = deliver(&repos, &press("4", CUSTOMER_CHAT, &confirm), now).await;
-    assert!(matches!(by_customer, Err(app::UpdateError::Forbidden(_))));
+    let by_customer = deliver(&repos, &press("4", CUSTOMER_CHAT, &confirm), now)
+        .await
+        .unwrap();
+    assert!(by_customer.messages[0].text.contains("не для вас"));
+    assert!(by_customer.callback_answer.is_some());
     let confirmed = deliver(&repos, &press("5", ADVISOR_CHAT, &confirm), now)
         .await
         .unwrap();
@@ -449,7 +455,11 @@ async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp
         now,
     )
     .await;
-    assert!(matches!(by_whatsapp, Err(app::UpdateError::Forbidden(_))));
+    let refused = by_whatsapp.unwrap();
+    assert!(
+        refused.messages[0].text.contains("не для вас"),
+        "{refused:?}"
+    );
     let confirmed = deliver(&repos, &press("30", ADVISOR_CHAT, &confirm), now)
         .await
         .unwrap();

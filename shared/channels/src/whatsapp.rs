@@ -48,6 +48,8 @@ pub const MAX_LIST_ROWS: usize = 10;
 pub const MAX_ROW_TITLE: usize = 24;
 /// Most characters of a list row's id.
 pub const MAX_ROW_ID: usize = 200;
+/// Most quick-reply buttons of a template (Meta allows 10 buttons; the index is one digit).
+pub const MAX_TEMPLATE_BUTTONS: usize = 10;
 /// Most characters of a template's text parameter as this client sends it.
 pub const MAX_TEMPLATE_PARAMETER: usize = 1024;
 
@@ -152,12 +154,12 @@ pub enum Content {
         section: String,
         rows: Vec<Choice>,
     },
-    /// An approved template: body text parameters and a quick-reply payload (button 0).
+    /// An approved template: body text parameters and quick-reply payloads (buttons 0, 1, ...).
     Template {
         name: String,
         language: String,
         body: Vec<String>,
-        quick_reply: Option<String>,
+        quick_replies: Vec<String>,
     },
 }
 
@@ -207,14 +209,21 @@ impl Content {
                 return Err(ContentError::TemplateParameter { index: i + 1 });
             }
         }
-        if let Some(payload) = &template.quick_reply {
+        if template.quick_replies.len() > MAX_TEMPLATE_BUTTONS {
+            return Err(ContentError::TooMany {
+                what: "quick-reply buttons",
+                max: MAX_TEMPLATE_BUTTONS,
+                count: template.quick_replies.len(),
+            });
+        }
+        for payload in &template.quick_replies {
             bounded("quick reply payload", payload, MAX_BUTTON_ID)?;
         }
         Ok(Content::Template {
             name: template.name.clone(),
             language: template.language.clone(),
             body: template.body.clone(),
-            quick_reply: template.quick_reply.clone(),
+            quick_replies: template.quick_replies.clone(),
         })
     }
 
@@ -288,18 +297,18 @@ impl Content {
                 name,
                 language,
                 body: parameters,
-                quick_reply,
+                quick_replies,
             } => {
                 let parameters: Vec<Value> = parameters
                     .iter()
                     .map(|text| json!({"type": "text", "text": text}))
                     .collect();
                 let mut components = vec![json!({"type": "body", "parameters": parameters})];
-                if let Some(payload) = quick_reply {
+                for (index, payload) in quick_replies.iter().enumerate() {
                     components.push(json!({
                         "type": "button",
                         "sub_type": "quick_reply",
-                        "index": "0",
+                        "index": index.to_string(),
                         "parameters": [{"type": "payload", "payload": payload}],
                     }));
                 }

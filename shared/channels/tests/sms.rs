@@ -31,10 +31,18 @@ async fn a_template_with_a_line_break_in_a_parameter_is_refused_by_the_client() 
         name: "autodrive_soft_reminder".into(),
         language: "ru".into(),
         body: vec!["Анна".into(), "Пора на ТО.".into()],
-        quick_reply: Some("book:o0123456789abcdef".into()),
+        quick_replies: ["book", "done", "later", "mute"]
+            .map(|p| format!("{p}:o0123456789abcdef"))
+            .to_vec(),
     };
     cloud.send_template(&to, &template).await.unwrap();
     assert!(fake.rejected().is_empty(), "{:?}", fake.rejected());
+    let sent = &fake.messages()[0]["template"]["components"];
+    assert_eq!(sent[4]["index"], "3");
+    assert_eq!(
+        sent[4]["parameters"][0]["payload"],
+        "mute:o0123456789abcdef"
+    );
     template.body[1] = "Пора\nна ТО.".into();
     assert!(cloud.send_template(&to, &template).await.is_err());
     assert_eq!(fake.messages().len(), 1);

@@ -10,6 +10,7 @@ pub mod render;
 pub mod segments;
 pub mod status;
 pub mod triggers;
+pub mod uplift;
 pub mod values;
 
 pub use forecast::{
@@ -19,6 +20,7 @@ pub use forecast::{
 pub use money::{Money, MoneyError};
 pub use values::{
     AdvisorId, Consents, ContactClass, Customer, CustomerId, FieldError, FirstName, Odometer,
-    PhoneE164, TelegramChatId, Vehicle, Vin, Visit, VisitDto, VisitErrors, VisitKind, WorkOrderId,
+    PhoneE164, Plate, TelegramChatId, Vehicle, Vin, Visit, VisitDto, VisitErrors, VisitKind,
+    WorkOrderId,
 };
 pub use values::{LineKind, Quantity, WorkOrderLine};

@@ -443,6 +443,7 @@ fn critical_reason(
     None
 }
 
+pub mod snooze;
 pub mod window;
 
 #[cfg(test)]

@@ -8,6 +8,9 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+mod attr_de;
+mod attr_ser;
+
 /// One stored item: attribute name → value.
 pub type Item = BTreeMap<String, AttrValue>;
 
@@ -196,17 +199,15 @@ impl Key {
 #[error("attribute mapping failed: {0}")]
 pub struct MappingError(String);
 
-/// Serialises a value into an attribute value (structs become maps).
+/// Serialises a value into an attribute value (structs become maps), in `serde_dynamo`'s data
+/// model.
 pub fn to_attr<T: Serialize + ?Sized>(value: &T) -> Result<AttrValue, MappingError> {
-    let av: serde_dynamo::AttributeValue =
-        serde_dynamo::to_attribute_value(value).map_err(|e| MappingError(e.to_string()))?;
-    AttrValue::try_from(av)
+    attr_ser::to_value(value)
 }
 
 /// Deserialises a value from an attribute value written by [`to_attr`].
 pub fn from_attr<T: DeserializeOwned>(value: &AttrValue) -> Result<T, MappingError> {
-    let av = serde_dynamo::AttributeValue::from(value);
-    serde_dynamo::from_attribute_value(av).map_err(|e| MappingError(e.to_string()))
+    attr_de::from_value(value)
 }
 
 impl TryFrom<serde_dynamo::AttributeValue> for AttrValue {
@@ -454,5 +455,119 @@ mod tests {
             matches!(&attr, AttrValue::M(m) if m.get("km") == Some(&AttrValue::N(Number::from(42_000u32))))
         );
         assert_eq!(from_attr::<domain::Reading>(&attr).unwrap(), reading);
+    }
+
+    /// Every shape serde has, to compare the direct mapping with `serde_dynamo`'s.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Shapes {
+        text: String,
+        letter: char,
+        small: i8,
+        signed: i64,
+        unsigned: u64,
+        ratio: f64,
+        flag: bool,
+        missing: Option<u32>,
+        present: Option<String>,
+        list: Vec<i32>,
+        pair: (u16, String),
+        map: BTreeMap<String, f64>,
+        by_number: BTreeMap<u32, bool>,
+        unit: (),
+        marker: Marker,
+        wrapped: Wrapped,
+        kinds: Vec<Kind>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Marker;
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Wrapped(String);
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    enum Kind {
+        Plain,
+        Newtype(i32),
+        Tuple(u8, String),
+        Struct { a: bool, b: Option<i64> },
+    }
+
+    fn via_serde_dynamo<T: Serialize>(value: &T) -> AttrValue {
+        AttrValue::try_from(
+            serde_dynamo::to_attribute_value::<_, serde_dynamo::AttributeValue>(value).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn from_serde_dynamo<T: DeserializeOwned>(value: &AttrValue) -> T {
+        serde_dynamo::from_attribute_value(serde_dynamo::AttributeValue::from(value)).unwrap()
+    }
+
+    fn shapes(text: String, signed: i64, ratio: f64, missing: Option<u32>) -> Shapes {
+        Shapes {
+            letter: text.chars().next().unwrap_or('я'),
+            text: text.clone(),
+            small: -3,
+            signed,
+            unsigned: u64::MAX,
+            ratio,
+            flag: signed % 2 == 0,
+            missing,
+            present: Some(text.clone()),
+            list: vec![1, -2, 3],
+            pair: (7, text.clone()),
+            map: [("a".to_owned(), ratio), (text.clone(), -0.5)].into(),
+            by_number: [(1, true), (20, false)].into(),
+            unit: (),
+            marker: Marker,
+            wrapped: Wrapped(text),
+            kinds: vec![
+                Kind::Plain,
+                Kind::Newtype(-9),
+                Kind::Tuple(2, "x".into()),
+                Kind::Struct {
+                    a: true,
+                    b: missing.map(i64::from),
+                },
+            ],
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn values_map_to_attributes_as_serde_dynamo_maps_them_and_back(
+            text in "\\PC{0,12}",
+            signed in proptest::num::i64::ANY,
+            ratio in -1.0e9f64..1.0e9,
+            missing in proptest::option::of(proptest::num::u32::ANY),
+        ) {
+            let value = shapes(text, signed, ratio, missing);
+            let attr = to_attr(&value).unwrap();
+            proptest::prop_assert_eq!(&attr, &via_serde_dynamo(&value));
+            proptest::prop_assert_eq!(&from_attr::<Shapes>(&attr).unwrap(), &value);
+            proptest::prop_assert_eq!(from_serde_dynamo::<Shapes>(&attr), value);
+        }
+    }
+
+    #[test]
+    fn a_domain_visit_maps_as_serde_dynamo_maps_it() {
+        let body = r#"{"work_order_id": "A3C0001116", "closed_at": "2026-11-12T15:40:00+03:00",
+            "kind": "maintenance", "odometer_km": 90000, "advisor_id": "adv-7",
+            "customer": {"id": "C-1001", "first_name": "Михаил", "phone": "+79161234567",
+                "telegram_chat_id": 5550001, "consents": {"service_messages": true, "marketing": false}},
+            "vehicle": {"vin": "XW7BE40K70S025476", "make": "Toyota", "model": "Camry",
+                "first_registration": "2019-05-20", "warranty_until": null},
+            "lines": [{"kind": "labor", "code": "TO-60", "name": "ТО-6", "qty": "1.5",
+                "price": "6500.00", "cost": "2600.00"}]}"#;
+        let visit = domain::Visit::parse_json(body.as_bytes()).unwrap();
+        let attr = to_attr(&visit).unwrap();
+        assert_eq!(attr, via_serde_dynamo(&visit));
+        assert_eq!(from_attr::<domain::Visit>(&attr).unwrap(), visit);
+        let mut other = attr.clone();
+        if let AttrValue::M(m) = &mut other {
+            m.insert("kind".into(), AttrValue::N(Number::from(1)));
+        }
+        assert!(from_attr::<domain::Visit>(&other).is_err());
     }
 }

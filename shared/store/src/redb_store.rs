@@ -4,14 +4,15 @@
 //! is one contiguous range ordered by sort key and a scan segment is one range of hashes. Each
 //! GSI is a table of `hash(gpk) ‖ len(gpk) ‖ gpk ‖ gsk ‖ 0 ‖ item key` entries. Writes run in
 //! redb write transactions (one at a time), which gives conditional writes and transactions
-//! their atomicity; calls run on tokio's blocking pool.
+//! their atomicity; calls run on tokio's blocking pool. A bulk-load handle runs every call in
+//! one write transaction instead, on the caller's thread (`bulk`).
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 
 use crate::expr::SortKey;
 use crate::item::{codec, Item, Key};
@@ -21,10 +22,10 @@ use crate::port::{
 };
 use crate::table::{GsiSpec, PK, SK, TABLE};
 
-mod lazy;
+mod bulk;
 
-use lazy::LazyCommits;
-pub use lazy::{in_use, StoreInUse, LAZY_COMMIT_INTERVAL};
+use bulk::Bulk;
+pub use bulk::{in_use, StoreInUse};
 
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 const GSI_TABLES: [TableDefinition<&[u8], &[u8]>; 2] =
@@ -44,8 +45,8 @@ pub struct RedbStore {
     db: Arc<Database>,
     /// The instant TTLs are checked against (epoch seconds); the wall clock when `None`.
     ttl_clock: Option<i64>,
-    /// Set for bulk loads: most commits do not wait for the disk.
-    lazy: Option<Arc<LazyCommits>>,
+    /// Set on a bulk-load handle: the one write transaction every call runs in.
+    bulk: Option<Arc<Bulk>>,
 }
 
 /// The store file path: `$AUTODRIVE_DATA_DIR/store.redb`, by default `./autodrive-data/store.redb`.
@@ -108,21 +109,33 @@ impl RedbStore {
         Ok(RedbStore {
             db: Arc::new(db),
             ttl_clock: None,
-            lazy: None,
+            bulk: None,
         })
     }
 
-    /// Runs `f` on a blocking thread with the database and the TTL instant.
+    /// Runs `f` with the database and the TTL instant on a blocking thread, or, on a bulk-load
+    /// handle, with the load's transaction on the caller's thread.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(Access<'_>, i64) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = Arc::clone(&self.db);
         let now = self.ttl_clock.unwrap_or_else(now_epoch);
-        tokio::task::spawn_blocking(move || f(&db, now))
+        if let Some(bulk) = &self.bulk {
+            return bulk.run(|txn| f(Access::Txn(txn), now));
+        }
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(Access::Db(&db), now))
             .await
             .map_err(|e| backend(e, "embedded store task failed"))?
     }
+}
+
+/// Where a call reads and writes: the database (a transaction of its own) or the one write
+/// transaction of a bulk load.
+#[derive(Clone, Copy)]
+enum Access<'a> {
+    Db(&'a Database),
+    Txn(&'a WriteTransaction),
 }
 
 fn fnv1a(bytes: &[u8]) -> u32 {
@@ -300,28 +313,47 @@ type RangeEntry<'a> = Result<
 >;
 
 fn walk(
-    db: &Database,
+    access: Access<'_>,
     index: Option<&'static str>,
+    range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    descending: bool,
+    collector: Collector<'_>,
+) -> Result<Page, StoreError> {
+    let gsi = match index {
+        Some(name) => Some(GSI_TABLES[gsi_index(name)?.0]),
+        None => None,
+    };
+    let opening = |e| backend(e, "opening a table");
+    match access {
+        Access::Db(db) => {
+            let txn = db
+                .begin_read()
+                .map_err(|e| backend(e, "reading the embedded store"))?;
+            let items = txn.open_table(ITEMS).map_err(opening)?;
+            let gsi = gsi
+                .map(|d| txn.open_table(d))
+                .transpose()
+                .map_err(opening)?;
+            walk_tables(&items, gsi.as_ref(), range, descending, collector)
+        }
+        Access::Txn(txn) => {
+            let items = txn.open_table(ITEMS).map_err(opening)?;
+            let gsi = gsi
+                .map(|d| txn.open_table(d))
+                .transpose()
+                .map_err(opening)?;
+            walk_tables(&items, gsi.as_ref(), range, descending, collector)
+        }
+    }
+}
+
+fn walk_tables<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    items: &T,
+    gsi: Option<&T>,
     range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
     descending: bool,
     mut collector: Collector<'_>,
 ) -> Result<Page, StoreError> {
-    let txn = db
-        .begin_read()
-        .map_err(|e| backend(e, "reading the embedded store"))?;
-    let items = txn
-        .open_table(ITEMS)
-        .map_err(|e| backend(e, "opening the items table"))?;
-    let gsi = match index {
-        Some(name) => {
-            let (i, _) = gsi_index(name)?;
-            Some(
-                txn.open_table(GSI_TABLES[i])
-                    .map_err(|e| backend(e, "opening an index table"))?,
-            )
-        }
-        None => None,
-    };
     let bounds = (
         range.0.as_ref().map(Vec::as_slice),
         range.1.as_ref().map(Vec::as_slice),
@@ -333,7 +365,7 @@ fn walk(
             return Ok(collector.page);
         }
     }
-    let source = gsi.as_ref().unwrap_or(&items);
+    let source = gsi.unwrap_or(items);
     let iter: RangeIter<'_> = source
         .range::<&[u8]>(bounds)
         .map_err(|e| backend(e, "reading a range"))?;
@@ -370,7 +402,7 @@ fn walk(
     Ok(collector.page)
 }
 
-fn query_blocking(db: &Database, q: Query, now: i64) -> Result<Page, StoreError> {
+fn query_blocking(access: Access<'_>, q: Query, now: i64) -> Result<Page, StoreError> {
     let gsi = match q.index {
         Some(name) => Some(gsi_index(name)?.1),
         None => None,
@@ -395,10 +427,10 @@ fn query_blocking(db: &Database, q: Query, now: i64) -> Result<Page, StoreError>
         now,
         page: Page::default(),
     };
-    walk(db, q.index, (lo, hi), q.descending, collector)
+    walk(access, q.index, (lo, hi), q.descending, collector)
 }
 
-fn scan_blocking(db: &Database, s: Scan, now: i64) -> Result<Page, StoreError> {
+fn scan_blocking(access: Access<'_>, s: Scan, now: i64) -> Result<Page, StoreError> {
     s.validate()?;
     let gsi = match s.index {
         Some(name) => Some(gsi_index(name)?.1),
@@ -415,7 +447,7 @@ fn scan_blocking(db: &Database, s: Scan, now: i64) -> Result<Page, StoreError> {
         now,
         page: Page::default(),
     };
-    walk(db, s.index, (lo, hi), false, collector)
+    walk(access, s.index, (lo, hi), false, collector)
 }
 
 type Tables<'t> = (
@@ -423,7 +455,7 @@ type Tables<'t> = (
     Vec<Table<'t, &'static [u8], &'static [u8]>>,
 );
 
-fn open_tables(txn: &redb::WriteTransaction) -> Result<Tables<'_>, StoreError> {
+fn open_tables(txn: &WriteTransaction) -> Result<Tables<'_>, StoreError> {
     let items = txn
         .open_table(ITEMS)
         .map_err(|e| backend(e, "opening the items table"))?;
@@ -435,8 +467,8 @@ fn open_tables(txn: &redb::WriteTransaction) -> Result<Tables<'_>, StoreError> {
     Ok((items, gsis))
 }
 
-fn read_raw(
-    items: &Table<'_, &'static [u8], &'static [u8]>,
+fn read_raw<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    items: &T,
     main: &[u8],
 ) -> Result<Option<Item>, StoreError> {
     match items.get(main).map_err(|e| backend(e, "reading an item"))? {
@@ -445,29 +477,32 @@ fn read_raw(
     }
 }
 
-/// Replaces (or deletes) the item at `main`, keeping the indexes in step.
+/// The index entries of an item: (index, entry key).
+type IndexEntries = Vec<(usize, Vec<u8>)>;
+
+/// Replaces (or deletes) the item at `main`, keeping the indexes in step; `old` are the index
+/// entries of the item it replaces.
 fn write_one(
     tables: &mut Tables<'_>,
     main: &[u8],
-    old: Option<&Item>,
+    old: &IndexEntries,
     new: Option<&Item>,
 ) -> Result<(), StoreError> {
     let (items, gsis) = tables;
-    if let Some(old) = old {
-        for (i, entry) in gsi_entries(old, main) {
-            gsis[i]
-                .remove(entry.as_slice())
-                .map_err(|e| backend(e, "updating an index"))?;
-        }
+    let new_entries: IndexEntries = new.map_or_else(Vec::new, |i| gsi_entries(i, main).collect());
+    for entry in old.iter().filter(|e| !new_entries.contains(e)) {
+        gsis[entry.0]
+            .remove(entry.1.as_slice())
+            .map_err(|e| backend(e, "updating an index"))?;
     }
     match new {
         Some(item) => {
             items
                 .insert(main, codec::encode(item).as_slice())
                 .map_err(|e| backend(e, "writing an item"))?;
-            for (i, entry) in gsi_entries(item, main) {
-                gsis[i]
-                    .insert(entry.as_slice(), [].as_slice())
+            for entry in new_entries.iter().filter(|e| !old.contains(e)) {
+                gsis[entry.0]
+                    .insert(entry.1.as_slice(), [].as_slice())
                     .map_err(|e| backend(e, "updating an index"))?;
             }
         }
@@ -480,79 +515,124 @@ fn write_one(
     Ok(())
 }
 
-/// A write transaction; with `durable` false its commit does not wait for the disk.
-fn begin_write(db: &Database, durable: bool) -> Result<redb::WriteTransaction, StoreError> {
-    let mut txn = db
-        .begin_write()
-        .map_err(|e| backend(e, "starting a write"))?;
-    if !durable {
-        txn.set_durability(redb::Durability::None)
-            .map_err(|e| backend(e, "starting a lazy write"))?;
-    }
-    Ok(txn)
+fn begin_write(db: &Database) -> Result<WriteTransaction, StoreError> {
+    db.begin_write().map_err(|e| backend(e, "starting a write"))
 }
 
-/// Runs conditional writes atomically; returns the new state of each item. On a failed
-/// condition the transaction is dropped (aborted) and the index of the operation returned.
+/// The new state of each item of a transaction, or the index of the operation whose condition
+/// failed.
+type Outcome = Result<Vec<Option<Item>>, usize>;
+
+/// Runs conditional writes atomically: in a transaction of their own, committed, or in the bulk
+/// load's transaction.
 fn transact_blocking(
-    db: &Database,
+    access: Access<'_>,
     ops: Vec<WriteOp>,
     now: i64,
-    durable: bool,
-) -> Result<Result<Vec<Option<Item>>, usize>, StoreError> {
-    let keys = validate_transaction(&ops)?;
-    let txn = begin_write(db, durable)?;
-    let mut staged = Vec::with_capacity(ops.len());
-    {
-        let mut tables = open_tables(&txn)?;
-        for (index, (op, key)) in ops.into_iter().zip(keys).enumerate() {
-            let main = main_key(&key.pk, &key.sk);
-            let stored = read_raw(&tables.0, &main)?;
-            let visible = stored.clone().filter(|i| !is_expired(i, now));
-            if let Some(condition) = op.condition() {
-                if !condition.holds(visible.as_ref()) {
-                    return Ok(Err(index));
-                }
+) -> Result<Outcome, StoreError> {
+    match access {
+        Access::Txn(txn) => transact_in(txn, ops, now),
+        Access::Db(db) => {
+            let keys = validate_transaction(&ops)?;
+            let txn = begin_write(db)?;
+            let outcome = stage_and_write(&txn, ops, keys, now)?;
+            if outcome.is_ok() {
+                txn.commit().map_err(|e| backend(e, "committing a write"))?;
             }
-            let new = match op {
-                WriteOp::Put { item, .. } => Some(item),
-                WriteOp::Update(u) => Some(u.apply(visible)?),
-                WriteOp::Delete { .. } => None,
-                WriteOp::Check { .. } => {
-                    staged.push((main, None, None, false));
-                    continue;
-                }
-            };
-            staged.push((main, stored, new, true));
-        }
-        for (main, old, new, writes) in &staged {
-            if *writes {
-                write_one(&mut tables, main, old.as_ref(), new.as_ref())?;
-            }
+            Ok(outcome)
         }
     }
-    txn.commit().map_err(|e| backend(e, "committing a write"))?;
+}
+
+fn transact_in(txn: &WriteTransaction, ops: Vec<WriteOp>, now: i64) -> Result<Outcome, StoreError> {
+    let keys = validate_transaction(&ops)?;
+    stage_and_write(txn, ops, keys, now)
+}
+
+/// Checks every condition, then writes: nothing is written when one fails (the index of the
+/// first failing operation is returned).
+fn stage_and_write(
+    txn: &WriteTransaction,
+    ops: Vec<WriteOp>,
+    keys: Vec<Key>,
+    now: i64,
+) -> Result<Outcome, StoreError> {
+    let mut tables = open_tables(txn)?;
+    let mut staged = Vec::with_capacity(ops.len());
+    for (index, (op, key)) in ops.into_iter().zip(keys).enumerate() {
+        let main = main_key(&key.pk, &key.sk);
+        let stored = read_raw(&tables.0, &main)?;
+        let old: IndexEntries = stored
+            .as_ref()
+            .map_or_else(Vec::new, |i| gsi_entries(i, &main).collect());
+        let visible = stored.filter(|i| !is_expired(i, now));
+        if let Some(condition) = op.condition() {
+            if !condition.holds(visible.as_ref()) {
+                return Ok(Err(index));
+            }
+        }
+        let new = match op {
+            WriteOp::Put { item, .. } => Some(item),
+            WriteOp::Update(u) => Some(u.apply(visible)?),
+            WriteOp::Delete { .. } => None,
+            WriteOp::Check { .. } => {
+                staged.push((main, old, None, false));
+                continue;
+            }
+        };
+        staged.push((main, old, new, true));
+    }
+    for (main, old, new, writes) in &staged {
+        if *writes {
+            write_one(&mut tables, main, old, new.as_ref())?;
+        }
+    }
     Ok(Ok(staged.into_iter().map(|(_, _, new, _)| new).collect()))
 }
 
-fn batch_blocking(db: &Database, ops: Vec<BatchOp>, durable: bool) -> Result<(), StoreError> {
-    let txn = begin_write(db, durable)?;
-    {
-        let mut tables = open_tables(&txn)?;
-        for op in ops {
-            let (key, new) = match op {
-                BatchOp::Put(item) => (validate_item(&item)?, Some(item)),
-                BatchOp::Delete(key) => {
-                    validate_key(&key)?;
-                    (key, None)
-                }
-            };
-            let main = main_key(&key.pk, &key.sk);
-            let old = read_raw(&tables.0, &main)?;
-            write_one(&mut tables, &main, old.as_ref(), new.as_ref())?;
+fn batch_blocking(access: Access<'_>, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+    match access {
+        Access::Txn(txn) => batch_in(txn, ops),
+        Access::Db(db) => {
+            let txn = begin_write(db)?;
+            batch_in(&txn, ops)?;
+            txn.commit().map_err(|e| backend(e, "committing a batch"))
         }
     }
-    txn.commit().map_err(|e| backend(e, "committing a batch"))
+}
+
+fn batch_in(txn: &WriteTransaction, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+    let mut tables = open_tables(txn)?;
+    for op in ops {
+        let (key, new) = match op {
+            BatchOp::Put(item) => (validate_item(&item)?, Some(item)),
+            BatchOp::Delete(key) => {
+                validate_key(&key)?;
+                (key, None)
+            }
+        };
+        let main = main_key(&key.pk, &key.sk);
+        let old: IndexEntries = read_raw(&tables.0, &main)?
+            .as_ref()
+            .map_or_else(Vec::new, |i| gsi_entries(i, &main).collect());
+        write_one(&mut tables, &main, &old, new.as_ref())?;
+    }
+    Ok(())
+}
+
+/// The item at `main`, unless absent or expired.
+fn get_blocking(access: Access<'_>, main: &[u8], now: i64) -> Result<Option<Item>, StoreError> {
+    let opening = |e| backend(e, "opening the items table");
+    let item = match access {
+        Access::Db(db) => {
+            let txn = db
+                .begin_read()
+                .map_err(|e| backend(e, "reading the embedded store"))?;
+            read_raw(&txn.open_table(ITEMS).map_err(opening)?, main)?
+        }
+        Access::Txn(txn) => read_raw(&txn.open_table(ITEMS).map_err(opening)?, main)?,
+    };
+    Ok(item.filter(|i| !is_expired(i, now)))
 }
 
 impl crate::port::TtlClock for RedbStore {
@@ -568,34 +648,19 @@ impl ItemRead for RedbStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         validate_key(key)?;
         let main = main_key(&key.pk, &key.sk);
-        self.blocking(move |db, now| {
-            let txn = db
-                .begin_read()
-                .map_err(|e| backend(e, "reading the embedded store"))?;
-            let items = txn
-                .open_table(ITEMS)
-                .map_err(|e| backend(e, "opening the items table"))?;
-            let item = match items
-                .get(main.as_slice())
-                .map_err(|e| backend(e, "reading an item"))?
-            {
-                Some(raw) => Some(decode(raw.value(), &main)?),
-                None => None,
-            };
-            Ok(item.filter(|i| !is_expired(i, now)))
-        })
-        .await
+        self.blocking(move |access, now| get_blocking(access, &main, now))
+            .await
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let query = query.clone();
-        self.blocking(move |db, now| query_blocking(db, query, now))
+        self.blocking(move |access, now| query_blocking(access, query, now))
             .await
     }
 
     async fn scan(&self, scan: &Scan) -> Result<Page, StoreError> {
         let scan = scan.clone();
-        self.blocking(move |db, now| scan_blocking(db, scan, now))
+        self.blocking(move |access, now| scan_blocking(access, scan, now))
             .await
     }
 }
@@ -607,9 +672,8 @@ impl ItemWrite for RedbStore {
         condition: Option<crate::expr::Condition>,
     ) -> Result<(), StoreError> {
         let op = WriteOp::Put { item, condition };
-        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, vec![op], now, durable))
+            .blocking(move |access, now| transact_blocking(access, vec![op], now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -619,9 +683,8 @@ impl ItemWrite for RedbStore {
 
     async fn update(&self, update: crate::expr::Update) -> Result<Item, StoreError> {
         let op = WriteOp::Update(update);
-        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, vec![op], now, durable))
+            .blocking(move |access, now| transact_blocking(access, vec![op], now))
             .await?
         {
             Ok(mut items) => items
@@ -641,9 +704,8 @@ impl ItemWrite for RedbStore {
             key: key.clone(),
             condition,
         };
-        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, vec![op], now, durable))
+            .blocking(move |access, now| transact_blocking(access, vec![op], now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -652,9 +714,8 @@ impl ItemWrite for RedbStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        let durable = self.durable();
         match self
-            .blocking(move |db, now| transact_blocking(db, ops, now, durable))
+            .blocking(move |access, now| transact_blocking(access, ops, now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -666,8 +727,7 @@ impl ItemWrite for RedbStore {
         if ops.is_empty() {
             return Ok(());
         }
-        let durable = self.durable();
-        self.blocking(move |db, _| batch_blocking(db, ops, durable))
+        self.blocking(move |access, _| batch_blocking(access, ops))
             .await
     }
 }

@@ -312,6 +312,7 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             repos: repos.clone(),
             policy: Policy::default(),
             evaluate: SqsQueue::new(sqs.clone(), evaluate_url.clone()),
+            compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
             segments: 4,
             page_size: 10,
         }),
@@ -455,11 +456,23 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
         1,
         "the first night's message again"
     );
+    // The night again also finds the booking confirmed since for tomorrow: its day-before
+    // reminder is the one new message; a third delivery of everything sends nothing more.
+    assert_eq!(second.night.reminders, 1);
     assert_eq!(
         second.compose.records.len(),
-        composed.len(),
-        "the first messages again"
+        composed.len() + 1,
+        "the first messages again and the booking's reminder"
     );
+    let new: Vec<String> = run.telegram.calls()[calls.len()..]
+        .iter()
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(new.len(), 1, "no message sent twice: {new:?}");
+    assert!(new[0].contains("напоминаем: завтра, 02.11"), "{}", new[0]);
+    let calls = run.telegram.calls();
+    let third = run.deliver_everything(Some(&second)).await;
+    assert_eq!(third.night.reminders, 0);
     assert_eq!(
         run.telegram.calls().len(),
         calls.len(),
@@ -506,6 +519,7 @@ async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_
         repos: repos.clone(),
         policy: Policy::default(),
         evaluate: SqsQueue::new(sqs.clone(), evaluate_url.clone()),
+        compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
         segments: 2,
         page_size: 10,
     });

@@ -1200,7 +1200,7 @@ async fn book_on_telegram(stack: &Stack, fleet: &Fleet, car: &Car, today: NaiveD
     );
 }
 
-/// Monday 10:15: the WhatsApp customer taps the reminder's reply button, then a row of the slot
+/// Monday 10:15: the WhatsApp customer picks «Записаться» in the reminder's list, then a row of the slot
 /// list; the advisor confirms in Telegram; the confirmation comes on WhatsApp.
 async fn book_on_whatsapp(stack: &Stack, fleet: &Fleet, car: &Car, today: NaiveDate) {
     let person = fleet.owner(car);
@@ -1214,14 +1214,13 @@ async fn book_on_whatsapp(stack: &Stack, fleet: &Fleet, car: &Car, today: NaiveD
                     .unwrap_or_default()
                     .contains("пора на плановое ТО")
         })
-        .expect("the reminder with a reply button, inside the service window");
-    let book = reminder["interactive"]["action"]["buttons"][0]["reply"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .expect("the reminder with its four answers, inside the service window");
+    let answer = &reminder["interactive"]["action"]["sections"][0]["rows"][0];
+    assert_eq!(answer["title"], "Записаться", "{reminder}");
+    let book = answer["id"].as_str().unwrap().to_owned();
     let at = stack.local(today, "10:15:00");
-    let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
-        "button_reply": {"id": book, "title": "Записаться"}}});
+    let tap = json!({"type": "interactive", "interactive": {"type": "list_reply",
+        "list_reply": {"id": book, "title": "Записаться"}}});
     assert_eq!(stack.whatsapp_message(&wa_id, tap, at, at).await, 200);
     let picker = whatsapp_to(stack, &wa_id).pop().unwrap();
     assert_eq!(picker["interactive"]["type"], "list", "{picker}");
@@ -1246,12 +1245,16 @@ async fn book_on_whatsapp(stack: &Stack, fleet: &Fleet, car: &Car, today: NaiveD
             .await,
         200
     );
+    // With «Перенести» and «Отменить»: reply buttons.
     let told = whatsapp_to(stack, &wa_id).pop().unwrap();
     assert!(
-        told["text"]["body"].as_str().unwrap().starts_with(&format!(
-            "{}, ваша запись на {title} подтверждена.",
-            person.first_name
-        )),
+        told["interactive"]["body"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!(
+                "{}, ваша запись на {title} подтверждена.",
+                person.first_name
+            )),
         "{told}"
     );
 }

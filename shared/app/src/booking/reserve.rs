@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::{Booking, BookingState, HoldOutcome, NewHold, Repos, StoredOffer};
 use store::{Store, StoreError};
 
+use super::buttons::{confirmed_row, customer_row};
 use super::terms::{agree, describe};
 use super::{
     BookingRecord, BookingSettings, UpdateError, UpdateReplies, CONFIRM_PREFIX, SLOT_PREFIX,
@@ -33,7 +34,7 @@ pub fn booking_id_of(offer_id: &str) -> String {
 }
 
 /// `c:<booking id>:<attempt>`: the advisor's button confirms that hold and no later one.
-fn confirm_data(booking_id: &str, attempt: u32) -> String {
+pub(super) fn confirm_data(booking_id: &str, attempt: u32) -> String {
     format!("{CONFIRM_PREFIX}{booking_id}:{attempt}")
 }
 
@@ -84,24 +85,17 @@ pub(super) async fn slot_picker<S: Store>(
     to: &Address,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
-    let today = now.with_timezone(&policy.time_zone()).date_naive();
-    let workshop = policy.workshop();
     let shown = settings.max_slots_shown.min(to.max_buttons());
-    let mut buttons = Vec::new();
-    for d in 1..=u64::from(workshop.days_ahead) {
-        if buttons.len() >= shown {
-            break;
-        }
-        let date = today + Days::new(d);
-        repos.capacity.release_lapsed_on(date, now).await?;
-        let day = repos.capacity.day(date, &workshop.slots_on(date)).await?;
-        for slot in day.free_slots().take(shown - buttons.len()) {
-            buttons.push(vec![Button {
-                text: slot_label(date, &slot.start),
-                callback_data: format!("{SLOT_PREFIX}{offer_id}:{date}:{}", slot.start),
-            }]);
-        }
-    }
+    let buttons: Vec<Vec<Button>> = free_slots(repos, policy, now, shown, None)
+        .await?
+        .into_iter()
+        .map(|(date, start)| {
+            vec![Button {
+                text: slot_label(date, &start),
+                callback_data: format!("{SLOT_PREFIX}{offer_id}:{date}:{start}"),
+            }]
+        })
+        .collect();
     let text = if buttons.is_empty() {
         "К сожалению, свободного времени в ближайшие дни нет. Мы напишем, когда оно появится."
     } else {
@@ -115,6 +109,41 @@ pub(super) async fn slot_picker<S: Store>(
         }],
         callback_answer: None,
     })
+}
+
+/// Up to `limit` free slots from tomorrow to the policy's days ahead, earliest first, but for
+/// `except` (a booking's own slot). Each day's lapsed holds are released first and its slots
+/// derived from the workshop's plan when none are stored.
+pub(super) async fn free_slots<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    limit: usize,
+    except: Option<(NaiveDate, &str)>,
+) -> Result<Vec<(NaiveDate, String)>, StoreError> {
+    let today = now.with_timezone(&policy.time_zone()).date_naive();
+    let workshop = policy.workshop();
+    let mut found = Vec::new();
+    for d in 1..=u64::from(workshop.days_ahead) {
+        if found.len() >= limit {
+            break;
+        }
+        let date = today + Days::new(d);
+        repos.capacity.release_lapsed_on(date, now).await?;
+        let day = repos.capacity.day(date, &workshop.slots_on(date)).await?;
+        let free = day
+            .free_slots()
+            .filter(|slot| except != Some((date, slot.start.as_str())))
+            .take(limit - found.len());
+        found.extend(free.map(|slot| (date, slot.start.clone())));
+    }
+    Ok(found)
+}
+
+/// Whether `date` is a day customers may book: from tomorrow to the policy's days ahead.
+pub(super) fn bookable(policy: &Policy, date: NaiveDate, now: DateTime<Utc>) -> bool {
+    let today = now.with_timezone(&policy.time_zone()).date_naive();
+    date > today && date <= today + Days::new(u64::from(policy.workshop().days_ahead))
 }
 
 /// The picker again, after a line saying why the chosen time was not held.
@@ -151,10 +180,8 @@ pub(super) async fn hold<S: Store>(
     let booking_id = booking_id_of(offer_id);
     let tz = policy.time_zone();
     let workshop = policy.workshop();
-    let today = now.with_timezone(&tz).date_naive();
     let when = slot_label(date, start);
-    let in_window = date > today && date <= today + Days::new(u64::from(workshop.days_ahead));
-    if !in_window {
+    if !bookable(policy, date, now) {
         let why = format!("Время {when} недоступно для записи.");
         return picker_after(repos, policy, settings, offer_id, from, now, why).await;
     }
@@ -188,11 +215,12 @@ pub(super) async fn hold<S: Store>(
     };
     match outcome {
         HoldOutcome::Held => {
-            let attempt = repos
+            let held = repos
                 .capacity
                 .booking::<BookingRecord>(&booking_id)
                 .await?
-                .map_or(1, |b| b.attempt);
+                .ok_or_else(|| UpdateError::NotFound(format!("booking {booking_id}")))?;
+            let attempt = held.attempt;
             tracing::info!(booking_id = %booking_id, offer_id = %offer_id, attempt, "slot held");
             react(repos, &offer, Reaction::Replied, now).await?;
             let agreed = describe(&terms, tz, false);
@@ -206,26 +234,14 @@ pub(super) async fn hold<S: Store>(
             let until = (now + Duration::minutes(i64::from(workshop.hold_minutes)))
                 .with_timezone(&tz)
                 .format("%H:%M");
-            let mut to_advisor = format!(
+            let headline = format!(
                 "Новая запись на {when}, автомобиль {}. Подтвердите до {until}, иначе бронь снимется.",
                 offer.vin
             );
-            for line in &agreed {
-                to_advisor.push(' ');
-                to_advisor.push_str(line);
-            }
+            let card =
+                super::advisor_card::request(repos, policy, settings, &held, headline, now).await?;
             Ok(UpdateReplies {
-                messages: vec![
-                    text(from, to_customer),
-                    OutgoingMessage {
-                        to: Address::Telegram(settings.advisor_chat_id),
-                        text: to_advisor,
-                        buttons: vec![vec![Button {
-                            text: "Подтвердить".into(),
-                            callback_data: confirm_data(&booking_id, attempt),
-                        }]],
-                    },
-                ],
+                messages: vec![text(from, to_customer), card],
                 callback_answer: None,
             })
         }
@@ -301,7 +317,7 @@ async fn booked<S: Store>(
 }
 
 /// Where the customer's messages about the booking go: the messenger they booked through.
-fn customer_address(customer: &Customer, channel: Messenger) -> Option<Address> {
+pub(super) fn customer_address(customer: &Customer, channel: Messenger) -> Option<Address> {
     match channel {
         Messenger::Telegram => customer
             .telegram_chat_id
@@ -357,6 +373,7 @@ pub(super) async fn confirm<S: Store>(
                 (note, released_now.then_some(()))
             }
             BookingState::Cancelled => ("Запись отменена и больше не действует.".to_owned(), None),
+            BookingState::NoShow => ("Запись закрыта: клиент не приехал.".to_owned(), None),
         };
         let mut messages = vec![text(&advisor, note)];
         if let (Some(()), Some(to)) = (customer_note, to_customer) {
@@ -378,7 +395,11 @@ pub(super) async fn confirm<S: Store>(
     }
     tracing::info!(booking_id = %booking_id, "booking confirmed");
     booked(repos, &booking, now).await?;
-    let mut messages = vec![text(&advisor, format!("Запись на {when} подтверждена."))];
+    let mut messages = vec![OutgoingMessage {
+        to: advisor.clone(),
+        text: format!("Запись на {when} подтверждена."),
+        buttons: vec![confirmed_row(booking_id, booking.attempt)],
+    }];
     if let Some(to) = to_customer {
         let mut confirmation = format!(
             "{}, ваша запись на {when} подтверждена.",
@@ -390,8 +411,16 @@ pub(super) async fn confirm<S: Store>(
                 confirmation.push_str(&line);
             }
         }
-        confirmation.push_str(" Ждём вас!");
-        messages.push(text(&to, confirmation));
+        let dealer = policy.dealer();
+        confirmation.push_str(&format!(
+            " Ждём вас в «{}» по адресу: {}.",
+            dealer.name, dealer.address
+        ));
+        messages.push(OutgoingMessage {
+            to,
+            text: confirmation,
+            buttons: vec![customer_row(booking_id, booking.attempt)],
+        });
     }
     Ok(UpdateReplies {
         messages,

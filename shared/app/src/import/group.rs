@@ -1,63 +1,34 @@
-//! Rows into work orders: rows of one `Заказ-наряд` (adjacent or not) make one visit of the
-//! webhook contract, validated by the contract's own rules, each problem traced back to the
-//! line and column it came from.
+//! Rows into work orders: the export is read row by row, rows of one `Заказ-наряд` (adjacent or
+//! not) make one work order, and each work order is validated by the contract's own rules as
+//! the visit the webhook would receive, each problem traced back to the line and column it came
+//! from. Only the compact [`ParsedExport`] is kept, never the text of the file.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::io::{self, Read, Seek, SeekFrom};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use domain::values::{CustomerDto, LineDto, VehicleDto, VisitDto};
-use domain::{Consents, FieldError, Visit};
+use domain::{FieldError, VisitKind};
 
-use super::decode::{decode, TextEncoding};
+use super::decode::{Text, TextEncoding, TextError};
+use super::export::{
+    probe, unparsed, Blocks, Item, Numbers, Order, ParsedExport, TextId, Texts, NONE,
+};
 use super::fields::{self, quoted, Column};
+use super::records::{Record, Records};
 use super::rows::{
-    check_header, disagreements, parse_row, shown, ImportError, ImportErrors, LineFields,
-    OrderFields,
+    check_header, dms_date, line_column, parse_row, shown, ImportError, ImportErrors, OrderFields,
 };
 
-/// The dealer-local hour a work order is taken to have closed at: the DMS gives only the day.
-pub const CLOSING_HOUR: u32 = 18;
-
-/// A valid export: its work orders as visits of the webhook contract, oldest first (a day's
-/// work orders in the order of the file).
-#[derive(Debug, Clone)]
-pub struct ParsedExport {
-    pub encoding: TextEncoding,
-    /// Work-order lines (data rows).
-    pub lines: usize,
-    /// Distinct VINs.
-    pub vehicles: usize,
-    /// Distinct phones: the export's customers.
-    pub customers: usize,
-    pub(crate) visits: Vec<Visit>,
-}
-
-impl ParsedExport {
-    pub fn work_orders(&self) -> usize {
-        self.visits.len()
-    }
-
-    /// The visits, oldest first, as they will be recorded.
-    pub fn visits(&self) -> &[Visit] {
-        &self.visits
-    }
-}
-
-/// One work order's rows so far.
-struct Draft {
-    first_line: u64,
-    order: OrderFields,
-    lines: Vec<(u64, LineFields)>,
-}
-
-/// The instant a work order closed on `day` is taken to be: [`CLOSING_HOUR`]:00 dealer time.
-pub fn closing_instant(day: NaiveDate, tz: Tz) -> DateTime<FixedOffset> {
-    let local = day.and_hms_opt(CLOSING_HOUR, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&local)
-        .earliest()
-        .unwrap_or_else(|| tz.from_utc_datetime(&local))
-        .fixed_offset()
+/// The work orders of the rows read so far.
+#[derive(Default)]
+struct Drafts {
+    texts: Texts,
+    numbers: Numbers,
+    orders: Blocks<Order>,
+    items: Blocks<Item>,
+    lines: usize,
+    errors: ImportErrors,
 }
 
 fn single(error: ImportError) -> ImportErrors {
@@ -66,157 +37,345 @@ fn single(error: ImportError) -> ImportErrors {
     errors
 }
 
-fn csv_problem(e: &csv::Error) -> ImportError {
-    let line = e.position().map_or(0, |p| p.line());
-    ImportError::line(line, format!("unreadable CSV: {e}"))
+/// Decodes, reads and validates a whole DMS export held in memory; nothing is stored. Every
+/// problem is reported with its line and column.
+pub fn parse_export(bytes: Vec<u8>, tz: Tz) -> Result<ParsedExport, ImportErrors> {
+    match read_export(io::Cursor::new(bytes), tz) {
+        Ok(parsed) => parsed,
+        Err(e) => Err(single(ImportError::line(0, format!("unreadable: {e}")))),
+    }
 }
 
-/// Decodes, reads and validates a whole DMS export; nothing is stored. Every problem is
-/// reported with its line and column. The text is freed before the visits are built.
-pub fn parse_export(bytes: Vec<u8>, tz: Tz) -> Result<ParsedExport, ImportErrors> {
-    let (text, encoding) = decode(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => check_header(&record).map_err(single)?,
-        Ok(false) => {
-            let message = format!(
-                "the file is empty; expected the header {:?}",
-                fields::header()
-            );
-            return Err(single(ImportError::line(1, message)));
-        }
-        Err(e) => return Err(single(csv_problem(&e))),
-    }
-    let mut counter = LineCounter::new(text.as_bytes());
-    let mut errors = ImportErrors::default();
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut by_number: HashMap<String, usize> = HashMap::new();
-    let mut lines = 0usize;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                errors.push(csv_problem(&e));
-                break;
+/// Reads and validates a whole DMS export from `source` a piece at a time (read twice when it
+/// turns out to be Windows-1251 after a UTF-8 start); nothing is stored. Every problem is
+/// reported with its line and column; an `Err` is a failure to read the source.
+pub fn read_export<R: Read + Seek>(
+    mut source: R,
+    tz: Tz,
+) -> io::Result<Result<ParsedExport, ImportErrors>> {
+    match read_rows(Text::new(&mut source, false), tz) {
+        Err(TextError::NotUtf8) => {
+            source.seek(SeekFrom::Start(0))?;
+            match read_rows(Text::new(&mut source, true), tz) {
+                Err(TextError::NotUtf8) => Err(io::Error::other("undecodable text")),
+                Err(TextError::Io(e)) => Err(e),
+                Ok(parsed) => Ok(parsed),
             }
         }
+        Err(TextError::Io(e)) => Err(e),
+        Ok(parsed) => Ok(parsed),
+    }
+}
+
+fn read_rows<R: Read>(
+    text: Text<R>,
+    tz: Tz,
+) -> Result<Result<ParsedExport, ImportErrors>, TextError> {
+    let mut records = Records::new(text);
+    let mut record = Record::default();
+    if !records.next_record(&mut record)? {
+        let message = format!(
+            "the file is empty; expected the header {:?}",
+            fields::header()
+        );
+        return Ok(Err(single(ImportError::line(1, message))));
+    }
+    if let Err(e) = check_header(&record) {
+        return Ok(Err(single(e)));
+    }
+    let mut drafts = Drafts::default();
+    while records.next_record(&mut record)? {
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
-        lines += 1;
-        let line = record
-            .position()
-            .map_or(0, |p| counter.line_at(p.byte() as usize));
-        let Some(row) = parse_row(line, &record, &mut errors) else {
-            continue;
+        drafts.lines += 1;
+        drafts.add(&record);
+    }
+    let encoding = records.text().encoding();
+    Ok(drafts.finish(tz).map(|mut export| {
+        export.encoding = encoding;
+        export
+    }))
+}
+
+impl Drafts {
+    fn add(&mut self, record: &Record) {
+        let Some(row) = parse_row(record, &mut self.errors) else {
+            return;
         };
         if row.order.number.is_empty() {
-            continue;
+            return;
         }
-        match by_number.get(&row.order.number) {
-            Some(&i) => {
-                let draft = &mut drafts[i];
-                for column in disagreements(&draft.order, &row.order) {
-                    errors.push(disagreement(draft, &row.order, row.line, column));
+        let id = match self.numbers.find(row.order.number) {
+            Some(id) => {
+                let first = &self.orders[id];
+                for column in self.disagreements(first, &row.order) {
+                    let error = self.disagreement(id, &row.order, row.line, column);
+                    self.errors.push(error);
                 }
-                draft.lines.push((row.line, row.item));
+                id
             }
-            None => {
-                by_number.insert(row.order.number.clone(), drafts.len());
-                drafts.push(Draft {
-                    first_line: row.line,
-                    order: row.order,
-                    lines: vec![(row.line, row.item)],
-                });
+            None => self.start(&row.order, row.line),
+        };
+        let order = &mut self.orders[id];
+        order.rows += 1;
+        if let Some(item) = &row.item {
+            let at = self.items.push(Item::of(row.line, item, &mut self.texts));
+            if order.first_item == NONE {
+                order.first_item = at;
+            } else {
+                self.items[order.last_item].next = at;
+            }
+            order.last_item = at;
+            order.items += 1;
+        }
+    }
+
+    /// A new work order from its first row.
+    fn start(&mut self, row: &OrderFields<'_>, line: u64) -> u32 {
+        let id = self.numbers.add(row.number);
+        let texts = &mut self.texts;
+        let flag = |parsed: bool, flag: u8| if parsed { 0 } else { flag };
+        let unparsed = flag(row.closed_on.is_some(), unparsed::CLOSED_ON)
+            | flag(row.phone.is_some(), unparsed::PHONE)
+            | flag(
+                row.first_registration.is_some(),
+                unparsed::FIRST_REGISTRATION,
+            )
+            | flag(row.odometer_km.is_some(), unparsed::ODOMETER)
+            | flag(row.kind.is_some(), unparsed::KIND);
+        let pushed = self.orders.push(Order {
+            first_line: line,
+            odometer_km: row.odometer_km.unwrap_or_default(),
+            closed_on: row.closed_on.unwrap_or_default(),
+            first_registration: row.first_registration.unwrap_or_default(),
+            client: texts.id(&row.client),
+            phone: row.phone.as_deref().map_or(NONE, |p| texts.id(p)),
+            vin: texts.id(&row.vin),
+            make: texts.id(row.make),
+            model: texts.id(row.model),
+            advisor: texts.id(&row.advisor),
+            first_item: NONE,
+            last_item: NONE,
+            items: 0,
+            rows: 0,
+            customer_id: NONE,
+            first_name: NONE,
+            advisor_id: NONE,
+            kind: row.kind.unwrap_or(VisitKind::Maintenance),
+            unparsed,
+        });
+        debug_assert_eq!(id, pushed);
+        id
+    }
+
+    /// The order-level columns of a later row that disagree with the work order's first row
+    /// (values that did not parse are not compared).
+    fn disagreements(&self, first: &Order, later: &OrderFields<'_>) -> Vec<Column> {
+        fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        fn value<T>(order: &Order, flag: u8, value: T) -> Option<T> {
+            order.parsed(flag).then_some(value)
+        }
+        let text = |id| self.texts.get(id);
+        let checks = [
+            (
+                Column::ClosedOn,
+                differ(
+                    value(first, unparsed::CLOSED_ON, first.closed_on),
+                    later.closed_on,
+                ),
+            ),
+            (Column::Customer, text(first.client) != later.client),
+            (
+                Column::Phone,
+                differ(
+                    value(first, unparsed::PHONE, text(first.phone)),
+                    later.phone.as_deref(),
+                ),
+            ),
+            (Column::Vin, text(first.vin) != later.vin),
+            (Column::Make, text(first.make) != later.make),
+            (Column::Model, text(first.model) != later.model),
+            (
+                Column::FirstRegistration,
+                differ(
+                    value(
+                        first,
+                        unparsed::FIRST_REGISTRATION,
+                        first.first_registration,
+                    ),
+                    later.first_registration,
+                ),
+            ),
+            (
+                Column::Odometer,
+                differ(
+                    value(first, unparsed::ODOMETER, first.odometer_km),
+                    later.odometer_km,
+                ),
+            ),
+            (
+                Column::RepairKind,
+                differ(value(first, unparsed::KIND, first.kind), later.kind),
+            ),
+            (Column::Advisor, text(first.advisor) != later.advisor),
+        ];
+        checks
+            .into_iter()
+            .filter(|&(_, differs)| differs)
+            .map(|(column, _)| column)
+            .collect()
+    }
+
+    fn disagreement(
+        &self,
+        id: u32,
+        later: &OrderFields<'_>,
+        line: u64,
+        column: Column,
+    ) -> ImportError {
+        let first = &self.orders[id];
+        let order = quoted(self.numbers.get(id));
+        let message = if column.is_personal() {
+            format!(
+                "differs from line {} of the same work order {order}",
+                first.first_line
+            )
+        } else {
+            format!(
+                "{} differs from {} on line {} of the same work order {order}",
+                shown(column, row_value(later, column)),
+                shown(column, self.order_value(first, column)),
+                first.first_line
+            )
+        };
+        ImportError::at(line, column, message)
+    }
+
+    /// A value of an order-level column of a work order, as the export writes it.
+    fn order_value(&self, order: &Order, column: Column) -> Option<String> {
+        let text = |id| Some(self.texts.get(id).to_owned());
+        let parsed = |flag| order.parsed(flag).then_some(());
+        match column {
+            Column::ClosedOn => parsed(unparsed::CLOSED_ON).map(|()| dms_date(order.closed_on)),
+            Column::Vin => text(order.vin),
+            Column::Make => text(order.make),
+            Column::Model => text(order.model),
+            Column::FirstRegistration => {
+                parsed(unparsed::FIRST_REGISTRATION).map(|()| dms_date(order.first_registration))
+            }
+            Column::Odometer => parsed(unparsed::ODOMETER).map(|()| order.odometer_km.to_string()),
+            Column::RepairKind => parsed(unparsed::KIND).map(|()| order.kind.as_str().to_owned()),
+            Column::Advisor => text(order.advisor),
+            _ => None,
+        }
+    }
+
+    /// Every complete work order, oldest first, validated as a visit of the contract.
+    fn finish(mut self, tz: Tz) -> Result<ParsedExport, ImportErrors> {
+        self.numbers.freeze();
+        let mut sorted: Vec<u32> = (0..self.orders.len() as u32).collect();
+        sorted.sort_by_key(|&id| {
+            let o = &self.orders[id];
+            (
+                o.parsed(unparsed::CLOSED_ON).then_some(o.closed_on),
+                o.first_line,
+            )
+        });
+        let hasher = std::collections::hash_map::RandomState::new();
+        let mut codes: HashMap<u64, u32> = HashMap::new();
+        let mut customer_ids: HashMap<TextId, TextId> = HashMap::new();
+        let mut first_names: HashMap<TextId, TextId> = HashMap::new();
+        let mut advisor_ids: HashMap<TextId, TextId> = HashMap::new();
+        let mut valid = Vec::with_capacity(sorted.len());
+        for id in sorted {
+            let number = self.numbers.get(id);
+            let code = fields::work_order_code(number);
+            let numbers = &self.numbers;
+            let found = probe(&codes, hasher.hash_one(&code), |other| {
+                fields::work_order_code(numbers.get(other)) == code
+            });
+            let slot = match found {
+                Ok(other) => {
+                    let message = format!(
+                        "{} and {} (line {}) are the same work-order id {code:?} in Latin letters",
+                        quoted(number),
+                        quoted(numbers.get(other)),
+                        self.orders[other].first_line,
+                    );
+                    let line = self.orders[id].first_line;
+                    self.errors
+                        .push(ImportError::at(line, Column::WorkOrder, message));
+                    continue;
+                }
+                Err(slot) => slot,
+            };
+            codes.insert(slot, id);
+            let texts = &mut self.texts;
+            let order = &mut self.orders[id];
+            if !order.parsed(unparsed::PHONE) {
+                continue;
+            }
+            order.customer_id = *customer_ids
+                .entry(order.phone)
+                .or_insert_with(|| texts.id(&customer_id_for(&code)));
+            let client = order.client;
+            order.first_name = *first_names
+                .entry(client)
+                .or_insert_with(|| texts.id(&fields::first_name_of(texts.get(client))));
+            let advisor = order.advisor;
+            order.advisor_id = *advisor_ids.entry(advisor).or_insert_with(|| {
+                fields::advisor_id_of(texts.get(advisor)).map_or(NONE, |id| texts.id(&id))
+            });
+            if order.unparsed == 0 && order.items == order.rows {
+                valid.push(id);
             }
         }
-    }
-    drop(by_number);
-    drop(reader);
-    drop(text);
-    drafts.sort_by_key(|d| (d.order.closed_on, d.first_line));
-    let visits = build_visits(drafts, tz, &mut errors);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let vehicles = visits
-        .iter()
-        .map(|v| v.vehicle().vin().as_str())
-        .collect::<HashSet<_>>()
-        .len();
-    let customers = visits
-        .iter()
-        .map(|v| v.customer().phone.as_str())
-        .collect::<HashSet<_>>()
-        .len();
-    Ok(ParsedExport {
-        encoding,
-        lines,
-        vehicles,
-        customers,
-        visits,
-    })
-}
-
-/// Line numbers of record starts. The CSV reader's own count is one short after a CRLF line
-/// end, and its byte position of a record may be on the line end before it.
-struct LineCounter<'t> {
-    text: &'t [u8],
-    counted_to: usize,
-    line: u64,
-}
-
-impl<'t> LineCounter<'t> {
-    fn new(text: &'t [u8]) -> Self {
-        LineCounter {
-            text,
-            counted_to: 0,
-            line: 1,
+        drop(codes);
+        self.texts.freeze();
+        let vehicles = self
+            .orders
+            .iter()
+            .map(|o| o.vin)
+            .collect::<HashSet<_>>()
+            .len();
+        let customers = customer_ids.len();
+        let export = ParsedExport {
+            encoding: TextEncoding::Utf8,
+            lines: self.lines,
+            vehicles,
+            customers,
+            texts: self.texts,
+            numbers: self.numbers,
+            orders: self.orders,
+            items: self.items,
+            sorted: valid,
+            tz,
+        };
+        let mut errors = validate(&export, self.errors);
+        if !errors.is_empty() {
+            errors.errors.sort_by_key(|e| e.line);
+            return Err(errors);
         }
-    }
-
-    /// The line of the record whose position is `byte` (positions never decrease).
-    fn line_at(&mut self, byte: usize) -> u64 {
-        let start = byte
-            + self.text[byte.min(self.text.len())..]
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
-        let start = start.min(self.text.len());
-        if start > self.counted_to {
-            let newlines = self.text[self.counted_to..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            self.line += newlines as u64;
-            self.counted_to = start;
-        }
-        self.line
+        Ok(export)
     }
 }
 
-fn disagreement(first: &Draft, later: &OrderFields, line: u64, column: Column) -> ImportError {
-    let order = quoted(&first.order.number);
-    let message = if column.is_personal() {
-        format!(
-            "differs from line {} of the same work order {order}",
-            first.first_line
-        )
-    } else {
-        format!(
-            "{} differs from {} on line {} of the same work order {order}",
-            shown(later, column),
-            shown(&first.order, column),
-            first.first_line
-        )
-    };
-    ImportError::at(line, column, message)
+/// A value of an order-level column of a row, as the export writes it.
+fn row_value(row: &OrderFields<'_>, column: Column) -> Option<String> {
+    match column {
+        Column::ClosedOn => row.closed_on.map(dms_date),
+        Column::Vin => Some(row.vin.to_string()),
+        Column::Make => Some(row.make.to_owned()),
+        Column::Model => Some(row.model.to_owned()),
+        Column::FirstRegistration => row.first_registration.map(dms_date),
+        Column::Odometer => row.odometer_km.map(|km| km.to_string()),
+        Column::RepairKind => row.kind.map(|k| k.as_str().to_owned()),
+        Column::Advisor => Some(row.advisor.to_string()),
+        _ => None,
+    }
 }
 
 /// The customer id of an imported customer: the export has none, so the first work order the
@@ -230,119 +389,55 @@ fn customer_id_for(code: &str) -> String {
     format!("dms-{safe}")
 }
 
-/// Turns every complete work order into a visit through the contract's validation.
-fn build_visits(drafts: Vec<Draft>, tz: Tz, errors: &mut ImportErrors) -> Vec<Visit> {
-    let mut visits = Vec::with_capacity(drafts.len());
-    let mut codes: HashMap<String, (String, u64)> = HashMap::new();
-    let mut customer_ids: HashMap<String, String> = HashMap::new();
-    for draft in drafts {
-        let code = fields::work_order_code(&draft.order.number);
-        match codes.get(&code) {
-            Some((number, line)) => {
-                let message = format!(
-                    "{} and {} (line {line}) are the same work-order id {code:?} in Latin letters",
-                    quoted(&draft.order.number),
-                    quoted(number),
-                );
-                errors.push(ImportError::at(
-                    draft.first_line,
-                    Column::WorkOrder,
-                    message,
-                ));
-                continue;
-            }
-            None => {
-                codes.insert(code.clone(), (draft.order.number.clone(), draft.first_line));
-            }
-        }
-        let customer_id = match &draft.order.phone {
-            Some(phone) => customer_ids
-                .entry(phone.clone())
-                .or_insert_with(|| customer_id_for(&code))
-                .clone(),
-            None => continue,
-        };
-        let located = Located::of(&draft);
-        let Some(dto) = visit_dto(draft, code, customer_id, tz) else {
-            continue;
-        };
-        match Visit::try_from(dto) {
-            Ok(visit) => visits.push(visit),
-            Err(problems) => {
-                for problem in problems.0 {
-                    errors.push(located.error(&problem));
+/// Every work order checked as a visit of the contract, on two threads; their problems after
+/// those found so far, oldest work order first.
+fn validate(export: &ParsedExport, mut errors: ImportErrors) -> ImportErrors {
+    let ids = &export.sorted;
+    let half = ids.len().div_ceil(2);
+    let check = |ids: &[u32]| {
+        let mut found = ImportErrors::default();
+        for &id in ids {
+            if let Err(problems) = export.visit(id) {
+                let located = Located { export, id };
+                for problem in &problems.0 {
+                    found.push(located.error(problem));
                 }
             }
         }
+        found
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| check(&ids[half..]));
+        let first = check(&ids[..half]);
+        (first, second.join().unwrap_or_default())
+    });
+    for found in [first, second] {
+        let unkept = found.total - found.errors.len();
+        for error in found.errors {
+            errors.push(error);
+        }
+        errors.total += unkept;
     }
-    visits
-}
-
-/// The body the CRM would have sent for this work order; `None` if a value did not parse.
-fn visit_dto(draft: Draft, code: String, customer_id: String, tz: Tz) -> Option<VisitDto> {
-    let o = draft.order;
-    let lines = draft
-        .lines
-        .into_iter()
-        .map(|(_, l)| {
-            Some(LineDto {
-                kind: l.kind?.as_str().to_owned(),
-                code: l.code,
-                name: l.name,
-                qty: l.qty?,
-                price: l.price?,
-                cost: l.cost?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(VisitDto {
-        work_order_id: code,
-        closed_at: closing_instant(o.closed_on?, tz).to_rfc3339(),
-        kind: o.kind?.as_str().to_owned(),
-        odometer_km: o.odometer_km?,
-        advisor_id: fields::advisor_id_of(&o.advisor),
-        customer: CustomerDto {
-            id: customer_id,
-            first_name: fields::first_name_of(&o.client),
-            phone: o.phone?,
-            telegram_chat_id: None,
-            consents: Consents::default(),
-        },
-        vehicle: VehicleDto {
-            vin: o.vin,
-            make: o.make,
-            model: o.model,
-            first_registration: o.first_registration?.format("%Y-%m-%d").to_string(),
-            warranty_until: None,
-        },
-        lines,
-    })
+    errors
 }
 
 /// Where a work order's contract fields came from in the file.
-struct Located {
-    first_line: u64,
-    number: String,
-    line_of_item: Vec<u64>,
+struct Located<'e> {
+    export: &'e ParsedExport,
+    id: u32,
 }
 
-impl Located {
-    fn of(draft: &Draft) -> Self {
-        Located {
-            first_line: draft.first_line,
-            number: draft.order.number.clone(),
-            line_of_item: draft.lines.iter().map(|(line, _)| *line).collect(),
-        }
-    }
-
+impl Located<'_> {
     /// A contract field error at the line and column of the export it came from.
     fn error(&self, problem: &FieldError) -> ImportError {
-        let order_column = |column| ImportError::at(self.first_line, column, &problem.message);
+        let first_line = self.export.orders[self.id].first_line;
+        let order_column = |column| ImportError::at(first_line, column, &problem.message);
+        let number = quoted(self.export.numbers.get(self.id));
         match problem.field.as_str() {
             "work_order_id" => ImportError::at(
-                self.first_line,
+                first_line,
                 Column::WorkOrder,
-                format!("{} {}", quoted(&self.number), problem.message),
+                format!("{number} {}", problem.message),
             ),
             "closed_at" => order_column(Column::ClosedOn),
             "kind" => order_column(Column::RepairKind),
@@ -357,8 +452,8 @@ impl Located {
             field => match self.item_field(field) {
                 Some((line, column)) => ImportError::at(line, column, &problem.message),
                 None => ImportError::line(
-                    self.first_line,
-                    format!("work order {}: {}", quoted(&self.number), problem.message),
+                    first_line,
+                    format!("work order {number}: {}", problem.message),
                 ),
             },
         }
@@ -368,16 +463,11 @@ impl Located {
     fn item_field(&self, field: &str) -> Option<(u64, Column)> {
         let rest = field.strip_prefix("lines[")?;
         let (index, name) = rest.split_once("].")?;
-        let line = *self.line_of_item.get(index.parse::<usize>().ok()?)?;
-        let column = match name {
-            "kind" => Column::LineKind,
-            "code" => Column::Code,
-            "name" => Column::Name,
-            "qty" => Column::Quantity,
-            "price" => Column::Price,
-            "cost" => Column::Cost,
-            _ => return None,
-        };
-        Some((line, column))
+        let order = &self.export.orders[self.id];
+        let item = self
+            .export
+            .items_of(order)
+            .nth(index.parse::<usize>().ok()?)?;
+        Some((item.line, line_column(name)?))
     }
 }

@@ -3,17 +3,20 @@
 //! vehicle re-forecast once after its last work order of the file
 //! ([`crate::forecasting::compute_forecast`], as [`crate::forecast_vehicle`] does).
 
-use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::Policy;
 use domain::{Customer, FieldError, ServiceDue, Visit, VisitErrors};
+use serde::de::IgnoredAny;
 use serde::Serialize;
-use store::repo::{Repos, MAX_VISITS_PER_TRANSACTION};
+use store::repo::Repos;
 use store::Store;
+use tokio::sync::mpsc::UnboundedSender;
 
-use super::group::ParsedExport;
+use super::export::{ParsedExport, TextId};
 use crate::forecasting::compute_forecast;
 use crate::visits::{honour_earlier_stop, store_visits};
 use crate::RecordVisitError;
@@ -61,134 +64,160 @@ impl ParsedExport {
 async fn known_customers<S: Store>(
     repos: &Repos<S>,
     export: &ParsedExport,
-) -> Result<HashMap<String, Customer>, RecordVisitError> {
+) -> Result<HashMap<TextId, Customer>, RecordVisitError> {
     let mut known = HashMap::new();
     let mut seen = HashSet::new();
-    for visit in &export.visits {
-        let phone = visit.customer().phone.as_str();
-        if !seen.insert(phone) {
+    for (_, order) in export.in_order() {
+        if !seen.insert(order.phone) {
             continue;
         }
+        let phone = export.texts.get(order.phone);
         let Some(id) = repos.customers.by_phone(phone).await? else {
             continue;
         };
         if let Some(stored) = repos.customers.get::<Customer>(&id).await? {
-            known.insert(phone.to_owned(), stored.profile);
+            known.insert(order.phone, stored.profile);
         }
     }
     Ok(known)
 }
 
-/// The visit with the stored customer in place of the export's.
-fn with_customer(visit: &Visit, customer: &Customer) -> Result<Visit, RecordVisitError> {
-    let mut parts = visit.clone().into_parts();
-    parts.customer = customer.clone();
-    Visit::new(parts)
-        .map_err(|e| RecordVisitError::Invalid(VisitErrors(vec![FieldError::new(e.field(), e)])))
+/// The work order as a visit, with the stored customer in place of the export's when the
+/// customer is known.
+fn visit_of(
+    export: &ParsedExport,
+    id: u32,
+    known: &HashMap<TextId, Customer>,
+) -> Result<Visit, RecordVisitError> {
+    let visit = export.visit(id).map_err(RecordVisitError::Invalid)?;
+    match known.get(&export.orders[id].phone) {
+        Some(stored) if stored != visit.customer() => {
+            let mut parts = visit.into_parts();
+            parts.customer = stored.clone();
+            Visit::new(parts).map_err(|e| {
+                RecordVisitError::Invalid(VisitErrors(vec![FieldError::new(e.field(), e)]))
+            })
+        }
+        _ => Ok(visit),
+    }
 }
 
-/// Where the transaction that starts at `start` ends: at most
-/// [`MAX_VISITS_PER_TRANSACTION`] visits, and before a vehicle or customer comes again, so the
-/// visits of one vehicle or customer are stored one after another in the export's order.
-fn batch_end(visits: &[Cow<'_, Visit>], start: usize) -> usize {
-    let mut vins = HashSet::new();
-    let mut customers = HashSet::new();
-    let mut end = start;
-    while let Some(visit) = visits.get(end) {
-        let fits = end - start < MAX_VISITS_PER_TRANSACTION
-            && vins.insert(visit.vehicle().vin().as_str())
-            && customers.insert(visit.customer().id.as_str());
-        if !fits {
-            break;
+/// The export's work orders (by id) in groups that share no vehicle and no customer, each in
+/// the order of the export: a vehicle's work orders, with those of every vehicle of its
+/// customers.
+fn groups(export: &ParsedExport) -> Vec<Vec<u32>> {
+    let mut vehicle_of: HashMap<TextId, u32> = HashMap::new();
+    let mut parent: Vec<u32> = Vec::new();
+    fn root(parent: &mut [u32], mut v: u32) -> u32 {
+        while parent[v as usize] != v {
+            let up = parent[parent[v as usize] as usize];
+            parent[v as usize] = up;
+            v = up;
         }
-        end += 1;
+        v
     }
-    end
+    let mut vehicles = Vec::with_capacity(export.work_orders());
+    let mut vehicle_of_phone: HashMap<TextId, u32> = HashMap::new();
+    for (_, order) in export.in_order() {
+        let next = parent.len() as u32;
+        let v = *vehicle_of.entry(order.vin).or_insert(next);
+        if v == next {
+            parent.push(v);
+        }
+        vehicles.push(v);
+        match vehicle_of_phone.entry(order.phone) {
+            Entry::Occupied(first) => {
+                let (a, b) = (root(&mut parent, *first.get()), root(&mut parent, v));
+                parent[a.max(b) as usize] = a.min(b);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(v);
+            }
+        }
+    }
+    let mut group_of: HashMap<u32, usize> = HashMap::new();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (&id, v) in export.sorted.iter().zip(vehicles) {
+        let r = root(&mut parent, v);
+        let g = *group_of.entry(r).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(id);
+    }
+    groups
 }
 
 /// Forecasts written in one batch.
 const FORECAST_BATCH: usize = 500;
 
+/// Tasks recording groups at once: parsing is done, so a group's visits are built and
+/// serialised on one core while another's are written.
+const WORKERS: usize = 2;
+
+/// What recording some groups did.
+#[derive(Debug, Default)]
+struct Recorded {
+    recorded: usize,
+    forecast: usize,
+}
+
 /// Records every work order of a validated export as the visits webhook would, as of `now`:
-/// stored once per work order (one stored before is a skipped duplicate), an earlier STOP
-/// honoured (once per customer: nothing else writes while the import holds the store, and a
-/// STOP arriving later finds the stored customer), and each vehicle with a work order stored
-/// now re-forecast once, after its last work order of the file. Work orders are stored up to
-/// [`MAX_VISITS_PER_TRANSACTION`] at a time and forecasts written in batches, which leaves the
-/// store as recording them one by one through [`crate::record_visit`] would. `progress` hears
-/// the number of work orders done.
+/// stored once per work order (one stored before is a skipped duplicate), an earlier STOP and
+/// an erasure honoured (once per customer: nothing else writes while the import holds the
+/// store, and a STOP arriving later finds the stored customer), the reminder or offer a visit
+/// followed credited, and each vehicle with a work order stored now re-forecast once, after its
+/// last work order of the file. The work orders go in groups that share no vehicle or customer
+/// (a vehicle's, with those of its customers' other vehicles), each in the export's order, so
+/// vehicles and customers are written once per group and the store ends as recording the work
+/// orders one by one through [`crate::record_visit`] would, whichever group goes first; two
+/// tasks record groups at once. `progress` hears the number of work orders done.
 ///
 /// Reached from the CLI as `autodrive import FILE.csv`.
 pub async fn import_export<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
-    export: &ParsedExport,
+    export: Arc<ParsedExport>,
     now: DateTime<Utc>,
     mut progress: impl FnMut(usize),
 ) -> Result<ImportSummary, RecordVisitError> {
-    let known = known_customers(repos, export).await?;
-    let visits = export
-        .visits
-        .iter()
-        .map(|visit| match known.get(visit.customer().phone.as_str()) {
-            Some(stored) if stored != visit.customer() => {
-                with_customer(visit, stored).map(Cow::Owned)
-            }
-            _ => Ok(Cow::Borrowed(visit)),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let last_of_vehicle: HashMap<&str, usize> = visits
-        .iter()
-        .enumerate()
-        .map(|(i, visit)| (visit.vehicle().vin().as_str(), i))
-        .collect();
-    let mut with_new_visits: HashSet<&str> = HashSet::new();
-    let mut checked_stops: HashSet<&str> = HashSet::new();
-    let mut forecasts: Vec<(&str, ServiceDue)> = Vec::new();
+    let known = Arc::new(known_customers(repos, &export).await?);
     let today = now.with_timezone(&policy.time_zone()).date_naive();
-    let (mut recorded, mut forecast) = (0, 0);
-    let mut start = 0;
-    while start < visits.len() {
-        let end = batch_end(&visits, start);
-        let batch: Vec<&Visit> = visits[start..end].iter().map(AsRef::as_ref).collect();
-        let stored = store_visits(repos, policy, &batch).await?;
-        for (i, (visit, newly_stored)) in (start..end).zip(batch.into_iter().zip(stored)) {
-            if checked_stops.insert(visit.customer().id.as_str()) {
-                honour_earlier_stop(repos, visit.customer()).await?;
-            }
-            let vin = visit.vehicle().vin().as_str();
-            if newly_stored {
-                recorded += 1;
-                with_new_visits.insert(vin);
-                crate::conversions::credit_conversion(repos, policy, visit).await?;
-            }
-            if last_of_vehicle.get(vin) == Some(&i) && with_new_visits.contains(vin) {
-                forecast += 1;
-                if let Some(due) = compute_forecast(repos, policy, visit.vehicle(), today).await? {
-                    forecasts.push((vin, due));
-                }
-            }
-        }
-        if forecasts.len() >= FORECAST_BATCH {
-            let batch = std::mem::take(&mut forecasts);
-            repos
-                .forecasts
-                .put_many(batch.iter().map(|(vin, due)| (*vin, due)))
-                .await?;
-        }
-        progress(end);
-        start = end;
+    let mut shares: Vec<Vec<Vec<u32>>> = (0..WORKERS).map(|_| Vec::new()).collect();
+    for (i, group) in groups(&export).into_iter().enumerate() {
+        shares[i % WORKERS].push(group);
     }
-    repos
-        .forecasts
-        .put_many(forecasts.iter().map(|(vin, due)| (*vin, due)))
-        .await?;
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut tasks = tokio::task::JoinSet::new();
+    for share in shares {
+        let (repos, policy) = (repos.clone(), policy.clone());
+        let (export, known, done) = (Arc::clone(&export), Arc::clone(&known), done_tx.clone());
+        tasks.spawn(async move {
+            record_groups(&repos, &policy, &export, &known, share, today, &done).await
+        });
+    }
+    drop(done_tx);
+    let mut done = 0;
+    while let Some(n) = done_rx.recv().await {
+        done += n;
+        progress(done);
+    }
+    let mut total = Recorded::default();
+    while let Some(joined) = tasks.join_next().await {
+        let part = joined.map_err(|e| {
+            RecordVisitError::Store(store::StoreError::Backend(anyhow::anyhow!(
+                "an import task failed: {e}"
+            )))
+        })??;
+        total.recorded += part.recorded;
+        total.forecast += part.forecast;
+    }
     let summary = ImportSummary {
         dry_run: false,
-        recorded,
-        duplicates: export.work_orders() - recorded,
+        recorded: total.recorded,
+        duplicates: export.work_orders() - total.recorded,
         known_customers: known.len(),
-        forecast,
+        forecast: total.forecast,
         ..export.dry_summary()
     };
     tracing::info!(
@@ -199,4 +228,71 @@ pub async fn import_export<S: Store>(
         "dms export imported"
     );
     Ok(summary)
+}
+
+/// Records groups of work orders one after another, telling `done` how many work orders each
+/// group held.
+async fn record_groups<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    export: &ParsedExport,
+    known: &HashMap<TextId, Customer>,
+    groups: Vec<Vec<u32>>,
+    today: NaiveDate,
+    done: &UnboundedSender<usize>,
+) -> Result<Recorded, RecordVisitError> {
+    let mut checked_customers: HashSet<TextId> = HashSet::new();
+    let mut forecasts: Vec<(String, ServiceDue)> = Vec::new();
+    let mut recorded = Recorded::default();
+    for group in groups {
+        let visits = group
+            .iter()
+            .map(|&id| visit_of(export, id, known))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&Visit> = visits.iter().collect();
+        let stored = store_visits(repos, policy, &refs).await?;
+        for (&i, visit) in group.iter().zip(&visits) {
+            if checked_customers.insert(export.orders[i].phone) {
+                honour_earlier_stop(repos, visit.customer()).await?;
+                crate::booking::rights::honour_erasure(repos, visit).await?;
+            }
+        }
+        // The vehicles with a work order stored now, each with its last visit.
+        let mut vehicles: Vec<(&str, &Visit)> = Vec::new();
+        for (visit, _) in visits.iter().zip(&stored).filter(|(_, new)| **new) {
+            recorded.recorded += 1;
+            let vin = visit.vehicle().vin().as_str();
+            match vehicles.iter_mut().find(|(v, _)| *v == vin) {
+                Some(last) => last.1 = visit,
+                None => vehicles.push((vin, visit)),
+            }
+        }
+        for &(vin, last) in &vehicles {
+            // Nothing the import does opens a cycle: with none open, no visit converts.
+            if repos.cycles.open_cycle::<IgnoredAny>(vin).await?.is_some() {
+                let new_visits = visits.iter().zip(&stored).filter(|(_, new)| **new);
+                for (visit, _) in new_visits.filter(|(v, _)| v.vehicle().vin().as_str() == vin) {
+                    crate::conversions::credit_conversion(repos, policy, visit).await?;
+                }
+            }
+            recorded.forecast += 1;
+            if let Some(due) = compute_forecast(repos, policy, last.vehicle(), today).await? {
+                forecasts.push((vin.to_owned(), due));
+            }
+        }
+        if forecasts.len() >= FORECAST_BATCH {
+            let batch = std::mem::take(&mut forecasts);
+            repos
+                .forecasts
+                .put_many(batch.iter().map(|(vin, due)| (vin.as_str(), due)))
+                .await?;
+        }
+        // The receiver stops listening only when the import is over.
+        let _ = done.send(group.len());
+    }
+    repos
+        .forecasts
+        .put_many(forecasts.iter().map(|(vin, due)| (vin.as_str(), due)))
+        .await?;
+    Ok(recorded)
 }

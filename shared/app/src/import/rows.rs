@@ -1,12 +1,16 @@
 //! Reading the export's rows: the header, then each row's columns parsed from the DMS's
-//! notation, every problem kept with its line and column.
+//! notation and each work-order line checked by the contract's rules, every problem kept with
+//! its line and column.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::NaiveDate;
-use domain::{LineKind, VisitKind};
+use domain::values::LineDto;
+use domain::{VisitKind, WorkOrderLine};
 
 use super::fields::{self, Column};
+use super::records::Record;
 
 /// One problem of the export, at a line of the file (the header is line 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,44 +86,34 @@ impl fmt::Display for ImportErrors {
 
 impl std::error::Error for ImportErrors {}
 
-/// The columns every row of a work order repeats; `None` where the value did not parse (the
-/// problem is reported).
+/// The columns every row of a work order repeats, as this row has them; `None` where the value
+/// did not parse (the problem is reported).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OrderFields {
-    pub number: String,
+pub(crate) struct OrderFields<'r> {
+    pub number: &'r str,
     pub closed_on: Option<NaiveDate>,
-    pub client: String,
+    pub client: Cow<'r, str>,
     pub phone: Option<String>,
-    pub vin: String,
-    pub make: String,
-    pub model: String,
+    pub vin: Cow<'r, str>,
+    pub make: &'r str,
+    pub model: &'r str,
     pub first_registration: Option<NaiveDate>,
     pub odometer_km: Option<i64>,
     pub kind: Option<VisitKind>,
-    pub advisor: String,
+    pub advisor: Cow<'r, str>,
 }
 
-/// The columns of one work-order line; amounts in the contract's plain decimal form.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LineFields {
-    pub kind: Option<LineKind>,
-    pub code: String,
-    pub name: String,
-    pub qty: Option<String>,
-    pub price: Option<String>,
-    pub cost: Option<String>,
-}
-
-/// One row of the export.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Row {
+/// One row of the export: its work order's columns and its line, `None` when a value of the
+/// line did not parse or the contract refused it (the problems are reported).
+#[derive(Debug)]
+pub(crate) struct Row<'r> {
     pub line: u64,
-    pub order: OrderFields,
-    pub item: LineFields,
+    pub order: OrderFields<'r>,
+    pub item: Option<WorkOrderLine>,
 }
 
 /// Checks the header (line 1): exactly the 17 columns of [`fields::header`].
-pub(crate) fn check_header(record: &csv::StringRecord) -> Result<(), ImportError> {
+pub(crate) fn check_header(record: &Record) -> Result<(), ImportError> {
     let expected = || format!("the header must be exactly {:?}", fields::header());
     if record.len() != Column::ALL.len() {
         return Err(ImportError::line(
@@ -144,11 +138,8 @@ pub(crate) fn check_header(record: &csv::StringRecord) -> Result<(), ImportError
 }
 
 /// Parses one data row, reporting each bad value with its line and column.
-pub(crate) fn parse_row(
-    line: u64,
-    record: &csv::StringRecord,
-    errors: &mut ImportErrors,
-) -> Option<Row> {
+pub(crate) fn parse_row<'r>(record: &'r Record, errors: &mut ImportErrors) -> Option<Row<'r>> {
+    let line = record.line;
     if record.len() != Column::ALL.len() {
         errors.push(ImportError::line(
             line,
@@ -160,19 +151,20 @@ pub(crate) fn parse_row(
         ));
         return None;
     }
-    let text = |column: Column| record.get(column as usize).unwrap_or("").trim();
+    let text = |column: Column| record.get(column as usize).trim();
     let mut parsed = Parsed { line, errors };
-    let number = text(Column::WorkOrder).to_owned();
+    let number = text(Column::WorkOrder);
     if number.is_empty() {
         parsed.keep(Column::WorkOrder, Err::<(), _>("is empty".to_owned()));
     }
     let order = OrderFields {
+        number,
         closed_on: parsed.keep(Column::ClosedOn, fields::parse_date(text(Column::ClosedOn))),
         client: squeeze(text(Column::Customer)),
         phone: parsed.keep(Column::Phone, fields::normalise_phone(text(Column::Phone))),
-        vin: text(Column::Vin).to_uppercase(),
-        make: text(Column::Make).to_owned(),
-        model: text(Column::Model).to_owned(),
+        vin: upper(text(Column::Vin)),
+        make: text(Column::Make),
+        model: text(Column::Model),
         first_registration: parsed.keep(
             Column::FirstRegistration,
             fields::parse_date(text(Column::FirstRegistration)),
@@ -183,23 +175,56 @@ pub(crate) fn parse_row(
             fields::parse_repair_kind(text(Column::RepairKind)),
         ),
         advisor: squeeze(text(Column::Advisor)),
-        number,
     };
-    let item = LineFields {
-        kind: parsed.keep(
-            Column::LineKind,
-            fields::parse_line_kind(text(Column::LineKind)),
-        ),
-        code: text(Column::Code).to_owned(),
-        name: text(Column::Name).to_owned(),
-        qty: parsed.keep(
-            Column::Quantity,
-            fields::parse_decimal(text(Column::Quantity)),
-        ),
-        price: parsed.keep(Column::Price, fields::parse_decimal(text(Column::Price))),
-        cost: parsed.keep(Column::Cost, fields::parse_decimal(text(Column::Cost))),
+    let kind = parsed.keep(
+        Column::LineKind,
+        fields::parse_line_kind(text(Column::LineKind)),
+    );
+    let qty = parsed.keep(
+        Column::Quantity,
+        fields::parse_decimal(text(Column::Quantity)),
+    );
+    let price = parsed.keep(Column::Price, fields::parse_decimal(text(Column::Price)));
+    let cost = parsed.keep(Column::Cost, fields::parse_decimal(text(Column::Cost)));
+    let item = match (kind, qty, price, cost) {
+        (Some(kind), Some(qty), Some(price), Some(cost)) => {
+            let dto = LineDto {
+                kind: kind.as_str().to_owned(),
+                code: text(Column::Code).to_owned(),
+                name: text(Column::Name).to_owned(),
+                qty,
+                price,
+                cost,
+            };
+            match WorkOrderLine::try_from(dto) {
+                Ok(item) => Some(item),
+                Err(problems) => {
+                    for problem in problems.0 {
+                        let column = line_column(problem.field()).unwrap_or(Column::LineKind);
+                        parsed
+                            .errors
+                            .push(ImportError::at(line, column, problem.to_string()));
+                    }
+                    None
+                }
+            }
+        }
+        _ => None,
     };
     Some(Row { line, order, item })
+}
+
+/// The column of a work-order line's contract field.
+pub(crate) fn line_column(field: &str) -> Option<Column> {
+    Some(match field {
+        "kind" => Column::LineKind,
+        "code" => Column::Code,
+        "name" => Column::Name,
+        "qty" => Column::Quantity,
+        "price" => Column::Price,
+        "cost" => Column::Cost,
+        _ => return None,
+    })
 }
 
 /// Values of one row, each problem reported at the row's line.
@@ -219,61 +244,41 @@ impl Parsed<'_> {
     }
 }
 
-fn squeeze(text: &str) -> String {
-    if text.contains(char::is_whitespace) {
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Words separated by one space (borrowed when they are already).
+fn squeeze(text: &str) -> Cow<'_, str> {
+    let squeezed = text
+        .split(' ')
+        .all(|word| !word.is_empty() && !word.contains(char::is_whitespace));
+    if squeezed || text.is_empty() {
+        Cow::Borrowed(text)
     } else {
-        text.to_owned()
+        Cow::Owned(text.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }
 
-/// The order-level columns of `later` that disagree with `first` (values that did not parse
-/// are not compared).
-pub(crate) fn disagreements(first: &OrderFields, later: &OrderFields) -> Vec<Column> {
-    fn differ<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
-        matches!((a, b), (Some(a), Some(b)) if a != b)
+/// Upper case (borrowed when it is already).
+fn upper(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_lowercase) || !text.is_ascii() {
+        let upper = text.to_uppercase();
+        if upper == text {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(upper)
+        }
+    } else {
+        Cow::Borrowed(text)
     }
-    let checks = [
-        (Column::ClosedOn, differ(&first.closed_on, &later.closed_on)),
-        (Column::Customer, first.client != later.client),
-        (Column::Phone, differ(&first.phone, &later.phone)),
-        (Column::Vin, first.vin != later.vin),
-        (Column::Make, first.make != later.make),
-        (Column::Model, first.model != later.model),
-        (
-            Column::FirstRegistration,
-            differ(&first.first_registration, &later.first_registration),
-        ),
-        (
-            Column::Odometer,
-            differ(&first.odometer_km, &later.odometer_km),
-        ),
-        (Column::RepairKind, differ(&first.kind, &later.kind)),
-        (Column::Advisor, first.advisor != later.advisor),
-    ];
-    checks
-        .into_iter()
-        .filter(|&(_, differs)| differs)
-        .map(|(column, _)| column)
-        .collect()
 }
 
 /// A value of an order-level column for a message (personal data is not repeated).
-pub(crate) fn shown(order: &OrderFields, column: Column) -> String {
-    let date = |d: &Option<NaiveDate>| d.map(|d| d.format("%d.%m.%Y").to_string());
-    let value = match column {
-        Column::ClosedOn => date(&order.closed_on),
-        Column::Vin => Some(order.vin.clone()),
-        Column::Make => Some(order.make.clone()),
-        Column::Model => Some(order.model.clone()),
-        Column::FirstRegistration => date(&order.first_registration),
-        Column::Odometer => order.odometer_km.map(|km| km.to_string()),
-        Column::RepairKind => order.kind.map(|k| k.as_str().to_owned()),
-        Column::Advisor => Some(order.advisor.clone()),
-        _ => None,
-    };
+pub(crate) fn shown(column: Column, value: Option<String>) -> String {
     match value {
         Some(v) if !column.is_personal() => fields::quoted(&v),
         _ => "a different value".to_owned(),
     }
+}
+
+/// A date as the export writes it.
+pub(crate) fn dms_date(date: NaiveDate) -> String {
+    date.format("%d.%m.%Y").to_string()
 }

@@ -207,8 +207,8 @@ fn rows_of_one_work_order_need_not_be_adjacent() {
     ]);
     let export = parse_export(text.as_bytes().to_vec(), TZ).unwrap();
     assert_eq!(export.work_orders(), 2);
-    let a1 = export
-        .visits()
+    let visits = export.visits();
+    let a1 = visits
         .iter()
         .find(|v| v.work_order_id().as_str() == "A1")
         .unwrap();
@@ -318,11 +318,8 @@ fn work_orders_are_recorded_oldest_first_whatever_the_files_order() {
         row("A1", "1000", "Работа", "L1", "100").replace("12.11.2026", "01.03.2024"),
     ]);
     let export = parse_export(text.as_bytes().to_vec(), TZ).unwrap();
-    let order: Vec<_> = export
-        .visits()
-        .iter()
-        .map(|v| v.work_order_id().as_str())
-        .collect();
+    let visits = export.visits();
+    let order: Vec<_> = visits.iter().map(|v| v.work_order_id().as_str()).collect();
     assert_eq!(order, ["A1", "A2"]);
     assert!(export
         .visits()

@@ -72,6 +72,8 @@ pub struct VisitFacts {
     pub odometer_km: u32,
     pub revenue: Money,
     pub cost: Money,
+    /// The service advisor on the work order, when the CRM named one.
+    pub advisor_id: Option<String>,
 }
 
 impl VisitFacts {
@@ -235,6 +237,7 @@ impl Base {
                     odometer_km: v.visit.odometer().km(),
                     revenue: v.visit.total_price(),
                     cost: v.visit.total_cost(),
+                    advisor_id: v.visit.advisor_id().map(|a| a.as_str().to_owned()),
                 })
                 .collect();
             let interval_months = vins

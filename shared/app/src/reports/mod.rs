@@ -38,15 +38,24 @@ pub enum ReportName {
     Abc,
     Rfm,
     Offers,
+    /// The KPIs of a period (`crate::kpi`).
+    Kpi,
+    /// The message funnel by stage and offer rule.
+    Funnel,
+    /// The control-group uplift.
+    Uplift,
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 5] = [
+    pub const ALL: [ReportName; 8] = [
         ReportName::Mileage,
         ReportName::Lost,
         ReportName::Abc,
         ReportName::Rfm,
         ReportName::Offers,
+        ReportName::Kpi,
+        ReportName::Funnel,
+        ReportName::Uplift,
     ];
 
     /// The name on the command line, in a URL and in file names.
@@ -57,6 +66,9 @@ impl ReportName {
             ReportName::Abc => "abc",
             ReportName::Rfm => "rfm",
             ReportName::Offers => "offers",
+            ReportName::Kpi => "kpi",
+            ReportName::Funnel => "funnel",
+            ReportName::Uplift => "uplift",
         }
     }
 
@@ -83,6 +95,9 @@ pub struct ReportRequest {
     pub abc_by: Option<AbcBasis>,
     /// Whose messages `offers` lists.
     pub offers: OffersFilter,
+    /// `uplift` (and the uplift rows of `kpi`): days after the period a visit still counts;
+    /// [`crate::kpi::DEFAULT_GRACE_DAYS`] when `None`.
+    pub grace_days: Option<u32>,
 }
 
 impl ReportRequest {
@@ -94,6 +109,7 @@ impl ReportRequest {
             period: Period::until(at),
             abc_by: None,
             offers: OffersFilter::All,
+            grace_days: None,
         }
     }
 }
@@ -107,6 +123,7 @@ pub struct ReportOptions {
     pub by: Option<AbcBasis>,
     pub customer: Option<String>,
     pub vin: Option<String>,
+    pub grace_days: Option<u32>,
 }
 
 /// `revenue` or `margin`.
@@ -133,6 +150,9 @@ impl ReportRequest {
         if (options.customer.is_some() || options.vin.is_some()) && name != ReportName::Offers {
             return Err("customer and vin apply to the offers report only".into());
         }
+        if options.grace_days.is_some() && !matches!(name, ReportName::Kpi | ReportName::Uplift) {
+            return Err("grace-days applies to the kpi and uplift reports only".into());
+        }
         if options.customer.is_some() && options.vin.is_some() {
             return Err("give either a customer or a vin".into());
         }
@@ -151,6 +171,7 @@ impl ReportRequest {
             },
             abc_by: options.by,
             offers,
+            grace_days: options.grace_days,
         })
     }
 }
@@ -215,5 +236,25 @@ pub async fn table_of<S: Store>(
         ReportName::Offers => offers_report(repos, base, policy, request.offers.clone(), period)
             .await?
             .table(),
+        ReportName::Kpi | ReportName::Funnel | ReportName::Uplift => {
+            let report =
+                crate::kpi::compute_with_base(repos, base, policy, &kpi_query(request)).await?;
+            match request.name {
+                ReportName::Kpi => report.kpi_table(),
+                ReportName::Funnel => report.funnel_table(),
+                _ => report.uplift_table(),
+            }
+        }
     })
+}
+
+/// The KPI query a report request makes: its period (the last
+/// [`crate::kpi::DEFAULT_PERIOD_DAYS`] days when it has no start) as of its report day.
+pub fn kpi_query(request: &ReportRequest) -> crate::kpi::KpiQuery {
+    let mut query =
+        crate::kpi::KpiQuery::of_period(request.period.from, request.period.to, request.at);
+    if let Some(days) = request.grace_days {
+        query.grace_days = days;
+    }
+    query
 }

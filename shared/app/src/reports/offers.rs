@@ -260,7 +260,7 @@ async fn booking_facts<S: Store>(
     customer_id: &str,
 ) -> Result<BTreeMap<String, BookingFacts>, StoreError> {
     let rank = |s: BookingState| match s {
-        BookingState::Confirmed => 2,
+        BookingState::Confirmed | BookingState::NoShow => 2,
         BookingState::Held => 1,
         BookingState::Cancelled | BookingState::Lapsed => 0,
     };

@@ -58,6 +58,7 @@ pub fn booking_state_ru(state: BookingState) -> &'static str {
         BookingState::Confirmed => "подтверждена",
         BookingState::Cancelled => "отменена",
         BookingState::Lapsed => "не подтверждена вовремя",
+        BookingState::NoShow => "клиент не приехал",
     }
 }
 

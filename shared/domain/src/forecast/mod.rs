@@ -15,6 +15,9 @@ pub enum ReadingSource {
     Visit,
     /// Told by the customer (messenger reply, phone call).
     CustomerReported,
+    /// Told by the customer as the odometer at a maintenance done elsewhere: a reading and the
+    /// service the next one counts from.
+    ServiceElsewhere,
 }
 
 /// One odometer reading as recorded, not yet trusted.

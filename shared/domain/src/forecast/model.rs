@@ -2,6 +2,8 @@
 //! history (a heavy-tailed fleet prior, drift and wholesale moves of the level), and the level's
 //! uncertainty with the coming period's own turned into an 80 % interval of the due date.
 
+use std::cell::RefCell;
+
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 use super::{
@@ -87,6 +89,42 @@ struct Point {
     source: ReadingSource,
 }
 
+/// The order in which readings are read: by date, then km.
+fn reading_order(r: &Reading) -> (NaiveDate, u32) {
+    (r.date, r.km)
+}
+
+/// Buffers a forecast works in, kept from one vehicle to the next on a thread, so that a
+/// forecast allocates only what it returns.
+#[derive(Default)]
+struct Scratch {
+    /// The readings as of the forecast's day, sorted, when the input's are not.
+    readings: Vec<Reading>,
+    work: Work,
+}
+
+/// Where the trusted points are worked out.
+#[derive(Default)]
+struct Work {
+    /// Each reading's day, counted from the first.
+    days: Vec<i64>,
+    /// The trusted readings' indices.
+    chain: Vec<usize>,
+    points: Vec<Point>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// Runs `work` with this thread's scratch buffers (new ones if they are in use).
+fn with_scratch<T>(work: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => work(&mut scratch),
+        Err(_) => work(&mut Scratch::default()),
+    })
+}
+
 /// Forecasts with the default schedule (15,000 km / 12 months) and assumptions.
 pub fn forecast_due(input: &ForecastInput<'_>) -> Result<ServiceDue, ForecastError> {
     Forecaster::default().forecast(input)
@@ -101,27 +139,36 @@ impl Forecaster {
     }
 
     pub fn forecast(&self, input: &ForecastInput<'_>) -> Result<ServiceDue, ForecastError> {
-        let mut readings: Vec<Reading> = match input.as_of {
-            Some(as_of) => input
-                .readings
-                .iter()
-                .filter(|r| r.date <= as_of)
-                .copied()
-                .collect(),
-            None => input.readings.to_vec(),
+        with_scratch(|scratch| self.forecast_in(input, scratch))
+    }
+
+    fn forecast_in(
+        &self,
+        input: &ForecastInput<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<ServiceDue, ForecastError> {
+        let seen = |r: &&Reading| input.as_of.is_none_or(|as_of| r.date <= as_of);
+        // A log comes sorted, as of its last day, as a rule: it is read where it is.
+        let readings: &[Reading] = if input.readings.is_sorted_by_key(reading_order)
+            && input.readings.iter().all(|r| seen(&r))
+        {
+            input.readings
+        } else {
+            let own = &mut scratch.readings;
+            own.clear();
+            own.extend(input.readings.iter().filter(seen));
+            own.sort_unstable_by_key(reading_order);
+            own
         };
-        let mut flags = Vec::new();
         if readings.is_empty() {
             return Err(ForecastError::NoReadings);
         }
-        readings.sort_unstable_by_key(|r| (r.date, r.km));
         let origin = readings[0].date;
         let day = |d: NaiveDate| days_between(origin, d);
+        let mut flags = Vec::new();
+        let points: &[Point] = self.trusted_points(readings, origin, &mut flags, &mut scratch.work);
 
-        let trusted = self.trusted_chain(&readings, origin, &mut flags);
-        let points = self.continuous_points(&readings, &trusted, origin, &mut flags);
-
-        let (service_day, service_km) = self.service_anchor(input.last_service, &points, origin);
+        let (service_day, service_km) = self.service_anchor(input.last_service, points, origin);
         let service_date = date_after(origin, service_day);
         let registration = input
             .first_registration
@@ -134,12 +181,12 @@ impl Forecaster {
         let time_due = add_months(service_date, self.schedule.months);
         let time_due_day = day(time_due);
         let target_km = service_km + f64::from(self.schedule.km);
-        let estimate = self.estimate_rate(&points, registration);
+        let estimate = self.estimate_rate(points, registration);
         let last = *points.last().unwrap_or(&points[0]);
 
         let distance_due_day = |rate: f64| -> f64 {
             if last.km >= target_km {
-                crossing_day(&points, target_km).unwrap_or(last.day as f64)
+                crossing_day(points, target_km).unwrap_or(last.day as f64)
             } else {
                 last.day as f64 + (target_km - last.km) / rate
             }
@@ -191,49 +238,51 @@ impl Forecaster {
         })
     }
 
-    /// Indices of the longest run of readings that a car can actually have produced:
-    /// never decreasing, never faster than `max_km_per_day`. Everything else is flagged.
-    fn trusted_chain(
+    /// The trusted points of `readings` (sorted, not empty), in `work.points`; the readings not
+    /// trusted are flagged.
+    fn trusted_points<'w>(
         &self,
         readings: &[Reading],
         origin: NaiveDate,
         flags: &mut Vec<ReadingFlag>,
-    ) -> Vec<usize> {
+        work: &'w mut Work,
+    ) -> &'w [Point] {
+        let Work {
+            days,
+            chain,
+            points,
+        } = work;
+        days.clear();
+        days.extend(readings.iter().map(|r| days_between(origin, r.date)));
+        self.trusted_chain(readings, days, flags, chain);
+        self.continuous_points(readings, days, chain, origin, flags, points);
+        points
+    }
+
+    /// Indices of the longest run of readings that a car can actually have produced:
+    /// never decreasing, never faster than `max_km_per_day`, in `chain`. Everything else is
+    /// flagged.
+    fn trusted_chain(
+        &self,
+        readings: &[Reading],
+        days: &[i64],
+        flags: &mut Vec<ReadingFlag>,
+        chain: &mut Vec<usize>,
+    ) {
         let n = readings.len();
-        // (length of the best run ending here, the reading before it in that run)
-        let mut best: Vec<(u32, u32)> = vec![(1, u32::MAX); n];
-        let days: Vec<(i32, u32)> = readings
-            .iter()
-            .map(|r| (r.date.num_days_from_ce(), r.km))
-            .collect();
-        for i in 0..n {
-            for j in 0..i {
-                if self.plausible_pace(days[j], days[i]) && best[j].0 + 1 >= best[i].0 {
-                    best[i] = (best[j].0 + 1, j as u32);
-                }
-            }
+        let plausible = |j: usize, i: usize| {
+            self.plausible_pace((days[j], readings[j].km), (days[i], readings[i].km))
+        };
+        chain.clear();
+        // Every step plausible (the usual log): the whole log is the one longest run.
+        if (1..n).all(|i| plausible(i - 1, i)) {
+            chain.extend(0..n);
+        } else {
+            self.longest_plausible_run(readings, plausible, chain);
         }
-        let mut end = 0;
-        for i in 0..n {
-            let longer = best[i].0 > best[end].0;
-            let as_long_but_lower = best[i].0 == best[end].0 && readings[i].km <= readings[end].km;
-            if longer || as_long_but_lower {
-                end = i;
-            }
-        }
-        let mut chain = Vec::with_capacity(best[end].0 as usize);
-        let mut i = end;
-        loop {
-            chain.push(i);
-            if best[i].1 == u32::MAX {
-                break;
-            }
-            i = best[i].1 as usize;
-        }
-        chain.reverse();
-        self.drop_spikes(readings, &mut chain, origin, flags);
+        self.drop_spikes(readings, days, chain, flags);
         if chain.len() == n {
-            return chain;
+            return;
         }
         let mut next = chain.iter().peekable();
         for (i, r) in readings.iter().enumerate() {
@@ -255,18 +304,54 @@ impl Forecaster {
                 }
             });
         }
-        chain
+    }
+
+    /// The longest run of readings each a plausible step from the one before (the lowest of
+    /// equally long ones), by dynamic programming over every pair, into `chain`.
+    fn longest_plausible_run(
+        &self,
+        readings: &[Reading],
+        plausible: impl Fn(usize, usize) -> bool,
+        chain: &mut Vec<usize>,
+    ) {
+        let n = readings.len();
+        // (length of the best run ending here, the reading before it in that run)
+        let mut best: Vec<(u32, u32)> = vec![(1, u32::MAX); n];
+        for i in 0..n {
+            for j in 0..i {
+                if plausible(j, i) && best[j].0 + 1 >= best[i].0 {
+                    best[i] = (best[j].0 + 1, j as u32);
+                }
+            }
+        }
+        let mut end = 0;
+        for i in 0..n {
+            let longer = best[i].0 > best[end].0;
+            let as_long_but_lower = best[i].0 == best[end].0 && readings[i].km <= readings[end].km;
+            if longer || as_long_but_lower {
+                end = i;
+            }
+        }
+        let mut i = end;
+        loop {
+            chain.push(i);
+            if best[i].1 == u32::MAX {
+                break;
+            }
+            i = best[i].1 as usize;
+        }
+        chain.reverse();
     }
 
     fn plausible_step(&self, from: &Reading, to: &Reading) -> bool {
         self.plausible_pace(
-            (from.date.num_days_from_ce(), from.km),
-            (to.date.num_days_from_ce(), to.km),
+            (i64::from(from.date.num_days_from_ce()), from.km),
+            (i64::from(to.date.num_days_from_ce()), to.km),
         )
     }
 
     /// Whether a car can go from `(day, km)` to `(day, km)`: never back, never too fast.
-    fn plausible_pace(&self, from: (i32, u32), to: (i32, u32)) -> bool {
+    fn plausible_pace(&self, from: (i64, u32), to: (i64, u32)) -> bool {
         let days = (to.0 - from.0).max(1) as f64;
         to.1 >= from.1 && f64::from(to.1 - from.1) <= self.params.max_km_per_day * days
     }
@@ -276,34 +361,30 @@ impl Forecaster {
     fn drop_spikes(
         &self,
         readings: &[Reading],
+        days: &[i64],
         chain: &mut Vec<usize>,
-        _origin: NaiveDate,
         flags: &mut Vec<ReadingFlag>,
     ) {
         if chain.len() < 4 {
             return;
         }
-        let pace = |a: &Reading, b: &Reading| {
-            f64::from(b.km - a.km) / days_between(a.date, b.date).max(1) as f64
+        let pace = |a: usize, b: usize| {
+            f64::from(readings[b].km - readings[a].km) / (days[b] - days[a]).max(1) as f64
         };
-        let first = &readings[chain[0]];
-        let last = &readings[chain[chain.len() - 1]];
-        let usual = pace(first, last).max(self.params.min_km_per_day);
+        let usual = pace(chain[0], chain[chain.len() - 1]).max(self.params.min_km_per_day);
         let mut k = 1;
         while k + 1 < chain.len() {
-            let (a, b, c) = (
-                &readings[chain[k - 1]],
-                &readings[chain[k]],
-                &readings[chain[k + 1]],
-            );
+            let (a, b, c) = (chain[k - 1], chain[k], chain[k + 1]);
+            let long_enough = days[b] - days[a] >= 7 && days[c] - days[b] >= 7;
             let (into, out) = (pace(a, b).max(0.1), pace(b, c).max(0.1));
-            let skip = pace(a, c);
-            let lopsided = into / out > 10.0 || out / into > 10.0;
-            let skip_is_usual = skip > usual / 3.0 && skip < usual * 3.0;
             let strays = (into.max(out) > usual * 5.0) || (into.min(out) < usual / 5.0);
-            let long_enough =
-                days_between(a.date, b.date) >= 7 && days_between(b.date, c.date) >= 7;
-            if lopsided && skip_is_usual && strays && long_enough {
+            let lopsided = || into / out > 10.0 || out / into > 10.0;
+            let skip_is_usual = || {
+                let skip = pace(a, c);
+                skip > usual / 3.0 && skip < usual * 3.0
+            };
+            if long_enough && strays && lopsided() && skip_is_usual() {
+                let b = &readings[b];
                 flags.push(ReadingFlag::ImpossibleJump {
                     date: b.date,
                     km: b.km,
@@ -315,25 +396,27 @@ impl Forecaster {
         }
     }
 
-    /// Trusted points on one continuous km scale, one per day. A later run of two or more
-    /// consistent readings that restarts below the trusted run is a replaced instrument
+    /// Trusted points on one continuous km scale, one per day, in `points`. A later run of two
+    /// or more consistent readings that restarts below the trusted run is a replaced instrument
     /// cluster: it is shifted up to continue the curve.
     fn continuous_points(
         &self,
         readings: &[Reading],
+        days: &[i64],
         chain: &[usize],
         origin: NaiveDate,
         flags: &mut Vec<ReadingFlag>,
-    ) -> Vec<Point> {
+        points: &mut Vec<Point>,
+    ) {
         let day = |d: NaiveDate| days_between(origin, d);
-        let mut points: Vec<Point> = Vec::with_capacity(chain.len());
+        points.clear();
         for &i in chain {
             let r = readings[i];
             let km = f64::from(r.km);
             push_daily(
-                &mut points,
+                points,
                 Point {
-                    day: day(r.date),
+                    day: days[i],
                     km,
                     shown: km,
                     source: r.source,
@@ -341,13 +424,18 @@ impl Forecaster {
             );
         }
         let last_day = points.last().map_or(0, |p| p.day);
-        let later: Vec<Reading> = readings
-            .iter()
-            .filter(|r| day(r.date) > last_day && flags.iter().any(|f| flag_is(f, r)))
-            .copied()
-            .collect();
+        let later: Vec<Reading> = if flags.is_empty() {
+            Vec::new()
+        } else {
+            readings
+                .iter()
+                .zip(days)
+                .filter(|&(r, &d)| d > last_day && flags.iter().any(|f| flag_is(f, r)))
+                .map(|(r, _)| *r)
+                .collect()
+        };
         if later.len() >= 2 && later.windows(2).all(|w| self.plausible_step(&w[0], &w[1])) {
-            let rate = self.average_pace(&points);
+            let rate = self.average_pace(points);
             let end = *points.last().unwrap_or(&points[0]);
             let first = later[0];
             let shift = end.km + rate * (day(first.date) - end.day) as f64 - f64::from(first.km);
@@ -359,7 +447,7 @@ impl Forecaster {
             for r in later {
                 let shown = f64::from(r.km);
                 push_daily(
-                    &mut points,
+                    points,
                     Point {
                         day: day(r.date),
                         km: shown + shift,
@@ -369,7 +457,6 @@ impl Forecaster {
                 );
             }
         }
-        points
     }
 
     /// The last maintenance on the continuous scale: as given (its km checked against the
@@ -430,7 +517,7 @@ impl Forecaster {
         let p = &self.params;
         let now = points.last().map_or(0, |q| q.day);
         let first = points.first().copied();
-        let (mixture, stretches, _) = self.filter(points, registration, now);
+        let (mixture, stretches) = self.filter(points, registration, now, |_| ());
         let lifetime = registration.is_some() && first.is_some();
         let level = mixture.level();
         // The level as of the last reading; the period still to drive deviates from it by
@@ -454,14 +541,15 @@ impl Forecaster {
     }
 
     /// Runs the level filter over the stretches of `points` (and the one since registration):
-    /// the filtered mixture, how many stretches of the car's own history it saw, and the log
-    /// density with which it predicted them.
+    /// the filtered mixture and how many stretches of the car's own history it saw. `density`
+    /// is given the density with which the filter predicted each stretch, in time order.
     fn filter(
         &self,
         points: &[Point],
         registration: Option<i64>,
         now: i64,
-    ) -> (Mixture, usize, f64) {
+        mut density: impl FnMut(f64),
+    ) -> (Mixture, usize) {
         let p = &self.params;
         let first = points.first().copied();
         let log_pace = |km: f64, days: f64| (km / days).max(p.min_km_per_day).ln();
@@ -479,27 +567,26 @@ impl Forecaster {
             start as f64,
         );
         let mut stretches = 0usize;
-        let mut log_likelihood = 0.0;
         if let (Some(reg), Some(q)) = (registration, first) {
             let days = (q.day - reg) as f64;
-            log_likelihood += mixture.observe(
+            density(mixture.observe(
                 log_pace(q.km, days),
                 p.lifetime_log_var,
                 (reg + q.day) as f64 / 2.0,
                 drift,
-            );
+            ));
         }
         for w in points.windows(2) {
             let days = (w[1].day - w[0].day).max(1) as f64;
-            log_likelihood += mixture.observe(
+            density(mixture.observe(
                 log_pace(w[1].km - w[0].km, days),
                 p.daily_log_var / days,
                 (w[0].day + w[1].day) as f64 / 2.0,
                 drift,
-            );
+            ));
             stretches += 1;
         }
-        (mixture, stretches, log_likelihood)
+        (mixture, stretches)
     }
 
     /// How well the filter predicts each stretch between consecutive trusted readings from
@@ -514,16 +601,18 @@ impl Forecaster {
         if readings.is_empty() {
             return 0.0;
         }
-        readings.sort_unstable_by_key(|r| (r.date, r.km));
+        readings.sort_unstable_by_key(reading_order);
         let origin = readings[0].date;
         let mut flags = Vec::new();
-        let trusted = self.trusted_chain(&readings, origin, &mut flags);
-        let points = self.continuous_points(&readings, &trusted, origin, &mut flags);
+        let mut work = Work::default();
+        let points = self.trusted_points(&readings, origin, &mut flags, &mut work);
         let registration = first_registration
             .map(|d| days_between(origin, d))
             .filter(|&reg| points[0].day - reg >= 30 && points[0].km > 0.0);
         let now = points.last().map_or(0, |q| q.day);
-        self.filter(&points, registration, now).2
+        let mut log_likelihood = 0.0;
+        self.filter(points, registration, now, |d| log_likelihood += d.ln());
+        log_likelihood
     }
 }
 
@@ -551,37 +640,6 @@ struct Level {
     day: f64,
 }
 
-impl Level {
-    /// Takes in one stretch's log pace `y` with its noise, observed at `day` (its middle), and
-    /// returns how likely the stretch was under this level (its predictive density).
-    ///
-    /// Between two stretches the level drifts (`drift_per_day`) and, at `shift_per_day`, may
-    /// have moved wholesale (a new job, a new owner: a new draw from the fleet, variance
-    /// `shift_var`). Both hypotheses are updated and merged by their likelihoods, so a
-    /// stretch far from the level moves it almost all the way, a close one is averaged in.
-    fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift, shift: f64) -> f64 {
-        let dt = (day - self.day).max(0.0);
-        self.day = self.day.max(day);
-        let stay = self.var + drift.per_day * dt;
-        let moved = stay + drift.shift_var;
-        let gap = y - self.mean;
-        // Precisions of the two predictions; the normal density is sqrt(p) e^(-gap² p / 2),
-        // its 1 / sqrt(2 pi) applied once to the total.
-        let (p0, p1) = (1.0 / (stay + noise), 1.0 / (moved + noise));
-        let half_square = -0.5 * gap * gap;
-        let l0 = (1.0 - shift) * (half_square * p0).exp() * p0.sqrt();
-        let l1 = shift * (half_square * p1).exp() * p1.sqrt();
-        let total = l0 + l1;
-        let w = if total > 0.0 { l1 / total } else { 1.0 };
-        let (m0, m1) = (self.mean + stay * p0 * gap, self.mean + moved * p1 * gap);
-        let (v0, v1) = (stay * noise * p0, moved * noise * p1);
-        let mean = (1.0 - w) * m0 + w * m1;
-        self.var = (1.0 - w) * (v0 + (m0 - mean).powi(2)) + w * (v1 + (m1 - mean).powi(2));
-        self.mean = mean;
-        total * FRAC_1_SQRT_TAU
-    }
-}
-
 /// How a car's level changes between stretches.
 #[derive(Debug, Clone, Copy)]
 struct Drift {
@@ -595,72 +653,111 @@ struct Drift {
 /// carried as four Gaussian filters whose scales and prior weights follow the t's mixing
 /// distribution; each stretch reweighs them by how well they predicted it.
 struct Mixture {
-    levels: [Level; 4],
-    weights: [f64; 4],
+    means: [f64; BINS],
+    vars: [f64; BINS],
+    weights: [f64; BINS],
+    /// The latest day observed (every filter has seen the same days).
+    day: f64,
 }
+
+/// The number of scale bins of the fleet prior.
+const BINS: usize = MIXING_BINS.len();
 
 impl Mixture {
     fn new(mean: f64, scale_var: f64, dof: f64, day: f64) -> Self {
-        let mut levels = [Level {
-            mean,
-            var: scale_var,
+        // Wilson–Hilferty: the chi-square quantile of `dof`, divided by `dof`, is the
+        // precision multiplier of a bin.
+        let c = 2.0 / (9.0 * dof);
+        let sqrt_c = c.sqrt();
+        Mixture {
+            means: [mean; BINS],
+            vars: MIXING_BINS.map(|(z, _)| scale_var / (1.0 - c + z * sqrt_c).max(0.05).powi(3)),
+            weights: MIXING_BINS.map(|(_, share)| share),
             day,
-        }; 4];
-        let mut weights = [0.0; 4];
-        for ((level, weight), (z, share)) in levels.iter_mut().zip(&mut weights).zip(MIXING_BINS) {
-            *weight = share;
-            // Wilson–Hilferty: the chi-square quantile of `dof`, divided by `dof`, is the
-            // precision multiplier of this bin.
-            let c = 2.0 / (9.0 * dof);
-            let precision = (1.0 - c + z * c.sqrt()).max(0.05).powi(3);
-            level.var = scale_var / precision;
         }
-        Mixture { levels, weights }
     }
 
-    /// Takes in one stretch; returns the log density with which the mixture predicted it.
+    /// Takes in one stretch's log pace `y` with its noise, observed at `day` (its middle);
+    /// returns the density with which the mixture predicted it.
+    ///
+    /// Between two stretches each filter's level drifts (`drift.per_day`) and, at
+    /// `drift.shift_per_day`, may have moved wholesale (a new job, a new owner: a new draw from
+    /// the fleet, variance `shift_var`). Both hypotheses are updated and merged by their
+    /// likelihoods, so a stretch far from the level moves it almost all the way, a close one is
+    /// averaged in.
     fn observe(&mut self, y: f64, noise: f64, day: f64, drift: Drift) -> f64 {
-        // Every filter has seen the same days: one chance of a move for all.
-        let dt = (day - self.levels[0].day).max(0.0);
+        let dt = (day - self.day).max(0.0);
+        self.day = self.day.max(day);
+        // One chance of a move for all the filters.
         let shift = -(-drift.shift_per_day * dt).exp_m1();
+        let stay_share = 1.0 - shift;
+        let drifted = drift.per_day * dt;
+        // Each filter in lockstep, so the arithmetic of the four runs side by side; a filter
+        // whose weight is negligible is computed and then left as it was.
+        let stay = self.vars.map(|v| v + drifted);
+        let moved = stay.map(|s| s + drift.shift_var);
+        let gap = self.means.map(|m| y - m);
+        // Precisions of the two predictions; the normal density is sqrt(p) e^(-gap² p / 2),
+        // its 1 / sqrt(2 pi) applied once to the total.
+        let p0 = stay.map(|s| 1.0 / (s + noise));
+        let p1 = moved.map(|m| 1.0 / (m + noise));
+        let half_square = gap.map(|g| -0.5 * g * g);
+        let e0: [f64; BINS] = std::array::from_fn(|i| (half_square[i] * p0[i]).exp());
+        let e1: [f64; BINS] = std::array::from_fn(|i| (half_square[i] * p1[i]).exp());
+        let l0: [f64; BINS] = std::array::from_fn(|i| stay_share * e0[i] * p0[i].sqrt());
+        let l1: [f64; BINS] = std::array::from_fn(|i| shift * e1[i] * p1[i].sqrt());
+        let both: [f64; BINS] = std::array::from_fn(|i| l0[i] + l1[i]);
+        let w: [f64; BINS] =
+            std::array::from_fn(|i| if both[i] > 0.0 { l1[i] / both[i] } else { 1.0 });
+        let m0: [f64; BINS] = std::array::from_fn(|i| self.means[i] + stay[i] * p0[i] * gap[i]);
+        let m1: [f64; BINS] = std::array::from_fn(|i| self.means[i] + moved[i] * p1[i] * gap[i]);
+        let v0: [f64; BINS] = std::array::from_fn(|i| stay[i] * noise * p0[i]);
+        let v1: [f64; BINS] = std::array::from_fn(|i| moved[i] * noise * p1[i]);
+        let merged: [f64; BINS] = std::array::from_fn(|i| (1.0 - w[i]) * m0[i] + w[i] * m1[i]);
+        let var: [f64; BINS] = std::array::from_fn(|i| {
+            (1.0 - w[i]) * (v0[i] + (m0[i] - merged[i]).powi(2))
+                + w[i] * (v1[i] + (m1[i] - merged[i]).powi(2))
+        });
         let mut total = 0.0;
-        for (level, w) in self.levels.iter_mut().zip(self.weights.iter_mut()) {
-            if *w < NEGLIGIBLE_WEIGHT {
+        for i in 0..BINS {
+            if self.weights[i] < NEGLIGIBLE_WEIGHT {
                 // A scale the history has ruled out no longer moves the mixture.
-                *w = 0.0;
-                level.day = level.day.max(day);
-                continue;
+                self.weights[i] = 0.0;
+            } else {
+                self.means[i] = merged[i];
+                self.vars[i] = var[i];
+                self.weights[i] *= both[i] * FRAC_1_SQRT_TAU;
             }
-            *w *= level.observe(y, noise, day, drift, shift);
-            total += *w;
+            total += self.weights[i];
         }
         if total > 0.0 && total.is_finite() {
             self.weights.iter_mut().for_each(|w| *w /= total);
-            total.ln()
+            total
         } else {
             self.weights = MIXING_BINS.map(|(_, share)| share);
-            f64::MIN_POSITIVE.ln()
+            f64::MIN_POSITIVE
         }
     }
 
     /// The merged level: mean, variance and the latest day observed.
     fn level(&self) -> Level {
         let mean: f64 = self
-            .levels
+            .means
             .iter()
             .zip(self.weights)
-            .map(|(l, w)| w * l.mean)
+            .map(|(m, w)| w * m)
             .sum();
         let var = self
-            .levels
+            .means
             .iter()
+            .zip(&self.vars)
             .zip(self.weights)
-            .map(|(l, w)| w * (l.var + (l.mean - mean).powi(2)))
+            .map(|((m, v), w)| w * (v + (m - mean).powi(2)))
             .sum();
         Level {
             mean,
             var,
-            day: self.levels[0].day,
+            day: self.day,
         }
     }
 }
@@ -755,7 +852,6 @@ fn describe(
     span_days: i64,
     flagged: usize,
 ) -> String {
-    use std::fmt::Write;
     let basis = match estimate.basis {
         RateBasis::History => "own history",
         RateBasis::HistoryShrunkToLifetime => "short history shrunk toward the lifetime average",
@@ -763,26 +859,86 @@ fn describe(
         RateBasis::Lifetime => "lifetime average since first registration",
         RateBasis::Fleet => "fleet average",
     };
+    // Written by hand, without `fmt`: this runs once per vehicle a night.
     let mut text = String::with_capacity(160);
-    let _ = match limit {
-        DueLimit::Time => write!(text, "{} months", schedule.months),
-        DueLimit::Distance => write!(text, "{} km", schedule.km),
-    };
-    // Written by hand: this runs once per vehicle a night, and float and date formatting
-    // through `fmt` cost as much as the forecast itself.
+    match limit {
+        DueLimit::Time => {
+            push_number(&mut text, u64::from(schedule.months));
+            text.push_str(" months");
+        }
+        DueLimit::Distance => {
+            push_number(&mut text, u64::from(schedule.km));
+            text.push_str(" km");
+        }
+    }
+    text.push_str(" after the service of ");
+    push_date(&mut text, service);
+    text.push_str("; ");
     let tenths = (estimate.km_per_day * 10.0).round().clamp(0.0, 1e12) as u64;
-    let _ = write!(
-        text,
-        " after the service of {:04}-{:02}-{:02}; {}.{} km/day from {basis} ({readings} readings \
-         over {span_days} days)",
-        service.year(),
-        service.month(),
-        service.day(),
-        tenths / 10,
-        tenths % 10,
-    );
+    push_number(&mut text, tenths / 10);
+    text.push('.');
+    push_number(&mut text, tenths % 10);
+    text.push_str(" km/day from ");
+    text.push_str(basis);
+    text.push_str(" (");
+    push_number(&mut text, readings as u64);
+    text.push_str(" readings over ");
+    push_number(&mut text, span_days.max(0) as u64);
+    text.push_str(" days)");
     if flagged > 0 {
-        let _ = write!(text, "; {flagged} reading(s) not trusted");
+        text.push_str("; ");
+        push_number(&mut text, flagged as u64);
+        text.push_str(" reading(s) not trusted");
     }
     text
+}
+
+/// Appends `n` in decimal.
+fn push_number(text: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    push_ascii(text, &digits[i..]);
+}
+
+/// Appends ASCII bytes.
+fn push_ascii(text: &mut String, bytes: &[u8]) {
+    text.extend(bytes.iter().map(|&b| char::from(b)));
+}
+
+/// Appends `date` as `YYYY-MM-DD` (a year outside 0..=9999 as `fmt` pads it).
+fn push_date(text: &mut String, date: NaiveDate) {
+    let Some(year) = u32::try_from(date.year()).ok().filter(|&y| y <= 9999) else {
+        use std::fmt::Write;
+        let _ = write!(
+            text,
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            date.month(),
+            date.day()
+        );
+        return;
+    };
+    let (month, day) = (date.month(), date.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let bytes = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    push_ascii(text, &bytes);
 }

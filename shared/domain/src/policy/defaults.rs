@@ -87,6 +87,8 @@ impl Default for Policy {
         Policy {
             dealer: Dealer {
                 time_zone: chrono_tz::Europe::Moscow,
+                name: "Автодрайв".to_owned(),
+                address: "Москва, Дмитровское шоссе, 163".to_owned(),
             },
             schedule: ScheduleRules {
                 default: Schedule {

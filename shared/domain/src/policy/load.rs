@@ -351,9 +351,29 @@ impl Reader {
     }
 
     fn dealer(&mut self, root: &Tbl<'_>, p: &mut Policy) {
-        let Some(t) = self.section(root, "dealer", &["time_zone"]) else {
+        let Some(t) = self.section(root, "dealer", &["time_zone", "name", "address"]) else {
             return;
         };
+        let limits = [
+            ("name", super::DEALER_NAME_MAX_CHARS),
+            ("address", super::DEALER_ADDRESS_MAX_CHARS),
+        ];
+        for (key, max) in limits {
+            let Some(value) = self.text(&t, key) else {
+                continue;
+            };
+            let len = value.chars().count();
+            if len > max {
+                self.error(
+                    t.key(key),
+                    format!("has at most {max} characters, got {len}"),
+                );
+            } else if key == "name" {
+                p.dealer.name = value;
+            } else {
+                p.dealer.address = value;
+            }
+        }
         if let Some(zone) = self.text(&t, "time_zone") {
             match zone.parse::<Tz>() {
                 Ok(tz) => p.dealer.time_zone = tz,

@@ -189,7 +189,16 @@ impl fmt::Display for MonthDay {
 pub struct Dealer {
     /// Zone of quiet hours, weekdays and calendar days.
     pub time_zone: Tz,
+    /// The dealer's name as customers know it (in messages about their bookings).
+    pub name: String,
+    /// The service's address, as the day-before reminder gives it.
+    pub address: String,
 }
+
+/// Longest dealer name the policy takes, in characters.
+pub const DEALER_NAME_MAX_CHARS: usize = 60;
+/// Longest service address the policy takes, in characters.
+pub const DEALER_ADDRESS_MAX_CHARS: usize = 200;
 
 /// A maintenance schedule for one make, or one model of a make.
 #[derive(Debug, Clone, PartialEq)]

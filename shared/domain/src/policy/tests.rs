@@ -373,3 +373,18 @@ fn an_offer_rule_may_not_take_a_built_in_rule_id() {
         ["offers[0].id"]
     );
 }
+
+#[test]
+fn the_dealers_name_and_address_are_read_and_checked() {
+    let policy = Policy::from_toml(
+        "[dealer]\nname = \" Автодрайв Север \"\naddress = \"Химки, ул. Ленина, 1\"\n",
+    )
+    .unwrap();
+    assert_eq!(policy.dealer().name, "Автодрайв Север");
+    assert_eq!(policy.dealer().address, "Химки, ул. Ленина, 1");
+    assert!(!Policy::default().dealer().address.is_empty());
+    let long = format!("[dealer]\naddress = \"{}\"\nname = \"\"\n", "д".repeat(201));
+    let mut found = keys(&long);
+    found.sort();
+    assert_eq!(found, ["dealer.address", "dealer.name"]);
+}

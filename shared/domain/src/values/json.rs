@@ -28,6 +28,7 @@ const VEHICLE_FIELDS: &[&str] = &[
     "model",
     "first_registration",
     "warranty_until",
+    "plate",
 ];
 const LINE_FIELDS: &[&str] = &["kind", "code", "name", "qty", "price", "cost"];
 
@@ -259,6 +260,7 @@ impl Shape {
             model: self.string(obj, P, "model"),
             first_registration: self.string(obj, P, "first_registration"),
             warranty_until: self.nullable_string(obj, P, "warranty_until"),
+            plate: self.nullable_string(obj, P, "plate"),
         }
     }
 

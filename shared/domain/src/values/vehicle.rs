@@ -1,10 +1,11 @@
-//! The vehicle: VIN, make, model, registration and warranty dates.
+//! The vehicle: VIN, make, model, registration and warranty dates, licence plate.
 
 use std::fmt;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::plate::Plate;
 use super::text::{parse_text, TextError};
 use super::vin::Vin;
 
@@ -79,6 +80,7 @@ pub struct Vehicle {
     model: Model,
     first_registration: NaiveDate,
     warranty_until: Option<NaiveDate>,
+    plate: Option<Plate>,
 }
 
 impl Vehicle {
@@ -101,7 +103,18 @@ impl Vehicle {
             model,
             first_registration,
             warranty_until,
+            plate: None,
         })
+    }
+
+    /// The same vehicle with its licence plate (or without one).
+    pub fn with_plate(mut self, plate: Option<Plate>) -> Self {
+        self.plate = plate;
+        self
+    }
+
+    pub fn plate(&self) -> Option<&Plate> {
+        self.plate.as_ref()
     }
 
     pub fn vin(&self) -> &Vin {
@@ -140,6 +153,9 @@ pub struct VehicleDto {
     pub first_registration: String,
     #[serde(default)]
     pub warranty_until: Option<String>,
+    /// The licence plate, in any alphabet and case, with or without spaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plate: Option<String>,
 }
 
 impl From<Vehicle> for VehicleDto {
@@ -150,6 +166,7 @@ impl From<Vehicle> for VehicleDto {
             model: v.model.into(),
             first_registration: v.first_registration.format("%Y-%m-%d").to_string(),
             warranty_until: v.warranty_until.map(|d| d.format("%Y-%m-%d").to_string()),
+            plate: v.plate.map(String::from),
         }
     }
 }
@@ -214,5 +231,15 @@ mod tests {
                                "first_registration": "2019-05-20", "warranty_until": "2022-05-20"})
         );
         assert_eq!(serde_json::from_value::<Vehicle>(json).unwrap(), car);
+    }
+
+    #[test]
+    fn a_vehicle_keeps_its_plate_normalised_through_the_wire_shape() {
+        let plate = Plate::parse("a123bc 777").unwrap();
+        let car = camry(None).unwrap().with_plate(Some(plate));
+        let json = serde_json::to_value(&car).unwrap();
+        assert_eq!(json["plate"], "А123ВС777");
+        let back = serde_json::from_value::<Vehicle>(json).unwrap();
+        assert_eq!(back.plate().map(Plate::as_str), Some("А123ВС777"));
     }
 }

@@ -11,6 +11,7 @@ use super::dates::{parse_date, parse_timestamp};
 use super::ids::{AdvisorId, CustomerId, TelegramChatId, WorkOrderId};
 use super::odometer::Odometer;
 use super::phone::PhoneE164;
+use super::plate::Plate;
 use super::vehicle::{Make, Model, Vehicle, VehicleDto};
 use super::vin::Vin;
 use super::work_order::{LineDto, LineKind, WorkOrderLine};
@@ -414,13 +415,18 @@ fn vehicle_from_dto(
         None => Some(None),
         Some(text) => check(errors, path(prefix, "warranty_until"), parse_date(&text)).map(Some),
     };
-    let (vin, make, model, registered, warranty_until) =
-        (vin?, make?, model?, registered?, warranty_until?);
+    let plate = match dto.plate {
+        None => Some(None),
+        Some(text) => check(errors, path(prefix, "plate"), Plate::parse(&text)).map(Some),
+    };
+    let (vin, make, model, registered, warranty_until, plate) =
+        (vin?, make?, model?, registered?, warranty_until?, plate?);
     check(
         errors,
         path(prefix, "warranty_until"),
         Vehicle::new(vin, make, model, registered, warranty_until),
     )
+    .map(|vehicle| vehicle.with_plate(plate))
 }
 
 fn lines_from_dto(dtos: Vec<LineDto>, errors: &mut Vec<FieldError>) -> Option<Vec<WorkOrderLine>> {

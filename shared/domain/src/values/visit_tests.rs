@@ -849,3 +849,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_plate_is_optional_and_stored_normalised() {
+    let visit = parse_with(|v| v["vehicle"]["plate"] = json!("a 123 bc 777")).unwrap();
+    assert_eq!(
+        visit.vehicle().plate().map(|p| p.as_str()),
+        Some("А123ВС777")
+    );
+    assert_eq!(parse(&sample()).unwrap().vehicle().plate(), None);
+    let none = parse_with(|v| v["vehicle"]["plate"] = Value::Null).unwrap();
+    assert_eq!(none.vehicle().plate(), None);
+}
+
+#[test]
+fn an_unreadable_plate_is_rejected_at_its_field() {
+    let errors = errors_with(|v| v["vehicle"]["plate"] = json!("А1*3"));
+    assert_eq!(errors.fields(), ["vehicle.plate"]);
+    let errors = errors_with(|v| v["vehicle"]["plate"] = json!(777));
+    assert_eq!(errors.fields(), ["vehicle.plate"]);
+}

@@ -3,8 +3,10 @@
 //! cancellation that returns the unit. A slot is never overbooked.
 
 mod closures;
+mod moves;
 
 pub use closures::{DayCapacity, LiftClosure};
+pub use moves::{MoveOutcome, MoveTo, NewSlot, ReminderClaim};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::policy::PlannedSlot;
@@ -23,6 +25,7 @@ const STATUS: &str = "status";
 const HOLD_UNTIL: &str = "hold_until";
 const ATTEMPT: &str = "attempt";
 const SLOT: &str = "slot";
+const REMINDED_AT: &str = "reminded_at";
 
 fn slot_key(date: NaiveDate, start: &str) -> Key {
     Key::new(format!("CAP#{date}"), format!("SLOT#{start}"))
@@ -75,6 +78,8 @@ pub enum BookingState {
     Cancelled,
     /// Not confirmed by its `hold_until`; the unit went back to the slot.
     Lapsed,
+    /// Confirmed, and the customer did not come (marked by an advisor after the slot's time).
+    NoShow,
 }
 
 impl BookingState {
@@ -84,6 +89,7 @@ impl BookingState {
             BookingState::Confirmed => "CONFIRMED",
             BookingState::Cancelled => "CANCELLED",
             BookingState::Lapsed => "LAPSED",
+            BookingState::NoShow => "NO_SHOW",
         }
     }
 
@@ -98,6 +104,7 @@ impl BookingState {
             BookingState::Confirmed,
             BookingState::Cancelled,
             BookingState::Lapsed,
+            BookingState::NoShow,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -118,6 +125,8 @@ pub struct Booking<P> {
     /// 1 for the first hold of this booking id, one more for each hold after a cancellation or
     /// a lapse.
     pub attempt: u32,
+    /// When the day-before reminder of this attempt went out.
+    pub reminded_at: Option<DateTime<Utc>>,
     pub booking: P,
 }
 
@@ -169,6 +178,10 @@ fn booking_of<P: DeserializeOwned>(item: &Item) -> Result<Booking<P>, StoreError
         attempt: match item.get(ATTEMPT) {
             Some(_) => u32::try_from(integer(item, ATTEMPT)?).unwrap_or(1),
             None => 1,
+        },
+        reminded_at: match item.get(REMINDED_AT) {
+            Some(_) => DateTime::from_timestamp(integer(item, REMINDED_AT)?, 0),
+            None => None,
         },
         booking: data(item)?,
     })

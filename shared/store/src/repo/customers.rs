@@ -22,7 +22,7 @@ fn customer_pk(customer_id: &str) -> String {
     format!("CUST#{customer_id}")
 }
 
-fn customer_key(customer_id: &str) -> Key {
+pub(crate) fn customer_key(customer_id: &str) -> Key {
     Key::new(customer_pk(customer_id), PROFILE)
 }
 
@@ -34,16 +34,33 @@ fn phone_key(phone: &str) -> String {
     format!("PHONE#{phone}")
 }
 
-fn suppression_key(handle: ContactHandle<'_>) -> Key {
-    let handle = match handle {
+fn handle_text(handle: ContactHandle<'_>) -> String {
+    match handle {
         ContactHandle::Telegram(chat) => telegram_key(chat),
         ContactHandle::Phone(phone) => phone_key(phone),
-    };
-    Key::new(format!("SUPPRESS#{handle}"), SUPPRESSION)
+    }
 }
 
-const SUPPRESSION: &str = "SUPPRESSION";
-const SUPPRESSED_AT: &str = "suppressed_at";
+/// The partition of a handle's suppression marks: a SHA-256 of the handle, so the list holds
+/// no phone number or chat id.
+pub(crate) fn suppression_pk(handle: ContactHandle<'_>) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(handle_text(handle).as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("SUPPRESS#{hex}")
+}
+
+fn suppression_key(handle: ContactHandle<'_>) -> Key {
+    Key::new(suppression_pk(handle), SUPPRESSION)
+}
+
+/// Where STOP marks were kept before they were keyed by digest (read, and removed on erasure).
+pub(crate) fn legacy_suppression_key(handle: ContactHandle<'_>) -> Key {
+    Key::new(format!("SUPPRESS#{}", handle_text(handle)), SUPPRESSION)
+}
+
+pub(crate) const SUPPRESSION: &str = "SUPPRESSION";
+pub(crate) const SUPPRESSED_AT: &str = "suppressed_at";
 
 /// Where a STOP came from: a Telegram chat or an E.164 phone (WhatsApp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +138,7 @@ pub(crate) fn customer_upsert<C: Serialize>(
     Ok(update)
 }
 
-fn instant(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn instant(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     match item.get(name).and_then(|v| v.as_s()) {
         Some(text) => Ok(Some(
             DateTime::parse_from_rfc3339(text)
@@ -164,13 +181,14 @@ impl<S: Store> Customers<S> {
             .map(|_| ())
     }
 
+    /// The profile; `None` when there is none or its personal data was erased.
     pub async fn get<C: DeserializeOwned>(
         &self,
         customer_id: &str,
     ) -> Result<Option<StoredCustomer<C>>, StoreError> {
         match self.store.get(&customer_key(customer_id)).await? {
-            Some(item) => stored_customer(&item).map(Some),
-            None => Ok(None),
+            Some(item) if item.contains_key(super::DATA) => stored_customer(&item).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -237,19 +255,22 @@ impl<S: Store> Customers<S> {
         }
     }
 
-    /// When STOP first came from this handle, if it ever did.
+    /// When STOP first came from this handle, if it ever did (marks kept before they were
+    /// keyed by digest included).
     pub async fn suppressed_since(
         &self,
         handle: ContactHandle<'_>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let key = suppression_key(handle);
-        let Some(item) = self.store.get(&key).await? else {
-            return Ok(None);
-        };
-        let text = string(&item, SUPPRESSED_AT)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| Some(t.to_utc()))
-            .map_err(|e| StoreError::malformed(&key, e))
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for key in [suppression_key(handle), legacy_suppression_key(handle)] {
+            let Some(item) = self.store.get(&key).await? else {
+                continue;
+            };
+            if let Some(at) = instant(&item, SUPPRESSED_AT)? {
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+        }
+        Ok(earliest)
     }
 
     /// The id of the customer with this Telegram chat.

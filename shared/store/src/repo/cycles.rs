@@ -13,6 +13,7 @@ const CYCLE: &str = "cycle";
 const STAGE: &str = "stage";
 const REACTION: &str = "reaction";
 const OPEN: &str = "open_cycle";
+const CLOSURE: &str = "closure";
 
 fn pointer_key(vin: &str) -> Key {
     Key::new(vehicle_pk(vin), "CYCLE")
@@ -24,6 +25,10 @@ fn cycle_key(vin: &str, cycle_id: &str) -> Key {
 
 fn stage_key(vin: &str, cycle_id: &str, stage: &str) -> Key {
     Key::new(vehicle_pk(vin), format!("CYCLE#{cycle_id}#STAGE#{stage}"))
+}
+
+fn closure_key(vin: &str, cycle_id: &str) -> Key {
+    Key::new(vehicle_pk(vin), format!("CYCLE#{cycle_id}#CLOSURE"))
 }
 
 fn reaction_key(vin: &str, cycle_id: &str, stage: &str, reaction: &str) -> Key {
@@ -40,6 +45,8 @@ pub enum OpenOutcome {
     Opened,
     /// Another cycle of the vehicle is open.
     OtherOpen { cycle_id: String },
+    /// This cycle was closed before; a closed cycle is not opened again.
+    Closed,
 }
 
 /// What marking a stage did.
@@ -70,7 +77,8 @@ impl<S: Store> Cycles<S> {
         Cycles { store }
     }
 
-    /// Opens `cycle_id` for the vehicle unless another cycle is open. Idempotent.
+    /// Opens `cycle_id` for the vehicle unless another cycle is open or this one was closed.
+    /// Idempotent.
     pub async fn open<P: Serialize>(
         &self,
         vin: &str,
@@ -84,12 +92,17 @@ impl<S: Store> Cycles<S> {
         let mut item = with_data(&cycle_key(vin, cycle_id), CYCLE, cycle)?;
         item.insert("cycle_id".into(), cycle_id.into());
         item.insert("status".into(), "OPEN".into());
+        let not_closed = Condition::NotExists("status".into()).or(Condition::eq("status", "OPEN"));
         match self
             .store
-            .transact(vec![WriteOp::Update(claim), WriteOp::put(item)])
+            .transact(vec![
+                WriteOp::Update(claim),
+                WriteOp::put_if(item, not_closed),
+            ])
             .await
         {
             Ok(()) => Ok(OpenOutcome::Opened),
+            Err(StoreError::TransactionConditionFailed { index: 1 }) => Ok(OpenOutcome::Closed),
             Err(StoreError::TransactionConditionFailed { index: 0 }) => {
                 match self.open_cycle_id(vin).await? {
                     Some(other) if other != cycle_id => {
@@ -146,6 +159,84 @@ impl<S: Store> Cycles<S> {
             Err(StoreError::TransactionConditionFailed { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Closes the open cycle `cycle_id` because of the customer's answer, with the answer's
+    /// record (the reason and when, kept under the cycle), in one transaction. False, and nothing
+    /// written, when the cycle is not the open one (answered or closed before).
+    pub async fn close_answered<R: Serialize>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+        reason: &str,
+        record: &R,
+    ) -> Result<bool, StoreError> {
+        let release = Update::new(pointer_key(vin))
+            .remove(OPEN)
+            .when(Condition::eq(OPEN, cycle_id));
+        let close = Update::new(cycle_key(vin, cycle_id))
+            .set("status", "CLOSED")
+            .set("outcome", reason)
+            .when(Condition::present());
+        let mut closure = with_data(&closure_key(vin, cycle_id), CLOSURE, record)?;
+        closure.insert("cycle_id".into(), cycle_id.into());
+        closure.insert("reason".into(), reason.into());
+        match self
+            .store
+            .transact(vec![
+                WriteOp::Update(release),
+                WriteOp::Update(close),
+                WriteOp::put_if(closure, Condition::absent()),
+            ])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the cycle was closed (by a visit, a newer cycle or the customer's answer).
+    pub async fn is_closed(&self, vin: &str, cycle_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .get(&cycle_key(vin, cycle_id))
+            .await?
+            .and_then(|item| {
+                item.get("status")
+                    .and_then(|v| v.as_s())
+                    .map(|s| s == "CLOSED")
+            })
+            .unwrap_or(false))
+    }
+
+    /// The answer that closed a cycle, if one did.
+    pub async fn closure<R: DeserializeOwned>(
+        &self,
+        vin: &str,
+        cycle_id: &str,
+    ) -> Result<Option<R>, StoreError> {
+        match self.store.get(&closure_key(vin, cycle_id)).await? {
+            Some(item) => data(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every cycle of the vehicle closed by the customer's answer: (cycle id, record).
+    pub async fn closures<R: DeserializeOwned>(
+        &self,
+        vin: &str,
+    ) -> Result<Vec<(String, R)>, StoreError> {
+        let items = query_all(
+            &self.store,
+            Query::partition(vehicle_pk(vin)).begins_with("CYCLE#"),
+        )
+        .await?;
+        items
+            .iter()
+            .filter(|item| item.get(super::ENTITY).and_then(|v| v.as_s()) == Some(CLOSURE))
+            .map(|item| Ok((string(item, "cycle_id")?, data(item)?)))
+            .collect()
     }
 
     /// Marks a stage of a cycle (reminder sent, offer sent, ...) at most once.

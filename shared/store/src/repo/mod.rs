@@ -4,10 +4,13 @@
 //! value serialised through serde (see `docs/storage.md`); attributes that conditions or indexes
 //! need (states, leases, capacity, index keys, TTL) are top-level attributes beside it.
 
+mod answers;
 mod capacity;
 mod conversions;
 mod customers;
 mod cycles;
+mod deliveries;
+mod erasure;
 mod forecasts;
 mod idempotency;
 mod marketing;
@@ -17,12 +20,16 @@ mod runs;
 mod settings;
 mod visits;
 
+pub use answers::{AwaitingKm, Snooze, VehicleAnswers, VehicleContact};
 pub use capacity::{
-    Booking, BookingState, Capacity, DayCapacity, HoldOutcome, LiftClosure, NewHold, Slot,
+    Booking, BookingState, Capacity, DayCapacity, HoldOutcome, LiftClosure, MoveOutcome, MoveTo,
+    NewHold, NewSlot, ReminderClaim, Slot,
 };
 pub use conversions::{Conversions, NewConversion, StoredConversion};
 pub use customers::{ContactHandle, CustomerRecord, Customers, OptOutOutcome, StoredCustomer};
 pub use cycles::{CycleContacts, Cycles, OpenOutcome, StageOutcome};
+pub use deliveries::{Deliveries, DeliveryStatus, NewDelivery, StoredDelivery};
+pub use erasure::{Erased, Erasure};
 pub use forecasts::Forecasts;
 pub use idempotency::{Begin, Idempotency};
 pub use marketing::{MarketingClaim, MarketingMarks};
@@ -32,7 +39,6 @@ pub use runs::{Checkpoint, NightlyRuns};
 pub use settings::{CampaignCounters, PolicyOverrides};
 pub use visits::{
     NewVisit, Readings, RecordOutcome, StoredVehicle, StoredVisit, VehicleRecord, Vehicles, Visits,
-    MAX_VISITS_PER_TRANSACTION,
 };
 
 use chrono::{DateTime, Utc};
@@ -65,6 +71,9 @@ pub struct Repos<S> {
     pub runs: NightlyRuns<S>,
     pub points: Points<S>,
     pub conversions: Conversions<S>,
+    pub answers: VehicleAnswers<S>,
+    pub erasure: Erasure<S>,
+    pub deliveries: Deliveries<S>,
 }
 
 impl<S: Store> Repos<S> {
@@ -84,7 +93,10 @@ impl<S: Store> Repos<S> {
             policy: PolicyOverrides::new(store.clone()),
             runs: NightlyRuns::new(store.clone()),
             points: Points::new(store.clone()),
-            conversions: Conversions::new(store),
+            conversions: Conversions::new(store.clone()),
+            answers: VehicleAnswers::new(store.clone()),
+            erasure: Erasure::new(store.clone()),
+            deliveries: Deliveries::new(store),
         }
     }
 }

@@ -1,8 +1,12 @@
 //! One contract suite for the storage port and the repositories, run on both backends:
 //! redb (a temporary file per test) and DynamoDB on moto_server (a fresh table per test).
 
+mod bulk;
 mod capacity;
+mod deliveries;
+mod erasure;
 mod marketing;
+mod moves;
 mod port;
 mod repos;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::booking_link::BookingLinks;
-use app::messages::{ComposeOffer, EvaluateVehicle};
+use app::messages::{ComposeOffer, EvaluateVehicle, RemindBooking};
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use channels::fake_sms::FakeSms;
@@ -200,10 +200,20 @@ pub struct Delivered {
 }
 
 impl Delivered {
+    /// The offers composed (not the booking reminders the same queue carries).
     pub fn compose_messages(&self) -> Vec<ComposeOffer> {
         self.bodies
             .iter()
+            .filter(|b| RemindBooking::from_json(b).is_err())
             .map(|b| ComposeOffer::from_json(b).unwrap())
+            .collect()
+    }
+
+    /// The booking reminders delivered.
+    pub fn reminders(&self) -> Vec<RemindBooking> {
+        self.bodies
+            .iter()
+            .filter_map(|b| RemindBooking::from_json(b).ok())
             .collect()
     }
 
@@ -267,6 +277,7 @@ impl Stack {
                 repos: repos.clone(),
                 policy: policy.clone(),
                 evaluate: SqsQueue::new(sqs.clone(), evaluate.url.clone()),
+                compose: SqsQueue::new(sqs.clone(), compose.url.clone()),
                 segments: 4,
                 page_size: 100,
             }),
