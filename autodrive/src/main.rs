@@ -6,6 +6,7 @@ mod bench_import;
 mod bench_nightly;
 mod bench_rules;
 mod calibration;
+mod campaign;
 mod customer;
 mod demo;
 mod explain;
@@ -38,6 +39,9 @@ enum Command {
     Import(import::ImportArgs),
     /// A customer's data rights on the embedded store: `customer erase ID`.
     Customer(customer::CustomerArgs),
+    /// The marketer's switches of stages and offer rules (`list`, `off`, `on`) and what the next
+    /// nights would send (`preview --days 7`), on the embedded store.
+    Campaign(campaign::CampaignArgs),
     /// The stack's HTTP routes on one machine: webhooks, the nightly run, the queues.
     Serve(serve::ServeArgs),
     /// A dealer's report from the embedded store (mileage, lost, abc, rfm, offers, kpi, funnel,
@@ -115,6 +119,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args)?,
         Command::Import(args) => import::run(args)?,
         Command::Customer(args) => customer::run(args)?,
+        Command::Campaign(args) => campaign::run(args)?,
         Command::Serve(args) => serve::run(args)?,
         Command::Report(args) => report::run(args)?,
         Command::Backtest {

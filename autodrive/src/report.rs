@@ -135,7 +135,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_policy(path: Option<&Path>) -> Result<Policy> {
+pub(crate) fn load_policy(path: Option<&Path>) -> Result<Policy> {
     match path {
         None => Ok(Policy::default()),
         Some(path) => {

@@ -193,6 +193,58 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
 
+    // Campaigns: the preview lists the night's reminder without sending it; a stage is switched
+    // off and back on with who did it.
+    let get = |path: &str| {
+        client()
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+    };
+    let preview: Value = get("/v1/admin/campaigns/preview?days=1&from=2027-11-01")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        preview["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["stage"] == "soft_reminder")),
+        "{preview}"
+    );
+    assert!(telegram.calls().is_empty());
+    let (status, off) = admin(
+        &server,
+        "/v1/admin/campaigns/soft_reminder/off",
+        Some(serde_json::json!({"by": "anna"})),
+    )
+    .await;
+    assert_eq!((status, &off["on"]), (200, &Value::Bool(false)), "{off}");
+    let listed: Value = get("/v1/admin/campaigns")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let soft = listed["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "soft_reminder")
+        .unwrap();
+    assert_eq!(
+        (&soft["on"], &soft["last_change"]["by"]),
+        (&Value::Bool(false), &Value::from("anna"))
+    );
+    let (status, _) = admin(
+        &server,
+        "/v1/admin/campaigns/soft_reminder/on",
+        Some(serde_json::json!({"by": "anna"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
     // The night of 1 November 2027: the car is due, the soft reminder goes out in the morning.
     let (status, night) = admin(
         &server,

@@ -23,6 +23,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(health))
         .route("/v1/admin/nightly", post(nightly))
         .route("/v1/admin/slots", post(define_slot))
+        .route("/v1/admin/campaigns", get(campaigns))
+        .route("/v1/admin/campaigns/preview", get(campaign_preview))
+        .route("/v1/admin/campaigns/{name}/{action}", post(switch_campaign))
         .route("/v1/reports/{name}", get(report))
         .fallback(lambda_route)
         .with_state(app)
@@ -324,6 +327,109 @@ async fn report(
         }
         Err(e) => {
             tracing::error!(error = %e, "report export");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
+/// Every stage and offer rule with its state and last change.
+async fn campaigns(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(response) = rejected(&app, &headers) {
+        return response;
+    }
+    match app::campaigns::list(&app.repos, &app.policy).await {
+        Ok(states) => (StatusCode::OK, Json(json!({ "campaigns": states }))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "listing campaigns");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SwitchRequest {
+    /// Who turns the switch.
+    by: String,
+}
+
+/// Turns a stage or an offer rule `off` or `on`: `{"by": "operator"}`.
+async fn switch_campaign(
+    State(app): State<Arc<App>>,
+    Path((name, action)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    if let Some(response) = rejected(&app, request.headers()) {
+        return response;
+    }
+    let on = match action.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return error(StatusCode::NOT_FOUND, "not_found"),
+    };
+    let invalid = |message: String| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "invalid", "message": message})),
+        )
+            .into_response()
+    };
+    let bytes = match to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+    };
+    let by = match serde_json::from_slice::<SwitchRequest>(&bytes) {
+        Ok(r) => r.by,
+        Err(e) => return invalid(format!("body {{\"by\": \"operator\"}}: {e}")),
+    };
+    let now = app.clock.now();
+    match app::campaigns::switch(&app.repos, &app.policy, &name, on, &by, now).await {
+        Ok(state) => (StatusCode::OK, Json(json!(state))).into_response(),
+        Err(app::campaigns::SwitchError::Unknown(_)) => error(StatusCode::NOT_FOUND, "not_found"),
+        Err(e @ app::campaigns::SwitchError::NoOperator) => invalid(e.to_string()),
+        Err(app::campaigns::SwitchError::Store(e)) => {
+            tracing::error!(error = %e, "switching a campaign");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
+/// What the next nights would send: `?days=7&from=YYYY-MM-DD` (default: 7 days from today).
+async fn campaign_preview(State(app): State<Arc<App>>, request: Request) -> Response {
+    if let Some(response) = rejected(&app, request.headers()) {
+        return response;
+    }
+    let mut days = 7u32;
+    let mut from = app::run_date_of(&app.policy, app.clock.now());
+    for (k, v) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
+        let parsed = match k.as_ref() {
+            "days" => v
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=31).contains(d))
+                .map(|d| days = d)
+                .ok_or_else(|| format!("days {v:?} is not 1 to 31")),
+            "from" => v
+                .parse::<chrono::NaiveDate>()
+                .map(|d| from = d)
+                .map_err(|_| format!("from {v:?} is not YYYY-MM-DD")),
+            other => Err(format!("unknown parameter {other:?}")),
+        };
+        if let Err(message) = parsed {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": "invalid", "message": message})),
+            )
+                .into_response();
+        }
+    }
+    match app::campaigns::preview(&app.repos, &app.policy, from, days).await {
+        Ok(rows) => (
+            StatusCode::OK,
+            Json(json!({"from": from, "days": days, "messages": rows})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "campaign preview");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
     }

@@ -10,6 +10,7 @@ pub mod config;
 use std::future::Future;
 
 use app::booking::reminder::{send_reminder, ReminderOutcome};
+use app::campaigns::Switches;
 use app::messages::{ComposeOffer, RemindBooking};
 use app::outreach::Outreach;
 use app::{ComposeError, ComposeOutcome, ComposeSettings};
@@ -44,7 +45,8 @@ pub struct Deps<S, C, P> {
     pub postpone: P,
 }
 
-/// Handles a batch at `now` as `sender` (the invocation's request id).
+/// Handles a batch at `now` as `sender` (the invocation's request id). Offers are priced
+/// without the offer rules switched off as stored now (read once per batch).
 pub async fn handle<S: Store, C: Outreach, P: Postpone>(
     deps: &Deps<S, C, P>,
     event: SqsEvent,
@@ -52,14 +54,28 @@ pub async fn handle<S: Store, C: Outreach, P: Postpone>(
     now: DateTime<Utc>,
 ) -> SqsBatchResponse {
     let mut outcomes = Vec::with_capacity(event.records.len());
-    for record in &event.records {
-        outcomes.push(handle_record(deps, record, sender, now).await);
+    match Switches::load(&deps.repos).await {
+        Ok(switches) => {
+            let pricing = switches.pricing_policy(&deps.policy);
+            for record in &event.records {
+                outcomes.push(handle_record(deps, &pricing, record, sender, now).await);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "campaign switches unreadable: the batch is retried");
+            for _ in &event.records {
+                outcomes.push(Err(RecordError::Retry(anyhow::anyhow!(
+                    "campaign switches: {e}"
+                ))));
+            }
+        }
     }
     batch_response(&event, outcomes)
 }
 
 async fn handle_record<S: Store, C: Outreach, P: Postpone>(
     deps: &Deps<S, C, P>,
+    pricing: &Policy,
     record: &SqsMessage,
     sender: &str,
     now: DateTime<Utc>,
@@ -72,7 +88,7 @@ async fn handle_record<S: Store, C: Outreach, P: Postpone>(
         ComposeOffer::from_json(body).map_err(|e| RecordError::Rejected(e.to_string()))?;
     let outcome = app::compose_and_deliver(
         &deps.repos,
-        &deps.policy,
+        pricing,
         &deps.channel,
         &deps.compose,
         &message,

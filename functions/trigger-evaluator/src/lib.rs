@@ -2,6 +2,7 @@
 //! vehicle and cycle) and queues compose messages. Reports partial batch failures: a record that
 //! can never succeed is dropped with a log line, an infrastructure failure is retried.
 
+use app::campaigns::Switches;
 use app::messages::EvaluateVehicle;
 use app::ports::Outbound;
 use app::EvaluateError;
@@ -20,28 +21,42 @@ pub struct Deps<S, Q> {
     pub compose: Q,
 }
 
-/// Handles a batch at `now`; the response lists the records to retry.
+/// Handles a batch at `now` under the campaign switches as stored now (read once per batch);
+/// the response lists the records to retry.
 pub async fn handle<S: Store, Q: Outbound>(
     deps: &Deps<S, Q>,
     event: SqsEvent,
     now: DateTime<Utc>,
 ) -> SqsBatchResponse {
     let mut outcomes = Vec::with_capacity(event.records.len());
-    for record in &event.records {
-        outcomes.push(handle_record(deps, record, now).await);
+    match Switches::load(&deps.repos).await {
+        Ok(switches) => {
+            for record in &event.records {
+                outcomes.push(handle_record(deps, &switches, record, now).await);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "campaign switches unreadable: the batch is retried");
+            for _ in &event.records {
+                outcomes.push(Err(RecordError::Retry(anyhow::anyhow!(
+                    "campaign switches: {e}"
+                ))));
+            }
+        }
     }
     batch_response(&event, outcomes)
 }
 
 async fn handle_record<S: Store, Q: Outbound>(
     deps: &Deps<S, Q>,
+    switches: &Switches,
     record: &SqsMessage,
     now: DateTime<Utc>,
 ) -> Result<(), RecordError> {
     let body = record.body.as_deref().unwrap_or_default();
     let message =
         EvaluateVehicle::from_json(body).map_err(|e| RecordError::Rejected(e.to_string()))?;
-    let evaluation = app::evaluate_vehicle(&deps.repos, &deps.policy, &message, now)
+    let evaluation = app::evaluate_vehicle_with(&deps.repos, &deps.policy, switches, &message, now)
         .await
         .map_err(record_error)?;
     let bodies: Vec<String> = evaluation.compose.iter().map(|m| m.to_json()).collect();

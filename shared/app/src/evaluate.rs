@@ -8,12 +8,16 @@ use domain::status::status_for_car;
 use domain::triggers::{
     evaluate_triggers, ContactRecord, LastVisit, Reaction, Stage, StageSet, TriggerInput,
 };
-use domain::{ContactClass, Customer, Vehicle, Visit};
+use domain::{ContactClass, Customer, ServiceDue, Vehicle, Visit};
 use serde::{Deserialize, Serialize};
 use store::repo::{MarketingClaim, OpenOutcome, Repos, StageOutcome};
 use store::{Store, StoreError};
 
+use crate::campaigns::Switches;
 use crate::messages::{ComposeOffer, EvaluateVehicle};
+
+/// The veto of a stage the marketer switched off.
+pub const CAMPAIGN_OFF: &str = "campaign_off";
 
 /// The mark stored once per (vehicle, cycle, stage): when the message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,11 +122,47 @@ pub enum EvaluateError {
 /// the contact policy claims the mark (a conditional write keyed by its offer id) before it is
 /// handed on. Of two vehicles of one customer evaluated at once, one wins; the other's stage is
 /// vetoed (`marketing_cap`) and, unmarked, is decided again on a later night.
+///
+/// The campaign switches are read at each call; a batch reads them once and calls
+/// [`evaluate_vehicle_with`].
 pub async fn evaluate_vehicle<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
     message: &EvaluateVehicle,
     now: DateTime<Utc>,
+) -> Result<Evaluation, EvaluateError> {
+    let switches = Switches::load(repos).await?;
+    evaluate_vehicle_with(repos, policy, &switches, message, now).await
+}
+
+/// [`evaluate_vehicle`] under switches read before: a switched-off stage is vetoed
+/// (`campaign_off`) and left unmarked, so it may go once it is switched back on.
+pub async fn evaluate_vehicle_with<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    switches: &Switches,
+    message: &EvaluateVehicle,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, EvaluateError> {
+    decide(repos, policy, switches, message, None, now, Mode::Commit).await
+}
+
+/// Whether a decision may write (open the cycle, claim the marketing slot) or only reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Commit,
+    DryRun,
+}
+
+/// Decides for the vehicle; `forecast`, when given, stands in for the stored one.
+pub(crate) async fn decide<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    switches: &Switches,
+    message: &EvaluateVehicle,
+    forecast: Option<&ServiceDue>,
+    now: DateTime<Utc>,
+    mode: Mode,
 ) -> Result<Evaluation, EvaluateError> {
     let EvaluateVehicle::V1 { vin, .. } = message;
     let tz = policy.time_zone();
@@ -136,8 +176,12 @@ pub async fn evaluate_vehicle<S: Store>(
         tracing::info!(vehicle_id = %vin, "sold: nothing to decide");
         return Ok(Evaluation::default());
     }
-    let Some(due) = repos.forecasts.get(vin).await? else {
-        return Ok(Evaluation::default());
+    let due = match forecast {
+        Some(due) => due.clone(),
+        None => match repos.forecasts.get(vin).await? {
+            Some(due) => due,
+            None => return Ok(Evaluation::default()),
+        },
     };
     let Some(stored) = repos
         .customers
@@ -171,7 +215,11 @@ pub async fn evaluate_vehicle<S: Store>(
     let cycle = crate::contact_state::current_cycle(policy, &last.work_order_id, visit, &due);
     let cycle_id = cycle.id.clone();
     let started_at = cycle.started_at;
-    if !open_cycle(repos, vin, &cycle_id, started_at).await? {
+    let open = match mode {
+        Mode::Commit => open_cycle(repos, vin, &cycle_id, started_at).await?,
+        Mode::DryRun => !repos.cycles.is_closed(vin, &cycle_id).await?,
+    };
+    if !open {
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, "cycle closed by the customer's answer");
         return Ok(Evaluation::default());
     }
@@ -231,6 +279,9 @@ pub async fn evaluate_vehicle<S: Store>(
     let decisions = evaluate_triggers(policy, &input);
     let decisions =
         crate::contact_state::after_answers(policy, &input, &vehicle.contact, &cycle, decisions);
+    let (decisions, switched_off): (Vec<_>, Vec<_>) = decisions
+        .into_iter()
+        .partition(|d| switches.stage_on(d.stage));
     let mut consents = customer.consents;
     if crate::contact_state::marketing_muted(repos, vin, customer.id.as_str()).await? {
         consents.marketing = false;
@@ -244,6 +295,11 @@ pub async fn evaluate_vehicle<S: Store>(
     let checked = apply_contact_policy(policy, &recipient, &contacts, started_at, decisions);
 
     let mut evaluation = Evaluation::default();
+    for d in switched_off {
+        let stage = d.stage;
+        tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, veto = CAMPAIGN_OFF, "vetoed: stage switched off");
+        evaluation.vetoed.push((stage, CAMPAIGN_OFF.to_owned()));
+    }
     let gap = chrono::Duration::days(i64::from(policy.contact().marketing_min_gap_days));
     for c in checked {
         let stage = c.decision.stage;
@@ -254,7 +310,7 @@ pub async fn evaluate_vehicle<S: Store>(
             continue;
         };
         let offer_id = crate::messages::offer_id(vin, &cycle_id, stage);
-        if c.decision.class == ContactClass::Marketing {
+        if c.decision.class == ContactClass::Marketing && mode == Mode::Commit {
             let claim = repos
                 .marketing
                 .claim(customer.id.as_str(), &offer_id, send_at, gap)

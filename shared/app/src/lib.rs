@@ -4,6 +4,7 @@
 pub mod booking;
 pub mod booking_link;
 pub mod booking_page;
+pub mod campaigns;
 pub mod compose;
 pub mod contact_state;
 pub mod conversions;
@@ -28,7 +29,9 @@ pub use booking::{
 pub use compose::{
     compose_and_deliver, compose_and_send, ComposeError, ComposeOutcome, ComposeSettings,
 };
-pub use evaluate::{commit_evaluation, evaluate_vehicle, EvaluateError, Evaluation};
+pub use evaluate::{
+    commit_evaluation, evaluate_vehicle, evaluate_vehicle_with, EvaluateError, Evaluation,
+};
 pub use forecasting::forecast_vehicle;
 pub use messages::{ComposeOffer, EvaluateVehicle, NightlyShard};
 pub use nightly::{

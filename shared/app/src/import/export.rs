@@ -9,8 +9,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use domain::values::{CustomerDto, LineDto, VehicleDto, VisitDto};
-use domain::{Consents, LineKind, Money, Quantity, Visit, VisitErrors, VisitKind, WorkOrderLine};
+use domain::values::{
+    CustomerDto, LineDto, Make, Model, VehicleDto, VisitDto, VisitParts, WorkOrderId,
+};
+use domain::{
+    AdvisorId, Consents, Customer, CustomerId, FieldError, FirstName, LineKind, Money, Odometer,
+    PhoneE164, Quantity, Vehicle, Vin, Visit, VisitErrors, VisitKind, WorkOrderLine,
+};
 use rust_decimal::Decimal;
 
 use super::decode::TextEncoding;
@@ -223,8 +228,13 @@ impl Item {
         }
     }
 
+    fn quantity(&self) -> Result<Quantity, domain::values::QuantityError> {
+        Quantity::from_decimal(Decimal::new(i64::from(self.qty), 3))
+    }
+
     fn dto(&self, texts: &Texts) -> LineDto {
-        let qty = Quantity::from_decimal(Decimal::new(i64::from(self.qty), 3))
+        let qty = self
+            .quantity()
             .map_or_else(|_| String::new(), |q| q.to_string());
         LineDto {
             kind: self.kind.as_str().to_owned(),
@@ -364,5 +374,60 @@ impl ParsedExport {
     /// The work order `id` as a visit of the contract.
     pub(crate) fn visit(&self, id: u32) -> Result<Visit, VisitErrors> {
         Visit::try_from(self.dto(id))
+    }
+
+    /// The visit [`ParsedExport::visit`] makes of a work order of the export (validated when
+    /// it was read), built from its values rather than from their text.
+    pub(crate) fn valid_visit(&self, id: u32) -> Result<Visit, VisitErrors> {
+        fn at<T, E: std::fmt::Display>(field: &str, r: Result<T, E>) -> Result<T, VisitErrors> {
+            r.map_err(|e| VisitErrors(vec![FieldError::new(field, e)]))
+        }
+        let order = &self.orders[id];
+        let text = |id| self.texts.get(id);
+        let customer = Customer {
+            id: at("customer.id", CustomerId::parse(text(order.customer_id)))?,
+            first_name: at(
+                "customer.first_name",
+                FirstName::parse(text(order.first_name)),
+            )?,
+            phone: at("customer.phone", PhoneE164::parse(text(order.phone)))?,
+            telegram_chat_id: None,
+            consents: Consents::default(),
+        };
+        let vehicle = Vehicle::new(
+            at("vehicle.vin", Vin::parse(text(order.vin)))?,
+            at("vehicle.make", Make::parse(text(order.make)))?,
+            at("vehicle.model", Model::parse(text(order.model)))?,
+            order.first_registration,
+            None,
+        );
+        let lines = self
+            .items_of(order)
+            .map(|item| {
+                Ok(WorkOrderLine {
+                    kind: item.kind,
+                    code: text(item.code).to_owned(),
+                    name: text(item.name).to_owned(),
+                    qty: at("lines", item.quantity())?,
+                    price: Money::from_kopecks(item.price),
+                    cost: Money::from_kopecks(item.cost),
+                })
+            })
+            .collect::<Result<Vec<_>, VisitErrors>>()?;
+        let advisor_id = (order.advisor_id != NONE)
+            .then(|| at("advisor_id", AdvisorId::parse(text(order.advisor_id))))
+            .transpose()?;
+        let code = work_order_code(self.numbers.get(id));
+        let parts = VisitParts {
+            work_order_id: at("work_order_id", WorkOrderId::parse(&code))?,
+            closed_at: closing_instant(order.closed_on, self.tz),
+            kind: order.kind,
+            odometer: at("odometer_km", Odometer::new(order.odometer_km))?,
+            advisor_id,
+            customer,
+            vehicle: at("vehicle", vehicle)?,
+            lines,
+        };
+        at("$", Visit::new(parts))
     }
 }

@@ -123,11 +123,16 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// contract takes (`3150.50`); a sign is kept for the contract to refuse.
 pub fn parse_decimal(text: &str) -> Result<String, String> {
     let bad = || format!("{} is not a number", quoted(text));
-    let plain: String = text.chars().filter(|&c| !is_group_space(c)).collect();
-    if plain.contains(',') && plain.contains('.') {
+    let mut plain = String::with_capacity(text.len());
+    let (mut comma, mut point) = (false, false);
+    for c in text.chars().filter(|&c| !is_group_space(c)) {
+        comma |= c == ',';
+        point |= c == '.';
+        plain.push(if c == ',' { '.' } else { c });
+    }
+    if comma && point {
         return Err(bad());
     }
-    let plain = plain.replace(',', ".");
     let unsigned = plain.strip_prefix('-').unwrap_or(&plain);
     let (whole, fraction) = match unsigned.split_once('.') {
         Some((w, f)) => (w, Some(f)),
@@ -193,6 +198,15 @@ pub fn parse_repair_kind(text: &str) -> Result<VisitKind, String> {
         ("шиномонтаж", VisitKind::Tires),
         ("диагностика", VisitKind::Diagnostics),
     ];
+    let as_written = [
+        ("ТО", VisitKind::Maintenance),
+        ("Ремонт", VisitKind::Repair),
+        ("Шиномонтаж", VisitKind::Tires),
+        ("Диагностика", VisitKind::Diagnostics),
+    ];
+    if let Some(&(_, kind)) = as_written.iter().find(|(name, _)| *name == text) {
+        return Ok(kind);
+    }
     let wanted = squeeze(text).to_lowercase();
     kinds
         .iter()
@@ -209,6 +223,11 @@ pub fn parse_repair_kind(text: &str) -> Result<VisitKind, String> {
 
 /// The line kind of a DMS line (`Вид строки`): `Работа` or `Запчасть`.
 pub fn parse_line_kind(text: &str) -> Result<LineKind, String> {
+    match text {
+        "Работа" => return Ok(LineKind::Labor),
+        "Запчасть" => return Ok(LineKind::Part),
+        _ => {}
+    }
     match squeeze(text).to_lowercase().as_str() {
         "работа" => Ok(LineKind::Labor),
         "запчасть" => Ok(LineKind::Part),

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::mpsc;
 
 use chrono_tz::Tz;
 use domain::{FieldError, VisitKind};
@@ -15,7 +16,7 @@ use super::export::{
     probe, unparsed, Blocks, Item, Numbers, Order, ParsedExport, TextId, Texts, NONE,
 };
 use super::fields::{self, quoted, Column};
-use super::records::{Record, Records};
+use super::records::{Batch, Record, Records};
 use super::rows::{
     check_header, dms_date, line_column, parse_row, shown, ImportError, ImportErrors, OrderFields,
 };
@@ -49,7 +50,7 @@ pub fn parse_export(bytes: Vec<u8>, tz: Tz) -> Result<ParsedExport, ImportErrors
 /// Reads and validates a whole DMS export from `source` a piece at a time (read twice when it
 /// turns out to be Windows-1251 after a UTF-8 start); nothing is stored. Every problem is
 /// reported with its line and column; an `Err` is a failure to read the source.
-pub fn read_export<R: Read + Seek>(
+pub fn read_export<R: Read + Seek + Send>(
     mut source: R,
     tz: Tz,
 ) -> io::Result<Result<ParsedExport, ImportErrors>> {
@@ -67,31 +68,73 @@ pub fn read_export<R: Read + Seek>(
     }
 }
 
-fn read_rows<R: Read>(
+/// Records handed from the reading thread to the parsing one at a time.
+const BATCH: usize = 4096;
+
+/// Reads the rows on two threads: one decodes the text and splits it into records, the other
+/// parses them into work orders.
+fn read_rows<R: Read + Send>(
     text: Text<R>,
     tz: Tz,
 ) -> Result<Result<ParsedExport, ImportErrors>, TextError> {
     let mut records = Records::new(text);
-    let mut record = Record::default();
-    if !records.next_record(&mut record)? {
+    let mut header = Batch::default();
+    if !records.next_record(&mut header)? {
         let message = format!(
             "the file is empty; expected the header {:?}",
             fields::header()
         );
         return Ok(Err(single(ImportError::line(1, message))));
     }
-    if let Err(e) = check_header(&record) {
+    if let Err(e) = check_header(header.get(0)) {
         return Ok(Err(single(e)));
     }
     let mut drafts = Drafts::default();
-    while records.next_record(&mut record)? {
-        if record.iter().all(|field| field.trim().is_empty()) {
-            continue;
+    let encoding = std::thread::scope(|scope| {
+        let (full, batches) = mpsc::sync_channel::<Result<Batch, TextError>>(2);
+        let (empty, recycled) = mpsc::channel::<Batch>();
+        let reader = scope.spawn(move || {
+            let mut more = true;
+            while more {
+                let mut batch = recycled.try_recv().unwrap_or_default();
+                batch.clear();
+                while batch.len() < BATCH {
+                    match records.next_record(&mut batch) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            more = false;
+                            break;
+                        }
+                        Err(e) => {
+                            let _ = full.send(Err(e));
+                            return None;
+                        }
+                    }
+                }
+                if full.send(Ok(batch)).is_err() {
+                    return None;
+                }
+            }
+            Some(records.text().encoding())
+        });
+        for batch in batches {
+            let batch = batch?;
+            for record in batch.iter() {
+                if record.iter().all(|field| field.trim().is_empty()) {
+                    continue;
+                }
+                drafts.lines += 1;
+                drafts.add(record);
+            }
+            // Back to the reader for reuse; once it is done, dropped.
+            let _ = empty.send(batch);
         }
-        drafts.lines += 1;
-        drafts.add(&record);
-    }
-    let encoding = records.text().encoding();
+        reader
+            .join()
+            .ok()
+            .flatten()
+            .ok_or_else(|| TextError::Io(io::Error::other("the reading thread failed")))
+    })?;
     Ok(drafts.finish(tz).map(|mut export| {
         export.encoding = encoding;
         export
@@ -99,7 +142,7 @@ fn read_rows<R: Read>(
 }
 
 impl Drafts {
-    fn add(&mut self, record: &Record) {
+    fn add(&mut self, record: Record<'_>) {
         let Some(row) = parse_row(record, &mut self.errors) else {
             return;
         };

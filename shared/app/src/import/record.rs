@@ -89,7 +89,7 @@ fn visit_of(
     id: u32,
     known: &HashMap<TextId, Customer>,
 ) -> Result<Visit, RecordVisitError> {
-    let visit = export.visit(id).map_err(RecordVisitError::Invalid)?;
+    let visit = export.valid_visit(id).map_err(RecordVisitError::Invalid)?;
     match known.get(&export.orders[id].phone) {
         Some(stored) if stored != visit.customer() => {
             let mut parts = visit.into_parts();
@@ -162,6 +162,12 @@ struct Recorded {
     forecast: usize,
 }
 
+/// What a recording task tells the import: work orders done, and how it ended.
+enum News {
+    Done(usize),
+    Finished(Result<Recorded, RecordVisitError>),
+}
+
 /// Records every work order of a validated export as the visits webhook would, as of `now`:
 /// stored once per work order (one stored before is a skipped duplicate), an earlier STOP and
 /// an erasure honoured (once per customer: nothing else writes while the import holds the
@@ -170,8 +176,10 @@ struct Recorded {
 /// last work order of the file. The work orders go in groups that share no vehicle or customer
 /// (a vehicle's, with those of its customers' other vehicles), each in the export's order, so
 /// vehicles and customers are written once per group and the store ends as recording the work
-/// orders one by one through [`crate::record_visit`] would, whichever group goes first; two
-/// tasks record groups at once. `progress` hears the number of work orders done.
+/// orders one by one through [`crate::record_visit`] would, whichever group goes first (but
+/// for the forecast a live visit is preceded by, `crate::kpi::accuracy`: a vehicle is
+/// forecast once, after its last work order); two tasks record groups at once. `progress`
+/// hears the number of work orders done.
 ///
 /// Reached from the CLI as `autodrive import FILE.csv`.
 pub async fn import_export<S: Store>(
@@ -187,30 +195,45 @@ pub async fn import_export<S: Store>(
     for (i, group) in groups(&export).into_iter().enumerate() {
         shares[i % WORKERS].push(group);
     }
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (news, mut heard) = tokio::sync::mpsc::unbounded_channel();
     let mut tasks = tokio::task::JoinSet::new();
     for share in shares {
         let (repos, policy) = (repos.clone(), policy.clone());
-        let (export, known, done) = (Arc::clone(&export), Arc::clone(&known), done_tx.clone());
+        let (export, known, news) = (Arc::clone(&export), Arc::clone(&known), news.clone());
         tasks.spawn(async move {
-            record_groups(&repos, &policy, &export, &known, share, today, &done).await
+            let result = record_groups(&repos, &policy, &export, &known, share, today, &news).await;
+            // The receiver listens until every task has told how it ended.
+            let _ = news.send(News::Finished(result));
         });
     }
-    drop(done_tx);
-    let mut done = 0;
-    while let Some(n) = done_rx.recv().await {
-        done += n;
-        progress(done);
+    drop(news);
+    let (mut total, mut done, mut finished) = (Recorded::default(), 0, 0);
+    while let Some(news) = heard.recv().await {
+        match news {
+            News::Done(n) => {
+                done += n;
+                progress(done);
+            }
+            News::Finished(Ok(part)) => {
+                finished += 1;
+                total.recorded += part.recorded;
+                total.forecast += part.forecast;
+            }
+            News::Finished(Err(e)) => {
+                tasks.abort_all();
+                return Err(e);
+            }
+        }
     }
-    let mut total = Recorded::default();
-    while let Some(joined) = tasks.join_next().await {
-        let part = joined.map_err(|e| {
-            RecordVisitError::Store(store::StoreError::Backend(anyhow::anyhow!(
-                "an import task failed: {e}"
-            )))
-        })??;
-        total.recorded += part.recorded;
-        total.forecast += part.forecast;
+    if finished < WORKERS {
+        let mut failure = "an import task stopped".to_owned();
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                failure = format!("an import task failed: {e}");
+            }
+        }
+        let failure = anyhow::anyhow!(failure);
+        return Err(RecordVisitError::Store(store::StoreError::Backend(failure)));
     }
     let summary = ImportSummary {
         dry_run: false,
@@ -230,7 +253,7 @@ pub async fn import_export<S: Store>(
     Ok(summary)
 }
 
-/// Records groups of work orders one after another, telling `done` how many work orders each
+/// Records groups of work orders one after another, telling `news` how many work orders each
 /// group held.
 async fn record_groups<S: Store>(
     repos: &Repos<S>,
@@ -239,7 +262,7 @@ async fn record_groups<S: Store>(
     known: &HashMap<TextId, Customer>,
     groups: Vec<Vec<u32>>,
     today: NaiveDate,
-    done: &UnboundedSender<usize>,
+    news: &UnboundedSender<News>,
 ) -> Result<Recorded, RecordVisitError> {
     let mut checked_customers: HashSet<TextId> = HashSet::new();
     let mut forecasts: Vec<(String, ServiceDue)> = Vec::new();
@@ -287,8 +310,8 @@ async fn record_groups<S: Store>(
                 .put_many(batch.iter().map(|(vin, due)| (vin.as_str(), due)))
                 .await?;
         }
-        // The receiver stops listening only when the import is over.
-        let _ = done.send(group.len());
+        // The receiver listens until every task has ended.
+        let _ = news.send(News::Done(group.len()));
     }
     repos
         .forecasts

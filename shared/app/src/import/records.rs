@@ -6,41 +6,87 @@ use std::io::Read;
 
 use super::decode::{Text, TextError};
 
-/// One record: its fields and the line it starts on (the first line is 1).
+/// Records read one after another, kept in one buffer.
 #[derive(Debug, Default)]
-pub(crate) struct Record {
+pub(crate) struct Batch {
     text: String,
-    ends: Vec<usize>,
+    /// Where each field ends in `text`.
+    ends: Vec<u32>,
+    /// Each record's line and first field.
+    records: Vec<(u64, u32)>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.records.clear();
+    }
+
+    /// The record at `i`.
+    pub fn get(&self, i: usize) -> Record<'_> {
+        let (line, first) = self.records[i];
+        let last = self
+            .records
+            .get(i + 1)
+            .map_or(self.ends.len(), |&(_, next)| next as usize);
+        let start = match first {
+            0 => 0,
+            first => self.ends[first as usize - 1],
+        };
+        Record {
+            text: &self.text,
+            start,
+            ends: &self.ends[first as usize..last],
+            line,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Record<'_>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    fn start_record(&mut self, line: u64) {
+        self.records.push((line, self.ends.len() as u32));
+    }
+
+    fn end_field(&mut self) {
+        self.ends.push(self.text.len() as u32);
+    }
+}
+
+/// One record: its fields and the line it starts on (the first line is 1).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'b> {
+    text: &'b str,
+    /// Where the first field starts in `text`.
+    start: u32,
+    ends: &'b [u32],
     pub line: u64,
 }
 
-impl Record {
+impl<'b> Record<'b> {
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// The field at `i` (`""` past the last).
-    pub fn get(&self, i: usize) -> &str {
+    pub fn get(&self, i: usize) -> &'b str {
         match self.ends.get(i) {
             Some(&end) => {
-                let start = if i == 0 { 0 } else { self.ends[i - 1] };
-                &self.text[start..end]
+                let start = if i == 0 { self.start } else { self.ends[i - 1] };
+                self.text.get(start as usize..end as usize).unwrap_or("")
             }
             None => "",
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
+    pub fn iter(&self) -> impl Iterator<Item = &'b str> + '_ {
         (0..self.len()).map(|i| self.get(i))
-    }
-
-    fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
-    }
-
-    fn end_field(&mut self) {
-        self.ends.push(self.text.len());
     }
 }
 
@@ -83,9 +129,8 @@ impl<R: Read> Records<R> {
         &self.text
     }
 
-    /// Reads the next record into `record`; false at the end of the export.
-    pub(crate) fn next_record(&mut self, record: &mut Record) -> Result<bool, TextError> {
-        record.clear();
+    /// Reads the next record onto `batch`; false at the end of the export.
+    pub(crate) fn next_record(&mut self, record: &mut Batch) -> Result<bool, TextError> {
         loop {
             if self.pos == self.chunk.len() {
                 if self.at_end {
@@ -106,7 +151,7 @@ impl<R: Read> Records<R> {
     }
 
     /// The end of the text: a record under way ends there.
-    fn finish(&mut self, record: &mut Record) -> bool {
+    fn finish(&mut self, record: &mut Batch) -> bool {
         match std::mem::replace(&mut self.state, State::StartRecord) {
             State::StartRecord | State::AfterCr => false,
             _ => {
@@ -117,7 +162,7 @@ impl<R: Read> Records<R> {
     }
 
     /// Consumes the chunk until a record ends (true) or the chunk does (false).
-    fn scan(&mut self, record: &mut Record) -> bool {
+    fn scan(&mut self, record: &mut Batch) -> bool {
         let bytes = self.chunk.as_bytes();
         while self.pos < bytes.len() {
             let b = bytes[self.pos];
@@ -129,7 +174,7 @@ impl<R: Read> Records<R> {
                     }
                     b'\r' => self.pos += 1,
                     _ => {
-                        record.line = self.newlines + 1;
+                        record.start_record(self.newlines + 1);
                         self.state = State::StartField;
                     }
                 },
@@ -209,7 +254,7 @@ impl<R: Read> Records<R> {
     }
 
     /// A line end `b` (at `pos`) ends the record.
-    fn end_record(&mut self, b: u8, record: &mut Record) -> bool {
+    fn end_record(&mut self, b: u8, record: &mut Batch) -> bool {
         record.end_field();
         self.pos += 1;
         if b == b'\n' {
@@ -226,15 +271,15 @@ impl<R: Read> Records<R> {
 mod tests {
     use super::*;
 
-    /// Every record with its line, read in chunks as the `csv` crate reads the whole text.
+    /// Every record with its line, read as the `csv` crate reads the whole text.
     fn records(text: &str) -> Vec<(u64, Vec<String>)> {
         let mut records = Records::new(Text::new(text.as_bytes(), false));
-        let mut record = Record::default();
-        let mut out = Vec::new();
-        while records.next_record(&mut record).unwrap() {
-            out.push((record.line, record.iter().map(str::to_owned).collect()));
-        }
-        out
+        let mut batch = Batch::default();
+        while records.next_record(&mut batch).unwrap() {}
+        batch
+            .iter()
+            .map(|record| (record.line, record.iter().map(str::to_owned).collect()))
+            .collect()
     }
 
     fn by_csv(text: &str) -> Vec<Vec<String>> {

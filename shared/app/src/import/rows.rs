@@ -113,7 +113,7 @@ pub(crate) struct Row<'r> {
 }
 
 /// Checks the header (line 1): exactly the 17 columns of [`fields::header`].
-pub(crate) fn check_header(record: &Record) -> Result<(), ImportError> {
+pub(crate) fn check_header(record: Record<'_>) -> Result<(), ImportError> {
     let expected = || format!("the header must be exactly {:?}", fields::header());
     if record.len() != Column::ALL.len() {
         return Err(ImportError::line(
@@ -138,7 +138,7 @@ pub(crate) fn check_header(record: &Record) -> Result<(), ImportError> {
 }
 
 /// Parses one data row, reporting each bad value with its line and column.
-pub(crate) fn parse_row<'r>(record: &'r Record, errors: &mut ImportErrors) -> Option<Row<'r>> {
+pub(crate) fn parse_row<'r>(record: Record<'r>, errors: &mut ImportErrors) -> Option<Row<'r>> {
     let line = record.line;
     if record.len() != Column::ALL.len() {
         errors.push(ImportError::line(

@@ -343,3 +343,25 @@ fn line_numbers_are_the_files_with_crlf_line_ends_blank_lines_and_quoted_line_br
         ["line 6, column «Пробег»: \"10x\" is not a number"]
     );
 }
+
+#[test]
+fn a_validated_work_order_is_built_from_its_values_as_through_the_contract() {
+    let text = file(&[
+        row("ЗН-1", "90 000", "Работа", "TO-60", "6 500,00"),
+        row("ЗН-1", "90 000", "Запчасть", "04152", "1200").replace(";1;", ";1,25;"),
+        row("A2", "91 000", "Запчасть", "P-2", "0,5")
+            .replace("Петров А.В.", "")
+            .replace("12.11.2026", "13.11.2026"),
+    ]);
+    let export = parse_export(text.into_bytes(), TZ).unwrap();
+    assert_eq!(export.work_orders(), 2);
+    for &id in &export.sorted {
+        let through_contract = export.visit(id).unwrap();
+        let from_values = export.valid_visit(id).unwrap();
+        assert_eq!(from_values, through_contract);
+        assert_eq!(
+            serde_json::to_value(&from_values).unwrap(),
+            serde_json::to_value(&through_contract).unwrap()
+        );
+    }
+}

@@ -510,6 +510,13 @@ impl Policy {
     pub fn offer_rule(&self, status: CustomerStatus, band: AgeBand) -> Option<&OfferRule> {
         self.offers.iter().find(|r| r.matches(status, band))
     }
+
+    /// The policy with the named offer rules left out: an offer matches the next rule instead.
+    pub fn without_offer_rules(&self, ids: &[String]) -> Policy {
+        let mut policy = self.clone();
+        policy.offers.retain(|r| !ids.contains(&r.id));
+        policy
+    }
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {

@@ -36,7 +36,7 @@ pub use marketing::{MarketingClaim, MarketingMarks};
 pub use offers::{Claim, NewOffer, OfferState, Offers, StoredOffer};
 pub use points::{Points, PointsEntry};
 pub use runs::{Checkpoint, NightlyRuns};
-pub use settings::{CampaignCounters, PolicyOverrides};
+pub use settings::{CampaignCounters, CampaignSwitches, PolicyOverrides};
 pub use visits::{
     NewVisit, Readings, RecordOutcome, StoredVehicle, StoredVisit, VehicleRecord, Vehicles, Visits,
 };
@@ -67,6 +67,7 @@ pub struct Repos<S> {
     pub capacity: Capacity<S>,
     pub idempotency: Idempotency<S>,
     pub counters: CampaignCounters<S>,
+    pub switches: CampaignSwitches<S>,
     pub policy: PolicyOverrides<S>,
     pub runs: NightlyRuns<S>,
     pub points: Points<S>,
@@ -90,6 +91,7 @@ impl<S: Store> Repos<S> {
             capacity: Capacity::new(store.clone()),
             idempotency: Idempotency::new(store.clone()),
             counters: CampaignCounters::new(store.clone()),
+            switches: CampaignSwitches::new(store.clone()),
             policy: PolicyOverrides::new(store.clone()),
             runs: NightlyRuns::new(store.clone()),
             points: Points::new(store.clone()),

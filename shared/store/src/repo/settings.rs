@@ -132,3 +132,43 @@ impl<S: Store> PolicyOverrides<S> {
             .collect()
     }
 }
+
+const SWITCHES_PK: &str = "CAMPAIGN_SWITCH";
+
+fn switch_key(name: &str) -> Key {
+    Key::new(SWITCHES_PK, format!("SWITCH#{name}"))
+}
+
+/// The marketer's switches of stages and offer rules, one item per name; the last write wins.
+#[derive(Clone)]
+pub struct CampaignSwitches<S> {
+    store: S,
+}
+
+impl<S: Store> CampaignSwitches<S> {
+    pub fn new(store: S) -> Self {
+        CampaignSwitches { store }
+    }
+
+    /// Stores the switch of `name`, replacing the one before.
+    pub async fn put<P: Serialize>(&self, name: &str, value: &P) -> Result<(), StoreError> {
+        let mut item = with_data(&switch_key(name), "campaign_switch", value)?;
+        item.insert("name".into(), name.into());
+        self.store.put(item, None).await
+    }
+
+    /// Every stored switch by name, in name order.
+    pub async fn list<P: DeserializeOwned>(&self) -> Result<Vec<(String, P)>, StoreError> {
+        let items = query_all(
+            &self.store,
+            Query::partition(SWITCHES_PK).begins_with("SWITCH#"),
+        )
+        .await?;
+        let mut switches = items
+            .iter()
+            .map(|item| Ok((string(item, "name")?, data(item)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        switches.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(switches)
+    }
+}

@@ -9,6 +9,7 @@ mod marketing;
 mod moves;
 mod port;
 mod repos;
+mod switches;
 
 use store::testing::Moto;
 use store::{DynamoStore, RedbStore};
