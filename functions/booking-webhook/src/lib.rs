@@ -162,22 +162,24 @@ pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
     }))
 }
 
+/// A WhatsApp notification's envelope (`entry[].changes[]`), with the change's value as the
+/// reader needs it: the messages here, the delivery statuses in [`statuses`].
 #[derive(Debug, Deserialize)]
-struct Notification {
-    #[serde(default)]
-    entry: Vec<Entry>,
+pub(crate) struct Notification<V> {
+    #[serde(default = "Vec::new")]
+    pub(crate) entry: Vec<Entry<V>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Entry {
-    #[serde(default)]
-    changes: Vec<Change>,
+pub(crate) struct Entry<V> {
+    #[serde(default = "Vec::new")]
+    pub(crate) changes: Vec<Change<V>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Change {
-    field: Option<String>,
-    value: ChangeValue,
+pub(crate) struct Change<V> {
+    pub(crate) field: Option<String>,
+    pub(crate) value: V,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,8 +190,8 @@ struct ChangeValue {
 }
 
 #[derive(Debug, Deserialize)]
-struct Metadata {
-    phone_number_id: Option<String>,
+pub(crate) struct Metadata {
+    pub(crate) phone_number_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,7 +247,7 @@ fn parse_whatsapp_with_senders(
     body: &[u8],
     phone_number_id: &str,
 ) -> Result<(Vec<MessengerUpdate>, Senders), ApiError> {
-    let notification: Notification =
+    let notification: Notification<ChangeValue> =
         serde_json::from_slice(body).map_err(|e| unprocessable("$", e))?;
     let mut updates = Vec::new();
     let mut senders = Vec::new();

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use store::repo::Repos;
 use store::Store;
 
+use crate::{Metadata, Notification};
+
 /// One status the notification reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -23,33 +25,10 @@ pub struct DeliveryReport {
 }
 
 #[derive(Debug, Deserialize)]
-struct Notification {
-    #[serde(default)]
-    entry: Vec<Entry>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Entry {
-    #[serde(default)]
-    changes: Vec<Change>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Change {
-    field: Option<String>,
-    value: Value,
-}
-
-#[derive(Debug, Deserialize)]
 struct Value {
     metadata: Option<Metadata>,
     #[serde(default)]
     statuses: Vec<Status>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Metadata {
-    phone_number_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +41,7 @@ struct Status {
 
 /// The statuses of a notification to the business number `phone_number_id`.
 pub fn parse_statuses(body: &[u8], phone_number_id: &str) -> Result<Vec<DeliveryReport>, ApiError> {
-    let notification: Notification = serde_json::from_slice(body)
+    let notification: Notification<Value> = serde_json::from_slice(body)
         .map_err(|e| ApiError::Unprocessable(vec![domain::FieldError::new("$", e)]))?;
     let mut reports = Vec::new();
     for (e, entry) in notification.entry.into_iter().enumerate() {
