@@ -272,7 +272,7 @@ struct Recent {
 struct Years([(u32, Option<NaiveDate>); 32]);
 
 impl Years {
-    #[inline]
+    #[inline(always)]
     fn first_day(&mut self, year: u32) -> Option<NaiveDate> {
         let slot = &mut self.0[year as usize % 32];
         if slot.0 != year || slot.1.is_none() {
@@ -293,7 +293,7 @@ fn parse_date(text: &[u8], years: &mut Years) -> Result<NaiveDate> {
 }
 
 /// A valid date written exactly `YYYY-MM-DD`, made from its day of the year.
-#[inline]
+#[inline(always)]
 fn exact_date(text: &[u8], years: &mut Years) -> Option<NaiveDate> {
     /// Days before each month, and in the year, of a common year.
     const BEFORE: [u32; 13] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
@@ -314,13 +314,14 @@ fn exact_date(text: &[u8], years: &mut Years) -> Option<NaiveDate> {
     if !(1..=12).contains(&month) || day == 0 {
         return None;
     }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let first_day = years.first_day(year)?;
+    let leap = first_day.leap_year();
     let february = u32::from(leap && month == 2);
     if day > BEFORE[month] - BEFORE[month - 1] + february {
         return None;
     }
     let ordinal = BEFORE[month - 1] + u32::from(leap && month > 2) + day;
-    years.first_day(year)?.with_ordinal(ordinal)
+    first_day.with_ordinal(ordinal)
 }
 
 /// A header in the order of almost every log: vehicle_id, date, odometer_km, then

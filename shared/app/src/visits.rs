@@ -107,11 +107,12 @@ pub async fn store_visit<S: Store>(
     Ok(stored.first().copied().unwrap_or(false))
 }
 
-/// [`store_visit`] for several visits in one transaction (bulk loads), without the STOP check:
-/// the caller runs [`honour_earlier_stop`] for each customer once they are stored. At most
-/// [`store::repo::MAX_VISITS_PER_TRANSACTION`] visits, each of its own work order, vehicle and
-/// customer; a vehicle with a licence plate is indexed under it (again, when the work order
-/// was stored before). Whether each was stored now, in the order of `visits`.
+/// [`store_visit`] for several visits at once (bulk loads), without the STOP check: the caller
+/// runs [`honour_earlier_stop`] for each customer once they are stored. Visits may share
+/// vehicles and customers, each written once per transaction as its last visit has it
+/// ([`store::repo::Visits::record_many`]). A vehicle with a licence plate is indexed under it
+/// (again, when the work order was stored before). Whether each was stored now, in the order
+/// of `visits`.
 pub async fn store_visits<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,

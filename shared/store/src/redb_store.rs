@@ -128,6 +128,25 @@ impl RedbStore {
             .await
             .map_err(|e| backend(e, "embedded store task failed"))?
     }
+
+    /// [`RedbStore::blocking`] with `after` run on what `f` returns: on a bulk-load handle once
+    /// the load's transaction is let go (so work that needs no store, like decoding, does not
+    /// hold up other callers), else on the same blocking thread.
+    async fn blocking_then<R: Send + 'static, T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Access<'_>, i64) -> Result<R, StoreError> + Send + 'static,
+        after: impl FnOnce(R, i64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let now = self.ttl_clock.unwrap_or_else(now_epoch);
+        if let Some(bulk) = &self.bulk {
+            let got = bulk.run(|txn| f(Access::Txn(txn), now))?;
+            return after(got, now);
+        }
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || after(f(Access::Db(&db), now)?, now))
+            .await
+            .map_err(|e| backend(e, "embedded store task failed"))?
+    }
 }
 
 /// Where a call reads and writes: the database (a transaction of its own) or the one write
@@ -312,13 +331,15 @@ type RangeEntry<'a> = Result<
     redb::StorageError,
 >;
 
+/// Walks a range of the table or of an index, handing `visit` each item's key and bytes until
+/// it returns false.
 fn walk(
     access: Access<'_>,
     index: Option<&'static str>,
     range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
     descending: bool,
-    collector: Collector<'_>,
-) -> Result<Page, StoreError> {
+    visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
     let gsi = match index {
         Some(name) => Some(GSI_TABLES[gsi_index(name)?.0]),
         None => None,
@@ -334,7 +355,7 @@ fn walk(
                 .map(|d| txn.open_table(d))
                 .transpose()
                 .map_err(opening)?;
-            walk_tables(&items, gsi.as_ref(), range, descending, collector)
+            walk_tables(&items, gsi.as_ref(), range, descending, visit)
         }
         Access::Txn(txn) => {
             let items = txn.open_table(ITEMS).map_err(opening)?;
@@ -342,7 +363,7 @@ fn walk(
                 .map(|d| txn.open_table(d))
                 .transpose()
                 .map_err(opening)?;
-            walk_tables(&items, gsi.as_ref(), range, descending, collector)
+            walk_tables(&items, gsi.as_ref(), range, descending, visit)
         }
     }
 }
@@ -352,8 +373,8 @@ fn walk_tables<T: ReadableTable<&'static [u8], &'static [u8]>>(
     gsi: Option<&T>,
     range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
     descending: bool,
-    mut collector: Collector<'_>,
-) -> Result<Page, StoreError> {
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
     let bounds = (
         range.0.as_ref().map(Vec::as_slice),
         range.1.as_ref().map(Vec::as_slice),
@@ -362,7 +383,7 @@ fn walk_tables<T: ReadableTable<&'static [u8], &'static [u8]>>(
         bounds
     {
         if a > b || (a == b && !matches!(bounds, (Bound::Included(_), Bound::Included(_)))) {
-            return Ok(collector.page);
+            return Ok(());
         }
     }
     let source = gsi.unwrap_or(items);
@@ -371,20 +392,18 @@ fn walk_tables<T: ReadableTable<&'static [u8], &'static [u8]>>(
         .map_err(|e| backend(e, "reading a range"))?;
     let mut step = |entry: RangeEntry<'_>| -> Result<bool, StoreError> {
         let (k, v) = entry.map_err(|e| backend(e, "reading a range"))?;
-        let item = if gsi.is_some() {
-            let main = main_key_of_gsi_entry(k.value())
-                .ok_or_else(|| StoreError::Invalid("corrupt index entry".into()))?;
-            match items
-                .get(main)
-                .map_err(|e| backend(e, "reading an indexed item"))?
-            {
-                Some(raw) => decode(raw.value(), main)?,
-                None => return Ok(true),
-            }
-        } else {
-            decode(v.value(), k.value())?
-        };
-        Ok(collector.take(item))
+        if gsi.is_none() {
+            return visit(k.value(), v.value());
+        }
+        let main = main_key_of_gsi_entry(k.value())
+            .ok_or_else(|| StoreError::Invalid("corrupt index entry".into()))?;
+        match items
+            .get(main)
+            .map_err(|e| backend(e, "reading an indexed item"))?
+        {
+            Some(raw) => visit(main, raw.value()),
+            None => Ok(true),
+        }
     };
     if descending {
         for entry in iter.rev() {
@@ -399,10 +418,58 @@ fn walk_tables<T: ReadableTable<&'static [u8], &'static [u8]>>(
             }
         }
     }
+    Ok(())
+}
+
+/// Collects a range's items into a page (filtered, limited).
+fn collect(
+    access: Access<'_>,
+    index: Option<&'static str>,
+    range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    descending: bool,
+    mut collector: Collector<'_>,
+) -> Result<Page, StoreError> {
+    walk(access, index, range, descending, |key, raw| {
+        Ok(collector.take(decode(raw, key)?))
+    })?;
     Ok(collector.page)
 }
 
-fn query_blocking(access: Access<'_>, q: Query, now: i64) -> Result<Page, StoreError> {
+/// Every item of a range as stored (key, bytes): what a bulk load copies while it holds its
+/// transaction, to decode after.
+type RawItems = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn collect_raw(
+    access: Access<'_>,
+    index: Option<&'static str>,
+    range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    descending: bool,
+) -> Result<RawItems, StoreError> {
+    let mut raw_items = Vec::new();
+    walk(access, index, range, descending, |key, raw| {
+        raw_items.push((key.to_vec(), raw.to_vec()));
+        Ok(true)
+    })?;
+    Ok(raw_items)
+}
+
+/// The page of a whole range copied by [`collect_raw`]: its items decoded, the expired left
+/// out.
+fn page_of_raw(raw_items: RawItems, now: i64) -> Result<Page, StoreError> {
+    let mut page = Page::default();
+    for (key, raw) in raw_items {
+        let item = decode(&raw, &key)?;
+        if !is_expired(&item, now) {
+            page.items.push(item);
+        }
+    }
+    Ok(page)
+}
+
+/// The index (if any) and the key range of a query.
+type QueryRange = (Option<&'static GsiSpec>, (Bound<Vec<u8>>, Bound<Vec<u8>>));
+
+fn query_range_of(q: &Query) -> Result<QueryRange, StoreError> {
     let gsi = match q.index {
         Some(name) => Some(gsi_index(name)?.1),
         None => None,
@@ -420,6 +487,11 @@ fn query_blocking(access: Access<'_>, q: Query, now: i64) -> Result<Page, StoreE
             lo = Bound::Excluded(after);
         }
     }
+    Ok((gsi, (lo, hi)))
+}
+
+fn query_blocking(access: Access<'_>, q: Query, now: i64) -> Result<Page, StoreError> {
+    let (gsi, range) = query_range_of(&q)?;
     let collector = Collector {
         limit: q.limit.map_or(usize::MAX, |l| l.max(1) as usize),
         filter: q.filter.as_ref(),
@@ -427,7 +499,7 @@ fn query_blocking(access: Access<'_>, q: Query, now: i64) -> Result<Page, StoreE
         now,
         page: Page::default(),
     };
-    walk(access, q.index, (lo, hi), q.descending, collector)
+    collect(access, q.index, range, q.descending, collector)
 }
 
 fn scan_blocking(access: Access<'_>, s: Scan, now: i64) -> Result<Page, StoreError> {
@@ -447,7 +519,7 @@ fn scan_blocking(access: Access<'_>, s: Scan, now: i64) -> Result<Page, StoreErr
         now,
         page: Page::default(),
     };
-    walk(access, s.index, (lo, hi), false, collector)
+    collect(access, s.index, (lo, hi), false, collector)
 }
 
 type Tables<'t> = (
@@ -480,43 +552,91 @@ fn read_raw<T: ReadableTable<&'static [u8], &'static [u8]>>(
 /// The index entries of an item: (index, entry key).
 type IndexEntries = Vec<(usize, Vec<u8>)>;
 
-/// Replaces (or deletes) the item at `main`, keeping the indexes in step; `old` are the index
-/// entries of the item it replaces.
+/// An item as it is written: encoded, with its index entries.
+struct Encoded {
+    bytes: Vec<u8>,
+    entries: IndexEntries,
+}
+
+impl Encoded {
+    fn of(item: &Item, main: &[u8]) -> Encoded {
+        Encoded {
+            bytes: codec::encode(item),
+            entries: gsi_entries(item, main).collect(),
+        }
+    }
+}
+
+/// The index entries of the item a write replaces: known from a read before it, or taken from
+/// the item the write finds (a blind write reads nothing first).
+enum Replaced {
+    Known(IndexEntries),
+    Found,
+}
+
+/// Replaces (or, with `new` `None`, deletes) the item at `main`, keeping the indexes in step.
 fn write_one(
     tables: &mut Tables<'_>,
     main: &[u8],
-    old: &IndexEntries,
-    new: Option<&Item>,
+    replaced: Replaced,
+    new: Option<&Encoded>,
 ) -> Result<(), StoreError> {
     let (items, gsis) = tables;
-    let new_entries: IndexEntries = new.map_or_else(Vec::new, |i| gsi_entries(i, main).collect());
+    let previous = match new {
+        Some(new) => items
+            .insert(main, new.bytes.as_slice())
+            .map_err(|e| backend(e, "writing an item"))?,
+        None => items
+            .remove(main)
+            .map_err(|e| backend(e, "deleting an item"))?,
+    };
+    let old: IndexEntries = match (replaced, previous) {
+        (Replaced::Known(entries), _) => entries,
+        (Replaced::Found, Some(raw)) => gsi_entries(&decode(raw.value(), main)?, main).collect(),
+        (Replaced::Found, None) => Vec::new(),
+    };
+    let no_entries = Vec::new();
+    let new_entries = new.map_or(&no_entries, |n| &n.entries);
     for entry in old.iter().filter(|e| !new_entries.contains(e)) {
         gsis[entry.0]
             .remove(entry.1.as_slice())
             .map_err(|e| backend(e, "updating an index"))?;
     }
-    match new {
-        Some(item) => {
-            items
-                .insert(main, codec::encode(item).as_slice())
-                .map_err(|e| backend(e, "writing an item"))?;
-            for entry in new_entries.iter().filter(|e| !old.contains(e)) {
-                gsis[entry.0]
-                    .insert(entry.1.as_slice(), [].as_slice())
-                    .map_err(|e| backend(e, "updating an index"))?;
-            }
-        }
-        None => {
-            items
-                .remove(main)
-                .map_err(|e| backend(e, "deleting an item"))?;
-        }
+    for entry in new_entries.iter().filter(|e| !old.contains(e)) {
+        gsis[entry.0]
+            .insert(entry.1.as_slice(), [].as_slice())
+            .map_err(|e| backend(e, "updating an index"))?;
     }
     Ok(())
 }
 
 fn begin_write(db: &Database) -> Result<WriteTransaction, StoreError> {
     db.begin_write().map_err(|e| backend(e, "starting a write"))
+}
+
+/// One write of a transaction, made ready before the store is taken: its key and, for a put,
+/// its item encoded.
+struct Prepared {
+    main: Vec<u8>,
+    op: WriteOp,
+    encoded: Option<Encoded>,
+}
+
+/// Checks a transaction's shape and readies its writes.
+fn prepare(ops: Vec<WriteOp>) -> Result<Vec<Prepared>, StoreError> {
+    let keys = validate_transaction(&ops)?;
+    Ok(ops
+        .into_iter()
+        .zip(keys)
+        .map(|(op, key)| {
+            let main = main_key(&key.pk, &key.sk);
+            let encoded = match &op {
+                WriteOp::Put { item, .. } => Some(Encoded::of(item, &main)),
+                _ => None,
+            };
+            Prepared { main, op, encoded }
+        })
+        .collect())
 }
 
 /// The new state of each item of a transaction, or the index of the operation whose condition
@@ -527,15 +647,14 @@ type Outcome = Result<Vec<Option<Item>>, usize>;
 /// load's transaction.
 fn transact_blocking(
     access: Access<'_>,
-    ops: Vec<WriteOp>,
+    ops: Vec<Prepared>,
     now: i64,
 ) -> Result<Outcome, StoreError> {
     match access {
-        Access::Txn(txn) => transact_in(txn, ops, now),
+        Access::Txn(txn) => stage_and_write(txn, ops, now),
         Access::Db(db) => {
-            let keys = validate_transaction(&ops)?;
             let txn = begin_write(db)?;
-            let outcome = stage_and_write(&txn, ops, keys, now)?;
+            let outcome = stage_and_write(&txn, ops, now)?;
             if outcome.is_ok() {
                 txn.commit().map_err(|e| backend(e, "committing a write"))?;
             }
@@ -544,23 +663,25 @@ fn transact_blocking(
     }
 }
 
-fn transact_in(txn: &WriteTransaction, ops: Vec<WriteOp>, now: i64) -> Result<Outcome, StoreError> {
-    let keys = validate_transaction(&ops)?;
-    stage_and_write(txn, ops, keys, now)
-}
-
 /// Checks every condition, then writes: nothing is written when one fails (the index of the
 /// first failing operation is returned).
 fn stage_and_write(
     txn: &WriteTransaction,
-    ops: Vec<WriteOp>,
-    keys: Vec<Key>,
+    ops: Vec<Prepared>,
     now: i64,
 ) -> Result<Outcome, StoreError> {
     let mut tables = open_tables(txn)?;
     let mut staged = Vec::with_capacity(ops.len());
-    for (index, (op, key)) in ops.into_iter().zip(keys).enumerate() {
-        let main = main_key(&key.pk, &key.sk);
+    for (index, prepared) in ops.into_iter().enumerate() {
+        let Prepared { main, op, encoded } = prepared;
+        if let WriteOp::Put {
+            item,
+            condition: None,
+        } = op
+        {
+            staged.push((main, Replaced::Found, encoded, Some(item), true));
+            continue;
+        }
         let stored = read_raw(&tables.0, &main)?;
         let old: IndexEntries = stored
             .as_ref()
@@ -571,26 +692,52 @@ fn stage_and_write(
                 return Ok(Err(index));
             }
         }
-        let new = match op {
-            WriteOp::Put { item, .. } => Some(item),
-            WriteOp::Update(u) => Some(u.apply(visible)?),
-            WriteOp::Delete { .. } => None,
+        let (encoded, new) = match op {
+            WriteOp::Put { item, .. } => (encoded, Some(item)),
+            WriteOp::Update(u) => {
+                let item = u.apply(visible)?;
+                (Some(Encoded::of(&item, &main)), Some(item))
+            }
+            WriteOp::Delete { .. } => (None, None),
             WriteOp::Check { .. } => {
-                staged.push((main, old, None, false));
+                staged.push((main, Replaced::Known(old), None, None, false));
                 continue;
             }
         };
-        staged.push((main, old, new, true));
+        staged.push((main, Replaced::Known(old), encoded, new, true));
     }
-    for (main, old, new, writes) in &staged {
-        if *writes {
-            write_one(&mut tables, main, old, new.as_ref())?;
+    let mut outcome = Vec::with_capacity(staged.len());
+    for (main, replaced, encoded, new, writes) in staged {
+        if writes {
+            write_one(&mut tables, &main, replaced, encoded.as_ref())?;
         }
+        outcome.push(new);
     }
-    Ok(Ok(staged.into_iter().map(|(_, _, new, _)| new).collect()))
+    Ok(Ok(outcome))
 }
 
-fn batch_blocking(access: Access<'_>, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+/// The writes of a batch, made ready before the store is taken: each key with its item
+/// encoded, or `None` to delete.
+type PreparedBatch = Vec<(Vec<u8>, Option<Encoded>)>;
+
+fn prepare_batch(ops: Vec<BatchOp>) -> Result<PreparedBatch, StoreError> {
+    ops.into_iter()
+        .map(|op| match op {
+            BatchOp::Put(item) => {
+                let key = validate_item(&item)?;
+                let main = main_key(&key.pk, &key.sk);
+                let encoded = Encoded::of(&item, &main);
+                Ok((main, Some(encoded)))
+            }
+            BatchOp::Delete(key) => {
+                validate_key(&key)?;
+                Ok((main_key(&key.pk, &key.sk), None))
+            }
+        })
+        .collect()
+}
+
+fn batch_blocking(access: Access<'_>, ops: PreparedBatch) -> Result<(), StoreError> {
     match access {
         Access::Txn(txn) => batch_in(txn, ops),
         Access::Db(db) => {
@@ -601,38 +748,36 @@ fn batch_blocking(access: Access<'_>, ops: Vec<BatchOp>) -> Result<(), StoreErro
     }
 }
 
-fn batch_in(txn: &WriteTransaction, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+fn batch_in(txn: &WriteTransaction, ops: PreparedBatch) -> Result<(), StoreError> {
     let mut tables = open_tables(txn)?;
-    for op in ops {
-        let (key, new) = match op {
-            BatchOp::Put(item) => (validate_item(&item)?, Some(item)),
-            BatchOp::Delete(key) => {
-                validate_key(&key)?;
-                (key, None)
-            }
-        };
-        let main = main_key(&key.pk, &key.sk);
-        let old: IndexEntries = read_raw(&tables.0, &main)?
-            .as_ref()
-            .map_or_else(Vec::new, |i| gsi_entries(i, &main).collect());
-        write_one(&mut tables, &main, &old, new.as_ref())?;
+    for (main, new) in ops {
+        write_one(&mut tables, &main, Replaced::Found, new.as_ref())?;
     }
     Ok(())
 }
 
-/// The item at `main`, unless absent or expired.
-fn get_blocking(access: Access<'_>, main: &[u8], now: i64) -> Result<Option<Item>, StoreError> {
+/// The bytes of the item at `main`, as stored.
+fn get_raw(access: Access<'_>, main: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
     let opening = |e| backend(e, "opening the items table");
-    let item = match access {
+    match access {
         Access::Db(db) => {
             let txn = db
                 .begin_read()
                 .map_err(|e| backend(e, "reading the embedded store"))?;
-            read_raw(&txn.open_table(ITEMS).map_err(opening)?, main)?
+            copy_raw(&txn.open_table(ITEMS).map_err(opening)?, main)
         }
-        Access::Txn(txn) => read_raw(&txn.open_table(ITEMS).map_err(opening)?, main)?,
-    };
-    Ok(item.filter(|i| !is_expired(i, now)))
+        Access::Txn(txn) => copy_raw(&txn.open_table(ITEMS).map_err(opening)?, main),
+    }
+}
+
+fn copy_raw<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    items: &T,
+    main: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(items
+        .get(main)
+        .map_err(|e| backend(e, "reading an item"))?
+        .map(|raw| raw.value().to_vec()))
 }
 
 impl crate::port::TtlClock for RedbStore {
@@ -648,12 +793,30 @@ impl ItemRead for RedbStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         validate_key(key)?;
         let main = main_key(&key.pk, &key.sk);
-        self.blocking(move |access, now| get_blocking(access, &main, now))
-            .await
+        self.blocking_then(
+            move |access, _| Ok((get_raw(access, &main)?, main)),
+            |(raw, main), now| match raw {
+                Some(raw) => Ok(Some(decode(&raw, &main)?).filter(|i| !is_expired(i, now))),
+                None => Ok(None),
+            },
+        )
+        .await
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let query = query.clone();
+        if query.limit.is_none() && query.filter.is_none() {
+            // The whole range: copied as stored, decoded after.
+            return self
+                .blocking_then(
+                    move |access, _| {
+                        let (_, range) = query_range_of(&query)?;
+                        collect_raw(access, query.index, range, query.descending)
+                    },
+                    page_of_raw,
+                )
+                .await;
+        }
         self.blocking(move |access, now| query_blocking(access, query, now))
             .await
     }
@@ -671,9 +834,9 @@ impl ItemWrite for RedbStore {
         item: Item,
         condition: Option<crate::expr::Condition>,
     ) -> Result<(), StoreError> {
-        let op = WriteOp::Put { item, condition };
+        let ops = prepare(vec![WriteOp::Put { item, condition }])?;
         match self
-            .blocking(move |access, now| transact_blocking(access, vec![op], now))
+            .blocking(move |access, now| transact_blocking(access, ops, now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -682,9 +845,9 @@ impl ItemWrite for RedbStore {
     }
 
     async fn update(&self, update: crate::expr::Update) -> Result<Item, StoreError> {
-        let op = WriteOp::Update(update);
+        let ops = prepare(vec![WriteOp::Update(update)])?;
         match self
-            .blocking(move |access, now| transact_blocking(access, vec![op], now))
+            .blocking(move |access, now| transact_blocking(access, ops, now))
             .await?
         {
             Ok(mut items) => items
@@ -700,12 +863,12 @@ impl ItemWrite for RedbStore {
         key: &Key,
         condition: Option<crate::expr::Condition>,
     ) -> Result<(), StoreError> {
-        let op = WriteOp::Delete {
+        let ops = prepare(vec![WriteOp::Delete {
             key: key.clone(),
             condition,
-        };
+        }])?;
         match self
-            .blocking(move |access, now| transact_blocking(access, vec![op], now))
+            .blocking(move |access, now| transact_blocking(access, ops, now))
             .await?
         {
             Ok(_) => Ok(()),
@@ -714,6 +877,7 @@ impl ItemWrite for RedbStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let ops = prepare(ops)?;
         match self
             .blocking(move |access, now| transact_blocking(access, ops, now))
             .await?
@@ -727,6 +891,7 @@ impl ItemWrite for RedbStore {
         if ops.is_empty() {
             return Ok(());
         }
+        let ops = prepare_batch(ops)?;
         self.blocking(move |access, _| batch_blocking(access, ops))
             .await
     }

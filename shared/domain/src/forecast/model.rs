@@ -209,7 +209,14 @@ impl Forecaster {
         };
         let offset = last.km - last.shown;
         let due_km = (target_km - offset).round().clamp(0.0, f64::from(u32::MAX)) as u32;
-        let to_date = |d: i64| date_after(origin, d);
+        // The time limit is the due date of most cars: its date is known.
+        let to_date = |d: i64| {
+            if d == time_due_day {
+                time_due
+            } else {
+                date_after(origin, d)
+            }
+        };
         let due_date = to_date(due_day);
         let reason = describe(
             limit,
@@ -373,10 +380,13 @@ impl Forecaster {
         };
         let usual = pace(chain[0], chain[chain.len() - 1]).max(self.params.min_km_per_day);
         let mut k = 1;
+        // The pace out of one reading is the pace into the next, unless it was dropped.
+        let mut known_into = None;
         while k + 1 < chain.len() {
             let (a, b, c) = (chain[k - 1], chain[k], chain[k + 1]);
             let long_enough = days[b] - days[a] >= 7 && days[c] - days[b] >= 7;
-            let (into, out) = (pace(a, b).max(0.1), pace(b, c).max(0.1));
+            let into = known_into.take().unwrap_or_else(|| pace(a, b).max(0.1));
+            let out = pace(b, c).max(0.1);
             let strays = (into.max(out) > usual * 5.0) || (into.min(out) < usual / 5.0);
             let lopsided = || into / out > 10.0 || out / into > 10.0;
             let skip_is_usual = || {
@@ -391,6 +401,7 @@ impl Forecaster {
                 });
                 chain.remove(k);
             } else {
+                known_into = Some(out);
                 k += 1;
             }
         }
@@ -859,42 +870,43 @@ fn describe(
         RateBasis::Lifetime => "lifetime average since first registration",
         RateBasis::Fleet => "fleet average",
     };
-    // Written by hand, without `fmt`: this runs once per vehicle a night.
-    let mut text = String::with_capacity(160);
+    // Written by hand, without `fmt`, into bytes: this runs once per vehicle a night.
+    let mut text = Vec::with_capacity(160);
     match limit {
         DueLimit::Time => {
             push_number(&mut text, u64::from(schedule.months));
-            text.push_str(" months");
+            text.extend_from_slice(b" months");
         }
         DueLimit::Distance => {
             push_number(&mut text, u64::from(schedule.km));
-            text.push_str(" km");
+            text.extend_from_slice(b" km");
         }
     }
-    text.push_str(" after the service of ");
+    text.extend_from_slice(b" after the service of ");
     push_date(&mut text, service);
-    text.push_str("; ");
+    text.extend_from_slice(b"; ");
     let tenths = (estimate.km_per_day * 10.0).round().clamp(0.0, 1e12) as u64;
     push_number(&mut text, tenths / 10);
-    text.push('.');
+    text.push(b'.');
     push_number(&mut text, tenths % 10);
-    text.push_str(" km/day from ");
-    text.push_str(basis);
-    text.push_str(" (");
+    text.extend_from_slice(b" km/day from ");
+    text.extend_from_slice(basis.as_bytes());
+    text.extend_from_slice(b" (");
     push_number(&mut text, readings as u64);
-    text.push_str(" readings over ");
+    text.extend_from_slice(b" readings over ");
     push_number(&mut text, span_days.max(0) as u64);
-    text.push_str(" days)");
+    text.extend_from_slice(b" days)");
     if flagged > 0 {
-        text.push_str("; ");
+        text.extend_from_slice(b"; ");
         push_number(&mut text, flagged as u64);
-        text.push_str(" reading(s) not trusted");
+        text.extend_from_slice(b" reading(s) not trusted");
     }
-    text
+    // ASCII throughout.
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Appends `n` in decimal.
-fn push_number(text: &mut String, mut n: u64) {
+fn push_number(text: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -905,18 +917,13 @@ fn push_number(text: &mut String, mut n: u64) {
             break;
         }
     }
-    push_ascii(text, &digits[i..]);
-}
-
-/// Appends ASCII bytes.
-fn push_ascii(text: &mut String, bytes: &[u8]) {
-    text.extend(bytes.iter().map(|&b| char::from(b)));
+    text.extend_from_slice(&digits[i..]);
 }
 
 /// Appends `date` as `YYYY-MM-DD` (a year outside 0..=9999 as `fmt` pads it).
-fn push_date(text: &mut String, date: NaiveDate) {
+fn push_date(text: &mut Vec<u8>, date: NaiveDate) {
     let Some(year) = u32::try_from(date.year()).ok().filter(|&y| y <= 9999) else {
-        use std::fmt::Write;
+        use std::io::Write;
         let _ = write!(
             text,
             "{:04}-{:02}-{:02}",
@@ -928,7 +935,7 @@ fn push_date(text: &mut String, date: NaiveDate) {
     };
     let (month, day) = (date.month(), date.day());
     let digit = |n: u32| b'0' + (n % 10) as u8;
-    let bytes = [
+    text.extend_from_slice(&[
         digit(year / 1000),
         digit(year / 100),
         digit(year / 10),
@@ -939,6 +946,5 @@ fn push_date(text: &mut String, date: NaiveDate) {
         b'-',
         digit(day / 10),
         digit(day),
-    ];
-    push_ascii(text, &bytes);
+    ]);
 }
