@@ -129,3 +129,29 @@ fn a_data_directory_held_by_another_process_is_refused_in_plain_words() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     drop(held);
 }
+
+/// The export's optional «Госномер» column reaches the store through `autodrive import`: the
+/// vehicle is indexed under its normalised plate, which the advisors' `/client` looks up.
+#[test]
+fn a_plate_column_indexes_the_vehicle_under_its_plate() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.csv");
+    let with_plates = export("90 000")
+        .replacen(HEADER, &format!("{HEADER};Госномер"), 1)
+        .replace("Петров А.В.\n", "Петров А.В.;a 123 bc 777\n")
+        .replace("Ким О.Л.\n", "Ким О.Л.;\n");
+    std::fs::write(&file, with_plates).unwrap();
+    let data = dir.path().join("data");
+    let out = autodrive(&[], &file, &data);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("записано: 2"));
+    let repos = store::repo::Repos::new(store::RedbStore::open(data.join("store.redb")).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let found: Vec<store::repo::StoredVehicle<serde_json::Value>> = runtime
+        .block_on(repos.vehicles.by_plate("А123ВС777"))
+        .unwrap();
+    let vins: Vec<&str> = found.iter().map(|v| v.vin.as_str()).collect();
+    assert_eq!(vins, ["XW7BE40K70S025476"]);
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use domain::values::{
-    CustomerDto, LineDto, Make, Model, VehicleDto, VisitDto, VisitParts, WorkOrderId,
+    CustomerDto, LineDto, Make, Model, Plate, VehicleDto, VisitDto, VisitParts, WorkOrderId,
 };
 use domain::{
     AdvisorId, Consents, Customer, CustomerId, FieldError, FirstName, LineKind, Money, Odometer,
@@ -254,6 +254,7 @@ pub(crate) mod unparsed {
     pub const FIRST_REGISTRATION: u8 = 4;
     pub const ODOMETER: u8 = 8;
     pub const KIND: u8 = 16;
+    pub const PLATE: u8 = 32;
 }
 
 /// One work order: its columns as its first row has them (text ids, dates; a value that did
@@ -272,6 +273,8 @@ pub(crate) struct Order {
     pub make: TextId,
     pub model: TextId,
     pub advisor: TextId,
+    /// Normalised ([`domain::values::Plate`]); `NONE` when the export has none.
+    pub plate: TextId,
     pub first_item: u32,
     pub last_item: u32,
     /// Lines the contract accepted, and lines in all.
@@ -362,7 +365,7 @@ impl ParsedExport {
                 model: text(order.model),
                 first_registration: order.first_registration.format("%Y-%m-%d").to_string(),
                 warranty_until: None,
-                plate: None,
+                plate: (order.plate != NONE).then(|| text(order.plate)),
             },
             lines: self
                 .items_of(order)
@@ -401,6 +404,9 @@ impl ParsedExport {
             order.first_registration,
             None,
         );
+        let plate = (order.plate != NONE)
+            .then(|| at("vehicle.plate", Plate::parse(text(order.plate))))
+            .transpose()?;
         let lines = self
             .items_of(order)
             .map(|item| {
@@ -425,7 +431,7 @@ impl ParsedExport {
             odometer: at("odometer_km", Odometer::new(order.odometer_km))?,
             advisor_id,
             customer,
-            vehicle: at("vehicle", vehicle)?,
+            vehicle: at("vehicle", vehicle)?.with_plate(plate),
             lines,
         };
         at("$", Visit::new(parts))

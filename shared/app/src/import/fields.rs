@@ -26,10 +26,12 @@ pub enum Column {
     Price,
     Cost,
     Advisor,
+    /// Optional, after the others: the licence plate (many DMS exports add it).
+    Plate,
 }
 
 impl Column {
-    /// Every column in header order.
+    /// Every column a header must have, in header order.
     pub const ALL: [Column; 17] = [
         Column::WorkOrder,
         Column::ClosedOn,
@@ -49,6 +51,9 @@ impl Column {
         Column::Cost,
         Column::Advisor,
     ];
+
+    /// Columns a header may add after [`Column::ALL`], in this order.
+    pub const OPTIONAL: [Column; 1] = [Column::Plate];
 
     /// The column's title in the header.
     pub fn title(self) -> &'static str {
@@ -70,12 +75,13 @@ impl Column {
             Column::Price => "Цена",
             Column::Cost => "Себестоимость",
             Column::Advisor => "Мастер-консультант",
+            Column::Plate => "Госномер",
         }
     }
 
     /// Whether the value holds personal data, which error messages do not repeat.
     pub fn is_personal(self) -> bool {
-        matches!(self, Column::Customer | Column::Phone)
+        matches!(self, Column::Customer | Column::Phone | Column::Plate)
     }
 }
 
@@ -85,9 +91,19 @@ impl fmt::Display for Column {
     }
 }
 
-/// The header line, exactly as the DMS writes it.
+/// The header line, exactly as the DMS writes it (without the optional columns).
 pub fn header() -> String {
     Column::ALL.map(Column::title).join(";")
+}
+
+/// The header line with the optional columns.
+pub fn full_header() -> String {
+    Column::ALL
+        .iter()
+        .chain(&Column::OPTIONAL)
+        .map(|c| c.title())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// A value shortened for an error message.

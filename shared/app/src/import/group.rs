@@ -30,6 +30,8 @@ struct Drafts {
     items: Blocks<Item>,
     lines: usize,
     errors: ImportErrors,
+    /// Columns of the header, so of every row.
+    columns: usize,
 }
 
 fn single(error: ImportError) -> ImportErrors {
@@ -86,10 +88,14 @@ fn read_rows<R: Read + Send>(
         );
         return Ok(Err(single(ImportError::line(1, message))));
     }
-    if let Err(e) = check_header(header.get(0)) {
-        return Ok(Err(single(e)));
-    }
-    let mut drafts = Drafts::default();
+    let columns = match check_header(header.get(0)) {
+        Ok(columns) => columns,
+        Err(e) => return Ok(Err(single(e))),
+    };
+    let mut drafts = Drafts {
+        columns,
+        ..Drafts::default()
+    };
     let encoding = std::thread::scope(|scope| {
         let (full, batches) = mpsc::sync_channel::<Result<Batch, TextError>>(2);
         let (empty, recycled) = mpsc::channel::<Batch>();
@@ -143,7 +149,7 @@ fn read_rows<R: Read + Send>(
 
 impl Drafts {
     fn add(&mut self, record: Record<'_>) {
-        let Some(row) = parse_row(record, &mut self.errors) else {
+        let Some(row) = parse_row(record, self.columns, &mut self.errors) else {
             return;
         };
         if row.order.number.is_empty() {
@@ -186,7 +192,8 @@ impl Drafts {
                 unparsed::FIRST_REGISTRATION,
             )
             | flag(row.odometer_km.is_some(), unparsed::ODOMETER)
-            | flag(row.kind.is_some(), unparsed::KIND);
+            | flag(row.kind.is_some(), unparsed::KIND)
+            | flag(row.plate.is_some(), unparsed::PLATE);
         let pushed = self.orders.push(Order {
             first_line: line,
             odometer_km: row.odometer_km.unwrap_or_default(),
@@ -198,6 +205,10 @@ impl Drafts {
             make: texts.id(row.make),
             model: texts.id(row.model),
             advisor: texts.id(&row.advisor),
+            plate: match &row.plate {
+                Some(Some(plate)) => texts.id(plate.as_str()),
+                _ => NONE,
+            },
             first_item: NONE,
             last_item: NONE,
             items: 0,
@@ -264,6 +275,15 @@ impl Drafts {
                 differ(value(first, unparsed::KIND, first.kind), later.kind),
             ),
             (Column::Advisor, text(first.advisor) != later.advisor),
+            (
+                Column::Plate,
+                differ(
+                    value(first, unparsed::PLATE, {
+                        (first.plate != NONE).then(|| text(first.plate))
+                    }),
+                    later.plate.as_ref().map(|p| p.as_ref().map(|p| p.as_str())),
+                ),
+            ),
         ];
         checks
             .into_iter()

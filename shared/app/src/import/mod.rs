@@ -16,7 +16,7 @@ mod tests;
 
 pub use decode::TextEncoding;
 pub use export::{closing_instant, ParsedExport, CLOSING_HOUR};
-pub use fields::{header, normalise_phone, parse_date, parse_decimal, Column};
+pub use fields::{full_header, header, normalise_phone, parse_date, parse_decimal, Column};
 pub use group::{parse_export, read_export};
 pub use record::{import_export, ImportSummary};
 pub use rows::{ImportError, ImportErrors};

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::NaiveDate;
-use domain::values::LineDto;
+use domain::values::{LineDto, Plate};
 use domain::{VisitKind, WorkOrderLine};
 
 use super::fields::{self, Column};
@@ -101,6 +101,8 @@ pub(crate) struct OrderFields<'r> {
     pub odometer_km: Option<i64>,
     pub kind: Option<VisitKind>,
     pub advisor: Cow<'r, str>,
+    /// `Some(None)` when the export has no plate for the car.
+    pub plate: Option<Option<Plate>>,
 }
 
 /// One row of the export: its work order's columns and its line, `None` when a value of the
@@ -112,16 +114,25 @@ pub(crate) struct Row<'r> {
     pub item: Option<WorkOrderLine>,
 }
 
-/// Checks the header (line 1): exactly the 17 columns of [`fields::header`].
-pub(crate) fn check_header(record: Record<'_>) -> Result<(), ImportError> {
-    let expected = || format!("the header must be exactly {:?}", fields::header());
-    if record.len() != Column::ALL.len() {
+/// Checks the header (line 1): the 17 columns of [`fields::header`], optionally followed by
+/// the optional columns ([`Column::OPTIONAL`], in order). How many columns each row must have.
+pub(crate) fn check_header(record: Record<'_>) -> Result<usize, ImportError> {
+    let expected = || {
+        format!(
+            "the header must be exactly {:?}, optionally followed by {}",
+            fields::header(),
+            Column::OPTIONAL.map(|c| c.to_string()).join(", ")
+        )
+    };
+    let columns = record.len();
+    if columns < Column::ALL.len() || columns > Column::ALL.len() + Column::OPTIONAL.len() {
         return Err(ImportError::line(
             1,
-            format!("{}; it has {} columns", expected(), record.len()),
+            format!("{}; it has {columns} columns", expected()),
         ));
     }
-    for (i, (got, column)) in record.iter().zip(Column::ALL).enumerate() {
+    let titles = Column::ALL.iter().chain(&Column::OPTIONAL);
+    for (i, (got, column)) in record.iter().zip(titles).enumerate() {
         if got.trim() != column.title() {
             return Err(ImportError::line(
                 1,
@@ -134,24 +145,35 @@ pub(crate) fn check_header(record: Record<'_>) -> Result<(), ImportError> {
             ));
         }
     }
-    Ok(())
+    Ok(columns)
 }
 
-/// Parses one data row, reporting each bad value with its line and column.
-pub(crate) fn parse_row<'r>(record: Record<'r>, errors: &mut ImportErrors) -> Option<Row<'r>> {
+/// Parses one data row of an export whose header has `columns` columns, reporting each bad
+/// value with its line and column.
+pub(crate) fn parse_row<'r>(
+    record: Record<'r>,
+    columns: usize,
+    errors: &mut ImportErrors,
+) -> Option<Row<'r>> {
     let line = record.line;
-    if record.len() != Column::ALL.len() {
+    if record.len() != columns {
         errors.push(ImportError::line(
             line,
             format!(
-                "expected {} columns separated by ';', got {}",
-                Column::ALL.len(),
+                "expected {columns} columns separated by ';', got {}",
                 record.len()
             ),
         ));
         return None;
     }
-    let text = |column: Column| record.get(column as usize).trim();
+    let text = |column: Column| {
+        let i = column as usize;
+        if i < columns {
+            record.get(i).trim()
+        } else {
+            ""
+        }
+    };
     let mut parsed = Parsed { line, errors };
     let number = text(Column::WorkOrder);
     if number.is_empty() {
@@ -175,6 +197,13 @@ pub(crate) fn parse_row<'r>(record: Record<'r>, errors: &mut ImportErrors) -> Op
             fields::parse_repair_kind(text(Column::RepairKind)),
         ),
         advisor: squeeze(text(Column::Advisor)),
+        plate: match text(Column::Plate) {
+            "" => Some(None),
+            plate => parsed.keep(
+                Column::Plate,
+                Plate::parse(plate).map(Some).map_err(|e| e.to_string()),
+            ),
+        },
     };
     let kind = parsed.keep(
         Column::LineKind,

@@ -365,3 +365,74 @@ fn a_validated_work_order_is_built_from_its_values_as_through_the_contract() {
         );
     }
 }
+
+/// `file` with the optional «Госномер» column: each row gets the plate given for it.
+fn file_with_plates(rows: &[(String, &str)]) -> String {
+    let mut text = super::fields::full_header();
+    for (r, plate) in rows {
+        text.push('\n');
+        text.push_str(r);
+        text.push(';');
+        text.push_str(plate);
+    }
+    text.push('\n');
+    text
+}
+
+#[test]
+fn an_optional_plate_column_puts_the_normalised_plate_on_the_vehicle() {
+    let text = file_with_plates(&[
+        (
+            row("A1", "90 000", "Работа", "TO-60", "6 500,00"),
+            "a 123 bc 777",
+        ),
+        (
+            row("A1", "90 000", "Запчасть", "04152", "1 200,50"),
+            "А123ВС777",
+        ),
+        (
+            row("A2", "91 000", "Работа", "TO-60", "6 500,00").replace("12.11.2026", "13.11.2026"),
+            "",
+        ),
+    ]);
+    let export = parse_export(text.into_bytes(), TZ).unwrap();
+    let plates: Vec<_> = export
+        .visits()
+        .iter()
+        .map(|v| v.vehicle().plate().map(|p| p.as_str().to_owned()))
+        .collect();
+    assert_eq!(plates, [Some("А123ВС777".to_owned()), None]);
+    for &id in &export.sorted {
+        assert_eq!(export.valid_visit(id).unwrap(), export.visit(id).unwrap());
+    }
+}
+
+#[test]
+fn a_bad_or_disagreeing_plate_is_named_without_repeating_it() {
+    let text = file_with_plates(&[
+        (
+            row("A1", "90 000", "Работа", "TO-60", "6 500,00"),
+            "А123ВС777",
+        ),
+        (
+            row("A1", "90 000", "Запчасть", "04152", "1 200,50"),
+            "В456ОР199",
+        ),
+        (row("A2", "90 000", "Работа", "TO-60", "6 500,00"), "А1*3"),
+    ]);
+    let errors = errors_of(&text);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("line 3, column «Госномер»: differs from line 2"));
+    assert!(!errors[0].contains("В456ОР199") && !errors[0].contains("А123ВС777"));
+    assert!(errors[1].starts_with("line 4, column «Госномер»: a plate has only letters"));
+    // A row without the plate column under a header with it is a short row.
+    let short = file_with_plates(&[(row("A1", "90 000", "Работа", "TO-60", "6 500,00"), "")])
+        .replace(";\n", "\n");
+    assert_eq!(
+        errors_of(&short),
+        ["line 2: expected 18 columns separated by ';', got 17"]
+    );
+    // Another column after the others is still a wrong header.
+    let extra = one_order().replacen("Мастер-консультант", "Мастер-консультант;Цвет", 1);
+    assert!(errors_of(&extra)[0].contains("column 18 is \"Цвет\" instead of «Госномер»"));
+}
