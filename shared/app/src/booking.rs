@@ -277,7 +277,23 @@ async fn dispatch<S: Store>(
         guard::offer_for(repos, offer_id, from, guard::Need::OpenCycle).await?;
         let (_, offer) = reserve::offer_of_sender(repos, offer_id, from).await?;
         reserve::react(repos, &offer, Reaction::Clicked, now).await?;
-        reserve::slot_picker(repos, policy, settings, offer_id, from, now).await?
+        let mut picker = reserve::slot_picker(repos, policy, settings, offer_id, from, now).await?;
+        // An expired priced offer is refused before a time is chosen: its price, perks and
+        // gift are gone (the hold agrees no terms of it), the visit can still be booked.
+        if let Some(until) = offer.offer.priced.as_ref().map(|p| p.expires_at) {
+            if now > until {
+                let day = until.with_timezone(&policy.time_zone()).format("%d.%m.%Y");
+                if let Some(first) = picker.messages.first_mut() {
+                    first.text = format!(
+                        "Срок предложения истёк {day}: скидка и подарки больше не действуют. \
+                         Записаться можно по обычной цене. {}",
+                        first.text
+                    );
+                }
+                picker.callback_answer = Some((String::new(), "Срок предложения истёк".into()));
+            }
+        }
+        picker
     } else if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
         let mut parts = rest.splitn(3, ':');
         let (Some(offer_id), Some(date), Some(start)) = (parts.next(), parts.next(), parts.next())

@@ -124,7 +124,7 @@ impl World {
 
     async fn press(&self, from: i64, data: &str, now: &str) -> UpdateReplies {
         let kind = UpdateKind::Callback {
-            callback_id: None,
+            callback_id: Some("callback".into()),
             data: data.into(),
         };
         self.send(from, kind, now).await.unwrap()
@@ -303,8 +303,21 @@ async fn an_expired_offer_or_a_gift_past_its_window_is_told_to_the_customer_and_
     assert!(!text.contains("Подарок:"), "{text}");
     assert!(text.contains("скидка 20 %"), "{text}");
 
-    // Made on 10 November: valid to 24 November.
-    w.offer("o4", at("2026-11-10T10:00:00+03:00")).await;
+    // Made on 10 November: valid to 24 November. Its «Записаться» says so before a time is
+    // chosen (booking-webhook's handle_update answers the press).
+    let book = w.offer("o4", at("2026-11-10T10:00:00+03:00")).await;
+    let picker = w
+        .press(CUSTOMER_CHAT, &book, "2026-11-30T10:09:00+03:00")
+        .await;
+    let text = to(&picker, CUSTOMER_CHAT);
+    assert!(
+        text.starts_with("Срок предложения истёк 24.11.2026") && text.contains("по обычной цене"),
+        "{text}"
+    );
+    assert_eq!(
+        picker.callback_answer.as_ref().map(|(_, t)| t.as_str()),
+        Some("Срок предложения истёк")
+    );
     let held = w
         .press(
             CUSTOMER_CHAT,
