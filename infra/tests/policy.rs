@@ -15,7 +15,7 @@ fn stack() -> Stack {
 fn every_function_reads_the_policy_layer_at_opt_policy_toml() {
     let stack = stack();
     let functions: Vec<_> = stack.of_kind("AWS::Serverless::Function").collect();
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 7);
     for f in &functions {
         let layers = stack.function_property(f, "Layers");
         let ids: Vec<_> = layers

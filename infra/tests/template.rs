@@ -4,11 +4,13 @@
 use infra::{referenced_attribute, referenced_id, Resource, Stack, TEMPLATE};
 use serde_norway::Value;
 
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 7] = [
+    "admin-authorizer",
     "booking-webhook",
     "ingest-visit",
     "nightly-forecast",
     "offer-composer",
+    "reports",
     "trigger-evaluator",
 ];
 
@@ -105,7 +107,7 @@ fn every_function_is_the_binary_of_its_own_crate_built_by_cargo_lambda_for_al202
 }
 
 #[test]
-fn the_http_api_serves_exactly_the_webhook_routes() {
+fn the_http_api_serves_exactly_the_webhook_and_reports_routes() {
     let stack = stack();
     let mut routes = Vec::new();
     for f in functions(&stack) {
@@ -126,14 +128,68 @@ fn the_http_api_serves_exactly_the_webhook_routes() {
     routes.sort();
     let expected = [
         ("GET", "/b/{token}", "booking-webhook"),
+        ("GET", "/dashboard", "reports"),
+        ("GET", "/dashboard/login", "reports"),
+        ("GET", "/dashboard/preview", "reports"),
+        ("GET", "/v1/reports/{name}", "reports"),
         ("GET", "/v1/whatsapp/webhook", "booking-webhook"),
         ("POST", "/b/{token}", "booking-webhook"),
+        ("POST", "/dashboard/campaigns/{name}/{action}", "reports"),
+        ("POST", "/dashboard/login", "reports"),
         ("POST", "/v1/telegram/webhook", "booking-webhook"),
         ("POST", "/v1/visits", "ingest-visit"),
         ("POST", "/v1/whatsapp/webhook", "booking-webhook"),
     ]
     .map(|(m, p, b)| (m.to_owned(), p.to_owned(), b.to_owned()));
     assert_eq!(routes, expected);
+}
+
+/// No anonymous access to the marketer's side: every reports route but the login form goes
+/// through the admin authorizer, a Lambda authorizer (payload 2.0, simple responses, not
+/// cached) that reads the admin token; the webhooks check their own signatures instead.
+#[test]
+fn the_reports_and_the_dashboard_are_behind_the_admin_authorizer() {
+    let stack = stack();
+    let api = stack.resource("Api").expect("Api");
+    let authorizer = &api.properties["Auth"]["Authorizers"]["AdminAuthorizer"];
+    assert!(
+        matches!(&authorizer["FunctionArn"], Value::Tagged(t)
+            if t.tag == "GetAtt" && t.value.as_str() == Some("AdminAuthorizerFunction.Arn")),
+        "{:?}",
+        authorizer["FunctionArn"]
+    );
+    assert_eq!(
+        authorizer["AuthorizerPayloadFormatVersion"].as_str(),
+        Some("2.0")
+    );
+    assert_eq!(authorizer["EnableSimpleResponses"].as_bool(), Some(true));
+    assert_eq!(authorizer["Identity"]["ReauthorizeEvery"].as_u64(), Some(0));
+    assert!(
+        api.properties["Auth"]["DefaultAuthorizer"].is_null(),
+        "the webhooks are not behind it"
+    );
+    for f in functions(&stack) {
+        for route in events(&f, "HttpApi") {
+            let path = route["Path"].as_str().unwrap_or_default();
+            let auth = route["Auth"]["Authorizer"].as_str();
+            let guarded = path.starts_with("/v1/reports") || path.starts_with("/dashboard");
+            let expected = match (guarded, path == "/dashboard/login") {
+                (true, false) => Some("AdminAuthorizer"),
+                (true, true) => Some("NONE"),
+                (false, _) => None,
+            };
+            assert_eq!(auth, expected, "{} {path}", f.id);
+        }
+    }
+    let authorizer = stack
+        .resource("AdminAuthorizerFunction")
+        .expect("AdminAuthorizerFunction");
+    assert!(events(&authorizer, "HttpApi").is_empty());
+    assert_eq!(
+        secrets_read_by("admin-authorizer"),
+        ["ADMIN_TOKEN_PARAM"],
+        "the authorizer reads the admin token and nothing else"
+    );
 }
 
 #[test]
@@ -287,6 +343,7 @@ fn functions_get_only_scoped_policy_templates_and_no_statement_allows_everything
         "SQSPollerPolicy",
         "SQSSendMessagePolicy",
         "SSMParameterReadPolicy",
+        "EventBridgePutEventsPolicy",
     ];
     for f in functions(&stack) {
         let policies = f.properties["Policies"].as_sequence().expect("Policies");
@@ -493,4 +550,66 @@ fn every_function_reads_exactly_the_secrets_the_template_grants_it() {
             "offer-composer reads {secret}"
         );
     }
+}
+
+#[test]
+fn the_send_failure_rate_alarm_divides_the_total_failures_by_the_attempts_of_15_minutes() {
+    let stack = stack();
+    let alarm = stack
+        .resource("SendFailureRateAlarm")
+        .expect("the send failure rate alarm");
+    assert_eq!(alarm.kind, "AWS::CloudWatch::Alarm");
+    let p = alarm.properties;
+    let queries = p["Metrics"].as_sequence().expect("metric math");
+    let metric_of = |id: &str| {
+        let q = queries
+            .iter()
+            .find(|q| q["Id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("query {id}"));
+        let stat = &q["MetricStat"];
+        assert_eq!(
+            text(&stat["Metric"]["Namespace"]),
+            "Autodrive/${Stage}",
+            "the stage's own namespace"
+        );
+        assert!(
+            stat["Metric"]["Dimensions"].is_null(),
+            "the undimensioned total"
+        );
+        assert_eq!(stat["Period"].as_u64(), Some(900));
+        assert_eq!(stat["Stat"].as_str(), Some("Sum"));
+        stat["Metric"]["MetricName"].as_str().unwrap_or_default()
+    };
+    let template: serde_norway::Value = serde_norway::from_str(TEMPLATE).expect("YAML");
+    assert_eq!(
+        text(&template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"]),
+        "Autodrive/${Stage}",
+        "every function writes its lines where the alarm reads"
+    );
+    assert_eq!(metric_of("sent"), "MessagesSent");
+    assert_eq!(metric_of("failed"), "SendFailures");
+    let rate: Vec<_> = queries
+        .iter()
+        .filter(|q| q["ReturnData"].as_bool() == Some(true))
+        .collect();
+    assert_eq!(rate.len(), 1);
+    let expression = rate[0]["Expression"].as_str().unwrap_or_default();
+    assert!(expression.contains(">= 10"), "{expression}");
+    assert!(
+        expression.contains("FILL(failed, 0) / (FILL(sent, 0) + FILL(failed, 0))"),
+        "{expression}"
+    );
+    assert_eq!(
+        p["ComparisonOperator"].as_str(),
+        Some("GreaterThanThreshold")
+    );
+    assert_eq!(p["Threshold"].as_f64(), Some(0.2));
+    assert_eq!(p["TreatMissingData"].as_str(), Some("notBreaching"));
+    assert_eq!(
+        p["AlarmActions"]
+            .as_sequence()
+            .and_then(|a| a.first())
+            .and_then(referenced_id),
+        Some("AlarmTopic")
+    );
 }

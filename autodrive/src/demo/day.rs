@@ -160,6 +160,7 @@ impl Cycle {
             .contains(&Address::Telegram(chat))
         {
             log.bookings_confirmed += 1;
+            self.expect(offer_id, &slot).await?;
         }
         Ok(())
     }

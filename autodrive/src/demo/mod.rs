@@ -2,6 +2,7 @@
 //! cases (visits, nightly forecast, evaluator, composer, bookings) for a few days, ending with
 //! one full night and day, and the dealer's view of it.
 
+mod arrivals;
 mod day;
 mod dealership;
 mod files;
@@ -277,6 +278,12 @@ struct Cycle {
     seed: u64,
     next_update: u64,
     replies_sent: usize,
+    /// Confirmed bookings expected at their slot.
+    arrivals: Vec<arrivals::Arrival>,
+    /// Cars that came to a booking, and when.
+    arrived: std::collections::HashMap<String, DateTime<Utc>>,
+    /// Sampled visits not recorded: their car came to a booking before.
+    covered_visits: usize,
 }
 
 async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> Result<DemoReport> {
@@ -298,6 +305,9 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
         seed: config.seed,
         next_update: 1,
         replies_sent: 0,
+        arrivals: Vec::new(),
+        arrived: std::collections::HashMap::new(),
+        covered_visits: 0,
     };
 
     let mut ingested = 0;
@@ -311,6 +321,7 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
         .await?;
 
     let mut days = Vec::new();
+    let mut arrived = 0;
     let mut pending: Vec<ComposeOffer> = Vec::new();
     let bar = progress::bar("Ночи", u64::from(config.warm_up_days) + 1);
     for n in 0..=config.warm_up_days {
@@ -318,6 +329,7 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
             .checked_add_days(Days::new(u64::from(n)))
             .context("--at is too late")?
             .to_utc();
+        arrived += cycle.arrive(&dealership, night).await?;
         ingested += cycle
             .ingest(
                 &dealership,
@@ -333,7 +345,7 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
     }
     bar.finish_and_clear();
     let outcome = Outcome {
-        visits_recorded: ingested,
+        visits_recorded: ingested + arrived - cycle.covered_visits,
         days,
         replies_sent: cycle.replies_sent,
     };
@@ -342,9 +354,9 @@ async fn simulate(repos: &Repos<RedbStore>, config: &DemoConfig, dir: &Path) -> 
 
 impl Cycle {
     /// Records the visits closed before `until` that are not recorded yet, through the webhook
-    /// use case; returns how many it recorded.
+    /// use case (but those a booking's arrival covers); returns how many it went past.
     async fn ingest(
-        &self,
+        &mut self,
         dealership: &Dealership,
         from: usize,
         until: DateTime<Utc>,
@@ -354,7 +366,15 @@ impl Cycle {
             .iter()
             .take_while(|v| v.closed_at.to_utc() < until)
             .collect();
-        for chunk in todo.chunks(INGEST_CONCURRENCY * 16) {
+        let recorded: Vec<_> = todo
+            .iter()
+            .copied()
+            .filter(|v| {
+                let vin = v.body["vehicle"]["vin"].as_str().unwrap_or_default();
+                !self.covered(vin, v.closed_at.to_utc())
+            })
+            .collect();
+        for chunk in recorded.chunks(INGEST_CONCURRENCY * 16) {
             let mut tasks = tokio::task::JoinSet::new();
             for group in chunk.chunks(16) {
                 let repos = self.repos.clone();
@@ -378,6 +398,7 @@ impl Cycle {
             }
             bar.inc(chunk.len() as u64);
         }
+        self.covered_visits += todo.len() - recorded.len();
         Ok(todo.len())
     }
 
@@ -521,7 +542,7 @@ fn note(
         ..
     } = message;
     match outcome {
-        ComposeOutcome::Sent { message_id } => log.sent.push(SentMessage {
+        ComposeOutcome::Sent { message_id, .. } => log.sent.push(SentMessage {
             run_date: log.run_date,
             sent_at: now,
             offer_id: offer_id.clone(),

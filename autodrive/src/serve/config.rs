@@ -37,6 +37,8 @@ pub struct ServeConfig {
     /// goes out and the booking page answers 404.
     pub link_key: Option<String>,
     pub booking: BookingSettings,
+    /// `AUTODRIVE_EVENTS_URL`: where the business events are POSTed besides `events.jsonl`.
+    pub events_url: Option<String>,
 }
 
 /// The HTTP SMS gateway: `SMS_API_BASE`, `SMS_API_KEY`, `SMS_SENDER`.
@@ -138,6 +140,12 @@ impl ServeConfig {
         };
         let public_url = url("AUTODRIVE_PUBLIC_URL", &format!("http://{addr}"))?;
         let link_key = value("BOOKING_LINK_KEY");
+        let events_url = match value("AUTODRIVE_EVENTS_URL") {
+            Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
+                bail!("AUTODRIVE_EVENTS_URL: {v:?} is not an http(s) URL")
+            }
+            v => v,
+        };
         if let Some(key) = &link_key {
             app::booking_link::BookingLinks::new(key.as_bytes(), &public_url)
                 .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY: {e}"))?;
@@ -168,6 +176,7 @@ impl ServeConfig {
                 advisor_chat_id,
                 max_slots_shown: 6,
             },
+            events_url,
         })
     }
 }

@@ -2,10 +2,12 @@
 //! route is dispatched to the Lambda handlers' own code (`ingest-visit`, `booking-webhook`)
 //! through `lambda_http` requests; the nightly run (01:00 dealer time, or `POST
 //! /v1/admin/nightly`) and the evaluate and compose queues run in process with the Lambdas'
-//! handlers (`nightly-forecast`, `trigger-evaluator`, `offer-composer`). SIGINT/SIGTERM stop
-//! accepting, finish the work in hand, save what waits for later, and exit 0.
+//! handlers (`nightly-forecast`, `trigger-evaluator`, `offer-composer`). The business events the
+//! handlers publish go to `<data dir>/events.jsonl` and `AUTODRIVE_EVENTS_URL` (`events`).
+//! SIGINT/SIGTERM stop accepting, finish the work in hand, save what waits for later, and exit 0.
 
 mod config;
+mod events;
 mod outbound;
 mod queues;
 mod routes;
@@ -82,6 +84,7 @@ pub struct App {
     pub clock: Clock,
     pub ingest: ingest_visit::Deps<Store>,
     pub booking: booking_webhook::Deps<Store, Telegram, WhatsApp>,
+    pub reports: reports::Deps<Store>,
     pub nightly: Arc<nightly_forecast::Deps<Store, Queue>>,
     pub evaluate: Queue,
     pub compose: Queue,
@@ -209,6 +212,10 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
         ),
         None => None,
     };
+    let events = app::Events::new(events::LocalEvents::new(
+        &config.data_dir,
+        config.events_url.clone(),
+    ));
     let secret = ingest_visit::Secret::parse(&config.crm_secret)
         .map_err(|e| anyhow::anyhow!("AUTODRIVE_CRM_SECRET: {e}"))?;
     let app = Arc::new(App {
@@ -219,6 +226,7 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
             repos: repos.clone(),
             policy: policy.clone(),
             secret,
+            events: events.clone(),
         },
         booking: booking_webhook::Deps {
             repos: repos.clone(),
@@ -233,6 +241,14 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
             webhook_secret: config.telegram_secret.clone(),
             sms: sms(),
             links: links.clone(),
+            events: events.clone(),
+        },
+        reports: reports::Deps {
+            repos: repos.clone(),
+            policy: policy.clone(),
+            admin_token: config.admin_token.clone(),
+            // `serve` answers plain HTTP on the dealer's network.
+            secure_cookie: false,
         },
         nightly: Arc::new(nightly_forecast::Deps {
             repos: repos.clone(),
@@ -272,6 +288,7 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
                 queue: compose,
                 clock,
             },
+            events: events.clone(),
         },
         evaluate_rx,
         compose_rx,

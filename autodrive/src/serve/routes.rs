@@ -1,5 +1,7 @@
-//! `serve`'s HTTP surface. The webhooks and the booking page (`/b/{token}`) go to the Lambda handlers as `lambda_http` requests
-//! (the same code as in AWS); `/healthz` and `/v1/admin/*` are the local server's own.
+//! `serve`'s HTTP surface. The webhooks, the booking page (`/b/{token}`), the reports
+//! (`/v1/reports/*`) and the marketer's dashboard (`/dashboard*`) go to the Lambda handlers as
+//! `lambda_http` requests (the same code as in AWS); `/healthz` and `/v1/admin/*` are the local
+//! server's own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +28,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/admin/campaigns", get(campaigns))
         .route("/v1/admin/campaigns/preview", get(campaign_preview))
         .route("/v1/admin/campaigns/{name}/{action}", post(switch_campaign))
-        .route("/v1/reports/{name}", get(report))
         .fallback(lambda_route)
         .with_state(app)
 }
@@ -41,6 +42,11 @@ async fn lambda_route(State(app): State<Arc<App>>, request: Request) -> Response
     let now = app.clock.now();
     let response = if path == "/v1/visits" {
         ingest_visit::handle_request(&app.ingest, request, now).await
+    } else if path.starts_with("/v1/reports/")
+        || path == "/dashboard"
+        || path.starts_with("/dashboard/")
+    {
+        reports::handle_request(&app.reports, request, now).await
     } else if path == booking_webhook::TELEGRAM_PATH
         || path == booking_webhook::WHATSAPP_PATH
         || path.starts_with(app::booking_link::PAGE_PREFIX)
@@ -234,99 +240,6 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
         Ok(created) => (StatusCode::OK, Json(json!({"created": created}))).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "defining a slot");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        }
-    }
-}
-
-/// A dealer's report, the same rows as `autodrive report`: `GET /v1/reports/NAME?format=
-/// table|csv|xlsx&at=&from=&to=&by=&customer=&vin=&grace_days=` (dates `YYYY-MM-DD`; CSV by
-/// default).
-async fn report(
-    State(app): State<Arc<App>>,
-    Path(name): Path<String>,
-    request: Request,
-) -> Response {
-    use app::reports::{build_table, export, parse_basis, Format, ReportName, ReportOptions};
-    if let Some(response) = rejected(&app, request.headers()) {
-        return response;
-    }
-    let invalid = |message: String| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"error": "invalid", "message": message})),
-        )
-            .into_response()
-    };
-    let Some(name) = ReportName::parse(&name) else {
-        return error(StatusCode::NOT_FOUND, "not_found");
-    };
-    let mut options = ReportOptions::default();
-    let mut format = Format::Csv;
-    let date = |key: &str, v: &str| {
-        v.parse::<chrono::NaiveDate>()
-            .map_err(|_| format!("{key} {v:?} is not YYYY-MM-DD"))
-    };
-    for (k, v) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
-        let parsed = match k.as_ref() {
-            "format" => Format::parse(&v)
-                .map(|f| format = f)
-                .ok_or_else(|| "format is table, csv or xlsx".to_owned()),
-            "at" => date("at", &v).map(|d| options.at = Some(d)),
-            "from" => date("from", &v).map(|d| options.from = Some(d)),
-            "to" => date("to", &v).map(|d| options.to = Some(d)),
-            "by" => parse_basis(&v)
-                .map(|b| options.by = Some(b))
-                .ok_or_else(|| "by is revenue or margin".to_owned()),
-            "customer" => {
-                options.customer = Some(v.into_owned());
-                Ok(())
-            }
-            "vin" => {
-                options.vin = Some(v.into_owned());
-                Ok(())
-            }
-            "grace_days" => v
-                .parse::<u32>()
-                .map(|d| options.grace_days = Some(d))
-                .map_err(|_| format!("grace_days {v:?} is not a number of days")),
-            other => Err(format!("unknown parameter {other:?}")),
-        };
-        if let Err(message) = parsed {
-            return invalid(message);
-        }
-    }
-    let today = app::run_date_of(&app.policy, app.clock.now());
-    let request = match app::reports::ReportRequest::from_options(name, &options, today) {
-        Ok(r) => r,
-        Err(message) => return invalid(message),
-    };
-    let table = match build_table(&app.repos, &app.policy, &request).await {
-        Ok(t) => t,
-        Err(app::reports::ReportError::Store(e)) => {
-            tracing::error!(error = %e, "report");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
-        }
-        Err(e) => return invalid(e.to_string()),
-    };
-    match export(&table, format) {
-        Ok(bytes) => {
-            let file = format!("{}-{}.{}", name.as_str(), request.at, format.extension());
-            (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, format.content_type().to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{file}\""),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "report export");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
     }

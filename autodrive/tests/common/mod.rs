@@ -1,5 +1,7 @@
 //! Starting `autodrive serve` as a child process, the way an operator runs it.
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -38,9 +40,10 @@ pub fn start_serve(
         .expect("the autodrive binary");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("serve's first line");
+    let mut stdout = BufReader::new(stdout);
+    stdout.read_line(&mut line).expect("serve's first line");
+    // The rest (metrics lines) is read and dropped: a closed pipe would fail serve's writes.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let base = line
         .trim()
         .strip_prefix("listening on ")

@@ -7,7 +7,8 @@
 //! `GET`/`POST /b/{token}` is the mobile booking page SMS links open (see [`page`]).
 //! 200 handled, 401 bad secret or signature, 403 wrong verify token or not this sender's to do,
 //! 404 unknown route, offer or booking, 409 the same update in progress, 422 unreadable update,
-//! opaque 500.
+//! opaque 500. Bookings held, confirmed, cancelled and marked no-shows are counted by the
+//! messenger the customer booked through (`lambda_support::metrics`).
 
 pub mod config;
 pub mod page;
@@ -22,6 +23,7 @@ use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::{http, Body, Request, RequestExt, Response};
+use lambda_support::metrics::{self, Dimension, Dims, Metric};
 use lambda_support::{ApiError, Reply};
 use serde::Deserialize;
 use serde_json::json;
@@ -105,6 +107,8 @@ pub struct Deps<S, T = TelegramBot, W = WhatsAppCloud> {
     pub sms: Option<SmsGateway>,
     /// Checks the booking page's links; without it the page answers 404.
     pub links: Option<BookingLinks>,
+    /// Where the booking events go (the stack's event bus).
+    pub events: app::Events,
 }
 
 #[derive(Debug, Deserialize)]
@@ -432,6 +436,7 @@ async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
     let replies = app::handle_update(&deps.repos, &deps.policy, &deps.settings, update, now)
         .await
         .map_err(|e| api_error(e, update.from.messenger()))?;
+    count_bookings(&replies.events);
     for message in &replies.messages {
         deliver(deps, message).await.context("sending a reply")?;
     }
@@ -441,10 +446,41 @@ async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
             .await
             .context("answering the callback")?;
     }
+    publish(deps, &replies.events).await;
     app::finish_update(&deps.repos, update, now)
         .await
         .context("recording the update")?;
     Ok(())
+}
+
+/// Publishes the update's business events. The sink retried already; the update's own effects
+/// happened and the messages went out, so a failure is logged (with the event ids) rather than
+/// failing the update: handled again, it would be refused and publish nothing.
+pub(crate) async fn publish<S, T, W>(deps: &Deps<S, T, W>, events: &[app::BusinessEvent]) {
+    if let Err(e) = deps.events.publish(events).await {
+        for event in events {
+            tracing::error!(event_id = %event.event_id, detail_type = event.name(), error = %format!("{e:#}"), "business event not published");
+        }
+    }
+}
+
+/// Counts the bookings held, confirmed, cancelled and marked no-shows among `events`, by the
+/// messenger the customer booked through. The use case returns an event when the store changed,
+/// and a confirmation again when an advisor presses «Подтвердить» on a confirmed booking (for
+/// the event bus), which then counts again.
+pub(crate) fn count_bookings(events: &[app::BusinessEvent]) {
+    use app::events::EventKind;
+    for event in events {
+        let (metric, booking) = match &event.kind {
+            EventKind::BookingHeld(ids) => (Metric::BookingsHeld, ids),
+            EventKind::BookingConfirmed(ids) => (Metric::BookingsConfirmed, ids),
+            EventKind::BookingCancelled { booking, .. } => (Metric::BookingsCancelled, booking),
+            EventKind::NoShow(ids) => (Metric::NoShows, ids),
+            _ => continue,
+        };
+        let dims = Dims::new().with(Dimension::Channel, booking.channel.as_str());
+        metrics::count(metric, dims, 1);
+    }
 }
 
 /// Sends a reply through the messenger it is addressed to.
@@ -499,8 +535,16 @@ fn json_response(reply: Reply) -> Response<Body> {
 }
 
 /// The Lambda entry: routes `POST .../v1/telegram/webhook`, `GET`/`POST
-/// .../v1/whatsapp/webhook` and `GET`/`POST /b/{token}`.
+/// .../v1/whatsapp/webhook` and `GET`/`POST /b/{token}`; writes the request's metrics.
 pub async fn handle_request<S: Store, T: TelegramOut, W: WhatsAppOut>(
+    deps: &Deps<S, T, W>,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
+    metrics::invocation(route_request(deps, request, now)).await
+}
+
+async fn route_request<S: Store, T: TelegramOut, W: WhatsAppOut>(
     deps: &Deps<S, T, W>,
     request: Request,
     now: DateTime<Utc>,

@@ -56,6 +56,7 @@ async fn main() -> Result<(), Error> {
             config.outbound.sms_sender,
         )),
         links: Some(links),
+        events: app::Events::new(lambda_support::EventBus::from_env(&aws)?),
     };
     let deps = &deps;
     lambda_http::run(service_fn(move |request: Request| async move {

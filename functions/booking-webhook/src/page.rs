@@ -81,9 +81,11 @@ async fn finish<S: Store, T: TelegramOut, W: WhatsAppOut>(
     step: &PageStep,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    crate::count_bookings(&step.events);
     for message in &step.deliver {
         deliver(deps, message).await?;
     }
+    crate::publish(deps, &step.events).await;
     app::finish_update(&deps.repos, &step.update, now).await?;
     Ok(())
 }

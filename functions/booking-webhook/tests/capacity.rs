@@ -69,6 +69,7 @@ async fn advisors_close_a_day_in_their_chat_and_a_lapsed_hold_is_refused_through
         webhook_secret: SECRET.into(),
         sms: None,
         links: None,
+        events: app::Events::none(),
     };
     let last_to = |chat: i64| {
         telegram

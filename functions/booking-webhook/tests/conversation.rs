@@ -141,6 +141,7 @@ impl Script {
             webhook_secret: SECRET.into(),
             sms: None,
             links: None,
+            events: app::Events::none(),
         };
         let script = Script {
             _dir: dir,

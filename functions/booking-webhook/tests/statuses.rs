@@ -102,7 +102,7 @@ async fn whatsapp_statuses_move_the_sent_reminder_on_and_never_back() {
     )
     .await
     .unwrap();
-    let app::ComposeOutcome::Sent { message_id } = outcome else {
+    let app::ComposeOutcome::Sent { message_id, .. } = outcome else {
         panic!("{outcome:?}");
     };
     let app::ComposeOffer::V1 { offer_id, .. } = &evaluation.compose[0];
@@ -133,6 +133,7 @@ async fn whatsapp_statuses_move_the_sent_reminder_on_and_never_back() {
         webhook_secret: "telegram-secret".into(),
         sms: None,
         links: None,
+        events: app::Events::none(),
     };
     let post = |body: Vec<u8>| {
         let signature = signed(&body);

@@ -77,6 +77,7 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
         webhook_secret: SECRET.into(),
         sms: None,
         links: None,
+        events: app::Events::none(),
     };
     let now = at("2027-11-01T10:05:00+03:00");
 
@@ -190,6 +191,7 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
         webhook_secret: SECRET.into(),
         sms: None,
         links: None,
+        events: app::Events::none(),
     };
     let now = at("2027-11-01T10:05:00+03:00");
     let body = press(1, CUSTOMER_CHAT, "book:o0000000000000000");

@@ -142,6 +142,7 @@ impl World {
             webhook_secret: TELEGRAM_SECRET.into(),
             sms: None,
             links: None,
+            events: app::Events::none(),
         };
         World {
             _dir: dir,

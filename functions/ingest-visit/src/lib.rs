@@ -1,12 +1,15 @@
 //! `ingest-visit`: the CRM's visits webhook (`POST /v1/visits`). Verifies the signature over the
 //! raw body, records the visit once per work order and re-forecasts the vehicle at once.
 //! Answers 201 stored, 200 repeated work order, 401 bad or stale signature, 422 field errors.
+//! A visit stored for the first time counts `VisitsRecorded`, a credited message `Conversions`
+//! (by stage and offer rule; `lambda_support::metrics`).
 
 pub mod signature;
 
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use lambda_http::{http, Body, Request, Response};
+use lambda_support::metrics::{self, Dimension, Dims, Metric};
 use lambda_support::{ApiError, Reply};
 use serde_json::json;
 use store::repo::Repos;
@@ -22,6 +25,8 @@ pub struct Deps<S> {
     pub repos: Repos<S>,
     pub policy: Policy,
     pub secret: Secret,
+    /// Where VisitRecorded goes (the stack's event bus).
+    pub events: app::Events,
 }
 
 /// Handles one request given its raw body and headers at `now`.
@@ -31,10 +36,13 @@ pub async fn handle<S: Store>(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Reply {
-    match ingest(deps, headers, body, now).await {
-        Ok(reply) => reply,
-        Err(e) => e.reply(),
-    }
+    metrics::invocation(async {
+        match ingest(deps, headers, body, now).await {
+            Ok(reply) => reply,
+            Err(e) => e.reply(),
+        }
+    })
+    .await
 }
 
 async fn ingest<S: Store>(
@@ -52,6 +60,12 @@ async fn ingest<S: Store>(
             app::RecordVisitError::Invalid(errors) => ApiError::Unprocessable(errors.0),
             app::RecordVisitError::Store(e) => ApiError::Internal(e.into()),
         })?;
+    count_visit(&recorded);
+    // Published on every delivery (the same event id): a CRM retry after a failure repairs it.
+    deps.events
+        .publish(&recorded.events)
+        .await
+        .map_err(ApiError::Internal)?;
     let status = if recorded.newly_stored { 201 } else { 200 };
     Ok(Reply::new(
         status,
@@ -62,6 +76,19 @@ async fn ingest<S: Store>(
             "due_date": recorded.due.as_ref().map(|d| d.due_date),
         }),
     ))
+}
+
+/// Counts a visit stored now and the message it converted.
+fn count_visit(recorded: &app::RecordedVisit) {
+    if recorded.newly_stored {
+        metrics::count(Metric::VisitsRecorded, Dims::new(), 1);
+    }
+    if let Some(conversion) = &recorded.converted {
+        let dims = Dims::new()
+            .with(Dimension::Stage, conversion.stage.as_str())
+            .with_opt(Dimension::Rule, conversion.rule.as_deref());
+        metrics::count(Metric::Conversions, dims, 1);
+    }
 }
 
 /// The Lambda entry: routes `POST .../v1/visits` to `handle`, anything else to 404/405.

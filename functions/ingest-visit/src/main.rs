@@ -42,6 +42,7 @@ async fn main() -> Result<(), Error> {
         repos: Repos::new(dynamo_store(&aws, config.table)),
         policy: config.policy,
         secret: config.secret,
+        events: app::Events::new(lambda_support::EventBus::from_env(&aws)?),
     };
     let deps = &deps;
     lambda_http::run(service_fn(move |request: Request| async move {

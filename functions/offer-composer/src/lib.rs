@@ -3,7 +3,8 @@
 //! (outbox lease per offer id). The same queue carries the day-before reminders of confirmed
 //! bookings from the nightly run (`app::booking::reminder`), each sent once per hold. A message
 //! decided inside quiet hours is handed back to the queue, invisible until its send time;
-//! failures are partial batch failures.
+//! failures are partial batch failures. Each batch writes its sends and the messengers'
+//! failures as metrics (`lambda_support::metrics`).
 
 pub mod config;
 
@@ -17,6 +18,7 @@ use app::{ComposeError, ComposeOutcome, ComposeSettings};
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use lambda_support::aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_support::metrics::{self, Dimension, Dims, Metric};
 use lambda_support::{batch_response, RecordError};
 use store::repo::Repos;
 use store::Store;
@@ -43,11 +45,23 @@ pub struct Deps<S, C, P> {
     /// WhatsApp template names and the SMS booking links.
     pub compose: ComposeSettings,
     pub postpone: P,
+    /// Where OfferSent goes (the stack's event bus).
+    pub events: app::Events,
 }
 
 /// Handles a batch at `now` as `sender` (the invocation's request id). Offers are priced
-/// without the offer rules switched off as stored now (read once per batch).
+/// without the offer rules switched off as stored now (read once per batch). The batch's metrics
+/// are written once, before it returns.
 pub async fn handle<S: Store, C: Outreach, P: Postpone>(
+    deps: &Deps<S, C, P>,
+    event: SqsEvent,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> SqsBatchResponse {
+    metrics::invocation(handle_batch(deps, event, sender, now)).await
+}
+
+async fn handle_batch<S: Store, C: Outreach, P: Postpone>(
     deps: &Deps<S, C, P>,
     event: SqsEvent,
     sender: &str,
@@ -95,14 +109,30 @@ async fn handle_record<S: Store, C: Outreach, P: Postpone>(
         sender,
         now,
     )
-    .await
-    .map_err(record_error)?;
+    .await;
+    let ComposeOffer::V1 { stage, .. } = &message;
+    match &outcome {
+        Ok(ComposeOutcome::Sent { channel, rule, .. }) => count_send(
+            Metric::MessagesSent,
+            stage.as_str(),
+            channel,
+            rule.as_deref(),
+        ),
+        Err(ComposeError::Channel { channel, .. }) => {
+            count_send(Metric::SendFailures, stage.as_str(), channel, None)
+        }
+        _ => {}
+    }
+    let outcome = outcome.map_err(record_error)?;
     match outcome {
-        ComposeOutcome::Sent { .. }
-        | ComposeOutcome::AlreadySent
-        | ComposeOutcome::NoChannel
-        | ComposeOutcome::NoConsent
-        | ComposeOutcome::OptedOut => Ok(()),
+        // Published again for a message sent before (the same event id): a retry after a
+        // failed publish repairs it.
+        ComposeOutcome::Sent { .. } | ComposeOutcome::AlreadySent => {
+            let event = app::BusinessEvent::offer_sent(&message, now);
+            deps.events.publish(&[event]).await?;
+            Ok(())
+        }
+        ComposeOutcome::NoChannel | ComposeOutcome::NoConsent | ComposeOutcome::OptedOut => Ok(()),
         ComposeOutcome::NotYet { send_at } => postpone(deps, record, send_at, now).await,
     }
 }
@@ -136,8 +166,17 @@ async fn handle_reminder<S: Store, C: Outreach, P: Postpone>(
         sender,
         now,
     )
-    .await
-    .map_err(record_error)?;
+    .await;
+    match &outcome {
+        Ok(ReminderOutcome::Sent { channel, .. }) => {
+            count_send(Metric::MessagesSent, REMINDER_STAGE, channel, None)
+        }
+        Err(ComposeError::Channel { channel, .. }) => {
+            count_send(Metric::SendFailures, REMINDER_STAGE, channel, None)
+        }
+        _ => {}
+    }
+    let outcome = outcome.map_err(record_error)?;
     match outcome {
         ReminderOutcome::Sent { .. }
         | ReminderOutcome::AlreadySent
@@ -147,11 +186,23 @@ async fn handle_reminder<S: Store, C: Outreach, P: Postpone>(
     }
 }
 
+/// The `Stage` dimension of the day-before reminders of bookings.
+pub const REMINDER_STAGE: &str = "booking_reminder";
+
+/// Counts a message sent (or failed by its messenger) of `stage` through `channel`.
+fn count_send(metric: Metric, stage: &str, channel: &str, rule: Option<&str>) {
+    let dims = Dims::new()
+        .with(Dimension::Stage, stage)
+        .with(Dimension::Channel, channel)
+        .with_opt(Dimension::Rule, rule);
+    metrics::count(metric, dims, 1);
+}
+
 /// The one place compose errors become record outcomes.
 fn record_error(e: ComposeError) -> RecordError {
     match e {
         ComposeError::Unknown(_) => RecordError::Rejected(e.to_string()),
-        ComposeError::Busy(_) | ComposeError::Store(_) | ComposeError::Channel(_) => {
+        ComposeError::Busy(_) | ComposeError::Store(_) | ComposeError::Channel { .. } => {
             RecordError::Retry(anyhow::anyhow!("{e}"))
         }
     }

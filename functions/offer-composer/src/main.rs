@@ -57,6 +57,7 @@ async fn main() -> Result<(), Error> {
         postpone: SqsPostpone {
             client: lambda_support::aws_sdk_sqs::Client::new(&aws),
         },
+        events: app::Events::new(lambda_support::EventBus::from_env(&aws)?),
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -86,6 +86,7 @@ async fn an_offer_rule_switched_off_is_left_out_of_the_next_offer_and_back_on_it
         },
         compose: Default::default(),
         postpone: Never,
+        events: app::Events::none(),
     };
     let first = rules_priced(&deps, "c1").await;
     let rule = first[0].clone();

@@ -115,6 +115,7 @@ fn rig() -> Rig {
             links: Some(BookingLinks::new(LINK_KEY, "https://dealer.example").unwrap()),
         },
         postpone: NoPostpone,
+        events: app::Events::none(),
     };
     Rig {
         deps,

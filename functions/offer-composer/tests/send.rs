@@ -77,6 +77,7 @@ async fn a_reminder_decided_at_night_waits_for_the_morning_then_goes_out_once_wi
         },
         compose: Default::default(),
         postpone: Postponed::default(),
+        events: app::Events::none(),
     };
 
     let night = handle(

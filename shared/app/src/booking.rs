@@ -80,6 +80,8 @@ pub struct BookingSettings {
 pub struct UpdateReplies {
     pub messages: Vec<OutgoingMessage>,
     pub callback_answer: Option<(String, String)>,
+    /// The business events of what the update did (published by the caller).
+    pub events: Vec<crate::events::BusinessEvent>,
 }
 
 impl UpdateReplies {
@@ -88,6 +90,7 @@ impl UpdateReplies {
         UpdateReplies {
             messages: vec![OutgoingMessage::text(to.clone(), text)],
             callback_answer: None,
+            events: Vec::new(),
         }
     }
 }
@@ -321,14 +324,14 @@ async fn dispatch<S: Store>(
             Kind::RescheduleTo => {
                 reschedule::to_slot(repos, policy, settings, from, p, now).await?
             }
-            Kind::Cancel => reschedule::cancel(repos, settings, from, p).await?,
+            Kind::Cancel => reschedule::cancel(repos, settings, from, p, now).await?,
             Kind::TakeAlternative => {
                 alternatives::take(repos, policy, settings, from, p, now).await?
             }
             Kind::OtherTime => alternatives::open(repos, policy, &advisor, p, now).await?,
             Kind::Propose => alternatives::pick(repos, policy, p, now).await?,
             Kind::SendProposal => alternatives::send(repos, &advisor, p).await?,
-            Kind::AdvisorCancel => advisor_actions::cancel(repos, &advisor, p).await?,
+            Kind::AdvisorCancel => advisor_actions::cancel(repos, &advisor, p, now).await?,
             Kind::NoShow => advisor_actions::no_show(repos, policy, &advisor, p, now).await?,
         }
     } else if let Some(replies) = answers::on_callback(repos, policy, from, data, now).await? {

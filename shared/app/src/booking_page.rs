@@ -66,6 +66,8 @@ pub struct PageStep {
     pub view: PageView,
     pub deliver: Vec<OutgoingMessage>,
     pub update: MessengerUpdate,
+    /// The business events of the update (published by the caller).
+    pub events: Vec<crate::events::BusinessEvent>,
 }
 
 /// The customer of the link's offer, as the page acts for them.
@@ -222,6 +224,7 @@ async fn run<S: Store>(
         kind,
     };
     let replies = crate::handle_update(repos, policy, settings, &update, now).await?;
+    let events = replies.events;
     let (mine, deliver): (Vec<_>, Vec<_>) =
         replies.messages.into_iter().partition(|m| m.to == address);
     let booking = existing_booking(repos, &owner.customer_id, offer_id).await?;
@@ -250,6 +253,7 @@ async fn run<S: Store>(
         },
         deliver,
         update,
+        events,
     })
 }
 

@@ -43,8 +43,13 @@ pub struct OfferRecord {
 /// What composing did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComposeOutcome {
-    /// Sent now, with the messenger's message id.
-    Sent { message_id: String },
+    /// Sent now, with the messenger's message id, through `channel` ([`Route::channel`]);
+    /// `rule` is the offer rule that priced it (`None` for a reminder).
+    Sent {
+        message_id: String,
+        channel: &'static str,
+        rule: Option<String>,
+    },
     /// This offer was sent before; nothing was sent again.
     AlreadySent,
     /// Too early (quiet hours): hand it back until `send_at`.
@@ -68,9 +73,13 @@ pub enum ComposeError {
     Busy(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
-    /// The messenger failed; the lease was given back, retry later.
-    #[error("channel: {0:#}")]
-    Channel(anyhow::Error),
+    /// The messenger of `channel` ([`Route::channel`]) failed; the lease was given back, retry
+    /// later.
+    #[error("channel {channel}: {error:#}")]
+    Channel {
+        channel: &'static str,
+        error: anyhow::Error,
+    },
 }
 
 /// What composing needs beyond the store and the policy: the WhatsApp template names and the
@@ -237,11 +246,21 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
             crate::kpi::delivery::note_sent(repos, &route, offer_id, customer_id, &message_id, now)
                 .await;
             tracing::info!(offer_id = %offer_id, vehicle_id = %vin, %stage, channel, "offer sent");
-            Ok(ComposeOutcome::Sent { message_id })
+            Ok(ComposeOutcome::Sent {
+                message_id,
+                channel: route.channel(),
+                rule: record
+                    .priced
+                    .as_ref()
+                    .and_then(|p| p.rule_ids.first().cloned()),
+            })
         }
-        Err(e) => {
+        Err(error) => {
             repos.offers.release(offer_id, sender).await?;
-            Err(ComposeError::Channel(e))
+            Err(ComposeError::Channel {
+                channel: route.channel(),
+                error,
+            })
         }
     }
 }
@@ -403,7 +422,10 @@ async fn price<S: Store>(
         at: now,
     };
     match price_offer(policy, &input) {
-        Ok(offer) => Ok(Some(offer)),
+        Ok(mut offer) => {
+            crate::incentives::place_bonus(repos, policy, &mut offer, now).await?;
+            Ok(Some(offer))
+        }
         Err(e) => {
             tracing::warn!(vehicle_id = %vehicle.vin().as_str(), error = %e, "offer not priced");
             Ok(None)

@@ -8,10 +8,13 @@ pub mod campaigns;
 pub mod compose;
 pub mod contact_state;
 pub mod conversions;
+pub mod dashboard;
 pub mod evaluate;
+pub mod events;
 pub mod fixtures;
 pub mod forecasting;
 pub mod import;
+pub mod incentives;
 pub mod kpi;
 pub mod messages;
 pub mod nightly;
@@ -32,6 +35,7 @@ pub use compose::{
 pub use evaluate::{
     commit_evaluation, evaluate_vehicle, evaluate_vehicle_with, EvaluateError, Evaluation,
 };
+pub use events::{BusinessEvent, EventSink, Events};
 pub use forecasting::forecast_vehicle;
 pub use messages::{ComposeOffer, EvaluateVehicle, NightlyShard};
 pub use nightly::{

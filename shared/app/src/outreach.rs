@@ -40,6 +40,17 @@ pub enum Route {
     Sms(PhoneE164),
 }
 
+impl Route {
+    /// The messenger: `telegram`, `whatsapp` (session or template) or `sms`.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Route::Telegram(_) => "telegram",
+            Route::WhatsAppSession(_) | Route::WhatsAppTemplate(_) => "whatsapp",
+            Route::Sms(_) => "sms",
+        }
+    }
+}
+
 /// Why a message has no route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unreachable {

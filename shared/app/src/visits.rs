@@ -20,6 +20,8 @@ pub struct RecordedVisit {
     pub due: Option<ServiceDue>,
     /// The reminder or offer this visit converted, when credited now (once per cycle).
     pub converted: Option<crate::conversions::ConversionRecord>,
+    /// VisitRecorded, on every delivery (the same event id each time).
+    pub events: Vec<crate::events::BusinessEvent>,
 }
 
 /// Why a visit was not recorded.
@@ -82,12 +84,21 @@ pub async fn record_visit<S: Store>(
         newly_stored,
         "visit recorded"
     );
+    let events = vec![crate::events::BusinessEvent::visit_recorded(
+        &work_order_id,
+        &vin,
+        visit.customer().id.as_str(),
+        newly_stored,
+        due.as_ref().map(|d| d.due_date),
+        now,
+    )];
     Ok(RecordedVisit {
         newly_stored,
         work_order_id,
         vin,
         due,
         converted,
+        events,
     })
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::local_instant;
 use crate::money::Money;
-use crate::policy::{Percent, Policy};
+use crate::policy::{BonusMode, Percent, Policy};
 use crate::status::{AgeBand, CustomerStatus};
 use crate::values::{LineKind, Quantity, WorkOrderLine};
 
@@ -106,9 +106,13 @@ pub struct Offer {
     pub margin_after: Margin,
     /// The package price when the offer is a fixed-price package.
     pub package_price: Option<Money>,
-    /// Points for booking on one of `weekday_bonus_days`.
+    /// Points for booking on one of `weekday_bonus_days` or `bonus_dates`.
     pub weekday_bonus_points: u32,
     pub weekday_bonus_days: Vec<String>,
+    /// The policy's `load` bonus mode: the idle days the bonus is on (set when the offer is
+    /// priced from the workshop's coming load; empty in the weekdays mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bonus_dates: Vec<NaiveDate>,
     pub perks: Vec<OfferPerk>,
     /// The end of the offer's last valid day (dealer time).
     pub expires_at: DateTime<Utc>,
@@ -307,12 +311,17 @@ pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, Pri
     if discount < wanted {
         rule_ids.push(MARGIN_FLOOR_RULE.to_owned());
     }
-    let bonus_days: Vec<String> = pricing
-        .weekday_bonus_days
-        .iter(Weekday::Mon)
-        .map(|d| weekday_name(d).to_owned())
-        .collect();
-    let bonus = if bonus_days.is_empty() {
+    // In the load mode the days are the workshop's idle ones, chosen by the caller from the
+    // store (`app`), which drops the bonus when none is idle.
+    let bonus_days: Vec<String> = match pricing.bonus_mode {
+        BonusMode::Weekdays => pricing
+            .weekday_bonus_days
+            .iter(Weekday::Mon)
+            .map(|d| weekday_name(d).to_owned())
+            .collect(),
+        BonusMode::Load => Vec::new(),
+    };
+    let bonus = if bonus_days.is_empty() && pricing.bonus_mode == BonusMode::Weekdays {
         0
     } else {
         pricing.weekday_bonus_points
@@ -358,6 +367,7 @@ pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, Pri
         package_price: package_price.map(|_| Money::from_kopecks(final_revenue)),
         weekday_bonus_points: bonus,
         weekday_bonus_days: bonus_days,
+        bonus_dates: Vec::new(),
         perks,
         expires_at: end_of_local_day(policy, input.at, pricing.offer_valid_days),
         adjustments,

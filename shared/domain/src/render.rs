@@ -84,6 +84,77 @@ fn lower_first(text: &str) -> String {
     }
 }
 
+/// The accusative of a weekday name as the offer uses it (`tue` → «вторник»).
+fn weekday_ru(name: &str) -> Option<&'static str> {
+    let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .position(|d| *d == name)?;
+    Some(
+        [
+            "понедельник",
+            "вторник",
+            "среду",
+            "четверг",
+            "пятницу",
+            "субботу",
+            "воскресенье",
+        ][i],
+    )
+}
+
+/// `a, b или c`.
+fn either_ru(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} или {last}", init.join(", ")),
+    }
+}
+
+/// The days the offer's bonus is on, in words: the idle dates of the `load` mode (`03.12,
+/// 04.12 или 08.12 — в эти дни в сервисе свободнее`), else the weekdays (`вторник–четверг`
+/// for a run of three or more, else listed); `None` when there are none.
+pub fn bonus_days_ru(offer: &Offer) -> Option<String> {
+    if !offer.bonus_dates.is_empty() {
+        let dates: Vec<String> = offer
+            .bonus_dates
+            .iter()
+            .map(|d| d.format("%d.%m").to_string())
+            .collect();
+        return Some(format!(
+            "{} — в эти дни в сервисе свободнее",
+            either_ru(&dates)
+        ));
+    }
+    let order = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut idx: Vec<usize> = offer
+        .weekday_bonus_days
+        .iter()
+        .filter_map(|d| order.iter().position(|o| o == d))
+        .collect();
+    idx.sort_unstable();
+    idx.dedup();
+    let names: Vec<String> = idx
+        .iter()
+        .filter_map(|&i| weekday_ru(order[i]).map(str::to_owned))
+        .collect();
+    let run = idx.windows(2).all(|w| w[1] == w[0] + 1);
+    match names.as_slice() {
+        [] => None,
+        [first, .., last] if run && names.len() >= 3 => {
+            // «вторник–четверг» reads as a span in the nominative.
+            let nominative = |w: &str| match w {
+                "среду" => "среда".to_owned(),
+                "пятницу" => "пятница".to_owned(),
+                "субботу" => "суббота".to_owned(),
+                other => other.to_owned(),
+            };
+            Some(format!("{}–{}", nominative(first), nominative(last)))
+        }
+        _ => Some(either_ru(&names)),
+    }
+}
+
 fn offer_details(out: &mut String, offer: &Offer, tz: Tz) {
     if let Some(price) = offer.package_price {
         let _ = write!(out, " ТО по фиксированной цене {}", money_ru(price));
@@ -126,11 +197,13 @@ fn offer_details(out: &mut String, offer: &Offer, tz: Tz) {
         }
     }
     if offer.weekday_bonus_points > 0 {
-        let _ = write!(
-            out,
-            " +{} бонусных баллов при записи на вторник–четверг.",
-            offer.weekday_bonus_points
-        );
+        if let Some(days) = bonus_days_ru(offer) {
+            let _ = write!(
+                out,
+                " +{} бонусных баллов при записи на {days}.",
+                offer.weekday_bonus_points
+            );
+        }
     }
     let _ = write!(
         out,
@@ -356,6 +429,61 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part:?} missing in {text:?}");
         }
+    }
+
+    #[test]
+    fn the_bonus_names_the_policys_weekdays_or_the_idle_dates_it_was_priced_with() {
+        let lines = [WorkOrderLine::parse(
+            LineKind::Labor,
+            "TO-60",
+            "ТО-6",
+            Quantity::ONE,
+            Money::from_roubles(10_000),
+            Money::from_roubles(4_000),
+        )
+        .unwrap()];
+        let input = OfferInput {
+            status: CustomerStatus::Sleeping,
+            age_band: AgeBand::Middle,
+            make: "Toyota",
+            model: "Camry",
+            last_maintenance: &lines,
+            at: Utc.with_ymd_and_hms(2025, 1, 9, 9, 0, 0).unwrap(),
+        };
+        let mut offer = price_offer(&Policy::default(), &input).unwrap();
+        let days = |offer: &Offer| bonus_days_ru(offer);
+        assert_eq!(days(&offer).as_deref(), Some("вторник–четверг"));
+        offer.weekday_bonus_days = vec!["wed".into(), "mon".into()];
+        assert_eq!(days(&offer).as_deref(), Some("понедельник или среду"));
+        offer.weekday_bonus_days = vec!["fri".into(), "sat".into(), "sun".into()];
+        assert_eq!(days(&offer).as_deref(), Some("пятница–воскресенье"));
+        offer.bonus_dates = vec![day(2025, 1, 14), day(2025, 1, 15), day(2025, 1, 20)];
+        assert_eq!(
+            days(&offer).as_deref(),
+            Some("14.01, 15.01 или 20.01 — в эти дни в сервисе свободнее")
+        );
+        let text = render_message(&cx(
+            Stage::PersonalOffer,
+            &Reason::ReminderUnanswered {
+                due: day(2025, 1, 15),
+                reminder_sent: input.at,
+            },
+            Some(&offer),
+        ));
+        assert!(
+            text.contains("+500 бонусных баллов при записи на 14.01, 15.01 или 20.01"),
+            "{text}"
+        );
+        let policy =
+            Policy::from_toml("[pricing]\nbonus_mode = \"load\"\nload_bonus_days = 2").unwrap();
+        let load = price_offer(&policy, &input).unwrap();
+        assert!(load.weekday_bonus_days.is_empty() && load.bonus_dates.is_empty());
+        assert_eq!(
+            load.weekday_bonus_points, 500,
+            "the caller sets the dates or drops it"
+        );
+        assert_eq!(policy.pricing().load_bonus_days, 2);
+        assert!(Policy::from_toml("[pricing]\nbonus_mode = \"busy\"").is_err());
     }
 
     #[test]

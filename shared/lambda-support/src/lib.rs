@@ -1,18 +1,23 @@
 //! What every Lambda function shares: typed config from the environment, JSON tracing (ids
-//! only), the SQS queue client, and the mapping of handler errors to SQS batch item failures.
+//! only), the SQS queue client, the mapping of handler errors to SQS batch item failures, and
+//! business metrics in CloudWatch's embedded metric format ([`metrics`]).
 
 use anyhow::{anyhow, bail, Context};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
+pub mod event_bus;
+pub mod metrics;
 mod outbound;
 #[cfg(feature = "test-events")]
 pub mod test_events;
 
+pub use event_bus::EventBus;
 pub use outbound::OutboundConfig;
 
 pub use aws_config::SdkConfig;
 pub use aws_lambda_events;
+pub use aws_sdk_eventbridge;
 pub use aws_sdk_sqs;
 
 /// A setting missing from or invalid in the environment; the function fails at cold start.

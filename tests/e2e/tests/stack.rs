@@ -307,6 +307,7 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             repos: repos.clone(),
             policy: Policy::default(),
             secret: ingest_visit::Secret::parse("the-dealer-shared-secret").unwrap(),
+            events: app::Events::none(),
         },
         nightly: Arc::new(nightly_forecast::Deps {
             repos: repos.clone(),
@@ -332,6 +333,7 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             postpone: offer_composer::SqsPostpone {
                 client: sqs.clone(),
             },
+            events: app::Events::none(),
         },
         booking: booking_webhook::Deps {
             repos: repos.clone(),
@@ -342,6 +344,7 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             webhook_secret: TELEGRAM_SECRET.into(),
             sms: None,
             links: None,
+            events: app::Events::none(),
         },
         telegram,
         repos,
@@ -509,6 +512,7 @@ async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_
         repos: repos.clone(),
         policy: Policy::default(),
         secret: ingest_visit::Secret::parse("the-dealer-shared-secret").unwrap(),
+        events: app::Events::none(),
     };
     let post_visit = |visit: serde_json::Value, posted_at: DateTime<Utc>| {
         let body = serde_json::to_vec(&visit).unwrap();
@@ -537,6 +541,7 @@ async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_
         webhook_secret: TELEGRAM_SECRET.into(),
         sms: None,
         links: None,
+        events: app::Events::none(),
     };
 
     let posted = post_visit(

@@ -17,6 +17,7 @@ pub fn deps(dir: &tempfile::TempDir) -> (Deps<RedbStore>, RedbStore) {
         repos: Repos::new(store.clone()),
         policy: Policy::default(),
         secret: Secret::parse(SECRET).unwrap(),
+        events: app::Events::none(),
     };
     (deps, store)
 }

@@ -34,6 +34,7 @@ pub(super) async fn cancel<S: Store>(
     repos: &Repos<S>,
     advisor: &Address,
     pressed: &Pressed,
+    now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
     let booking = pressed::advisors(repos, pressed).await?;
     let when = slot_label(booking.date, &booking.start);
@@ -84,6 +85,13 @@ pub(super) async fn cancel<S: Store>(
         UpdateReplies {
             messages,
             callback_answer: None,
+            events: vec![crate::events::BusinessEvent::new(
+                crate::events::EventKind::BookingCancelled {
+                    booking: crate::events::booking_ids(&booking),
+                    by: crate::events::CancelledBy::Advisor,
+                },
+                now,
+            )],
         },
         "Запись отменена",
     ))
@@ -121,14 +129,16 @@ pub(super) async fn no_show<S: Store>(
         return Err(refused(pressed::STALE));
     }
     tracing::info!(booking_id = %booking.booking_id, attempt = booking.attempt, "no-show marked");
-    Ok(with_toast(
-        UpdateReplies::answer(
-            advisor,
-            format!(
-                "Отмечено: клиент не приехал на {when}, автомобиль {}.",
-                booking.vin
-            ),
+    let mut replies = UpdateReplies::answer(
+        advisor,
+        format!(
+            "Отмечено: клиент не приехал на {when}, автомобиль {}.",
+            booking.vin
         ),
-        "Неявка отмечена",
-    ))
+    );
+    replies.events.push(crate::events::BusinessEvent::new(
+        crate::events::EventKind::NoShow(crate::events::booking_ids(&booking)),
+        now,
+    ));
+    Ok(with_toast(replies, "Неявка отмечена"))
 }

@@ -126,6 +126,7 @@ pub(super) async fn open<S: Store>(
             buttons,
         }],
         callback_answer: None,
+        events: Vec::new(),
     })
 }
 
@@ -264,6 +265,7 @@ pub(super) async fn send<S: Store>(
         UpdateReplies {
             messages: vec![to_customer, to_advisor],
             callback_answer: None,
+            events: Vec::new(),
         },
         "Отправлено клиенту",
     ))
@@ -373,6 +375,7 @@ pub(super) async fn take<S: Store>(
                         to_advisor,
                     ],
                     callback_answer: None,
+                    events: Vec::new(),
                 },
                 format!("Время {new} уже занято"),
             ))

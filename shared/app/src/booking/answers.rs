@@ -129,6 +129,7 @@ fn message(to: &Address, text: impl Into<String>, buttons: Vec<Vec<Button>>) -> 
             buttons,
         }],
         callback_answer: None,
+        events: Vec::new(),
     }
 }
 
@@ -240,7 +241,16 @@ pub(super) async fn on_callback<S: Store>(
                  и сообщения о записи останутся. Передумаете — нажмите «{UNMUTE_BUTTON}».",
                 checked.car()
             );
-            message(from, text, undo)
+            let mut replies = message(from, text, undo);
+            if first {
+                replies.events.push(crate::events::BusinessEvent::opted_out(
+                    &checked.customer_id,
+                    from.messenger().as_str(),
+                    Some((&checked.offer.vin, id)),
+                    now,
+                ));
+            }
+            replies
         }
         Answer::Unmute(id) => {
             let checked = offer_for(repos, id, from, Need::Owner).await?;
@@ -329,7 +339,19 @@ async fn serviced<S: Store>(
             checked.car()
         ),
     };
-    Ok(UpdateReplies::answer(from, text))
+    let mut replies = UpdateReplies::answer(from, text);
+    if reason == ClosedBecause::Sold {
+        replies.events.push(crate::events::BusinessEvent::new(
+            crate::events::EventKind::VehicleSold {
+                vehicle_id: vin.to_owned(),
+                customer_id: checked.customer_id.clone(),
+                offer_id: offer.offer_id.clone(),
+                cycle_id: cycle_id.clone(),
+            },
+            now,
+        ));
+    }
+    Ok(replies)
 }
 
 /// The dealer's name for customer texts.

@@ -36,15 +36,15 @@ pub const REMINDER_TEMPLATE: &str = "autodrive_booking_reminder";
 /// What sending a reminder did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReminderOutcome {
+    /// Sent through `channel` (`telegram`, `whatsapp` or `sms`).
     Sent {
         message_id: String,
+        channel: &'static str,
     },
     /// It went out before.
     AlreadySent,
     /// Too early (or quiet hours): hand it back until `send_at`.
-    NotYet {
-        send_at: DateTime<Utc>,
-    },
+    NotYet { send_at: DateTime<Utc> },
     /// The booking moved, was cancelled or its time has come: nothing to remind of.
     Stale,
     /// The customer said STOP, withdrew consent to service messages, or cannot be reached.
@@ -259,6 +259,7 @@ pub async fn send_reminder<S: Store, O: Outreach>(
     }
     let with_buttons = !matches!(route, Route::Sms(_));
     let text = reminder_text(policy, customer, &booking, now, with_buttons);
+    let channel = route.channel();
     match outreach
         .deliver(&delivery(route, customer, &booking, text))
         .await
@@ -269,11 +270,14 @@ pub async fn send_reminder<S: Store, O: Outreach>(
                 .mark_reminded(booking_id, sender, now)
                 .await?;
             tracing::info!(booking_id = %booking_id, attempt, "booking reminder sent");
-            Ok(ReminderOutcome::Sent { message_id })
+            Ok(ReminderOutcome::Sent {
+                message_id,
+                channel,
+            })
         }
-        Err(e) => {
+        Err(error) => {
             repos.capacity.release_reminder(booking_id, sender).await?;
-            Err(ComposeError::Channel(e))
+            Err(ComposeError::Channel { channel, error })
         }
     }
 }

@@ -114,6 +114,7 @@ async fn choose_again<S: Store>(
             buttons,
         }],
         callback_answer: None,
+        events: Vec::new(),
     })
 }
 
@@ -261,6 +262,10 @@ pub(super) async fn moved_replies<S: Store>(
         UpdateReplies {
             messages: vec![to_customer, to_advisor],
             callback_answer: None,
+            events: vec![crate::events::BusinessEvent::new(
+                crate::events::EventKind::BookingRescheduled(crate::events::booking_ids(moved)),
+                now,
+            )],
         },
         format!("Новое время: {new}"),
     ))
@@ -272,6 +277,7 @@ pub(super) async fn cancel<S: Store>(
     settings: &BookingSettings,
     from: &Address,
     pressed: &Pressed,
+    now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
     let booking = pressed::customers(repos, from, pressed).await?;
     if let Some(refusal) = closed_for_customer(&booking, from) {
@@ -307,6 +313,13 @@ pub(super) async fn cancel<S: Store>(
         UpdateReplies {
             messages: vec![to_customer, to_advisor],
             callback_answer: None,
+            events: vec![crate::events::BusinessEvent::new(
+                crate::events::EventKind::BookingCancelled {
+                    booking: crate::events::booking_ids(&booking),
+                    by: crate::events::CancelledBy::Customer,
+                },
+                now,
+            )],
         },
         "Запись отменена",
     ))

@@ -86,28 +86,51 @@ pub(super) async fn slot_picker<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
     let shown = settings.max_slots_shown.min(to.max_buttons());
+    // The `load` bonus's idle days are marked (the weekdays mode's are named in the offer).
+    let priced = repos
+        .offers
+        .get::<OfferRecord>(offer_id)
+        .await?
+        .and_then(|o| o.offer.priced)
+        .filter(|p| !p.bonus_dates.is_empty() && p.weekday_bonus_points > 0);
+    let mut marked = false;
     let buttons: Vec<Vec<Button>> = free_slots(repos, policy, now, shown, None)
         .await?
         .into_iter()
         .map(|(date, start)| {
+            let mut text = slot_label(date, &start);
+            if priced
+                .as_ref()
+                .is_some_and(|p| p.bonus_dates.contains(&date))
+            {
+                text.push_str(" ★");
+                marked = true;
+            }
             vec![Button {
-                text: slot_label(date, &start),
+                text,
                 callback_data: format!("{SLOT_PREFIX}{offer_id}:{date}:{start}"),
             }]
         })
         .collect();
-    let text = if buttons.is_empty() {
-        "К сожалению, свободного времени в ближайшие дни нет. Мы напишем, когда оно появится."
-    } else {
-        "Выберите удобное время:"
+    let text = match &priced {
+        _ if buttons.is_empty() => {
+            "К сожалению, свободного времени в ближайшие дни нет. Мы напишем, когда оно появится."
+                .to_owned()
+        }
+        Some(p) if marked => format!(
+            "Выберите удобное время. ★ — +{} бонусных баллов: в эти дни в сервисе свободнее.",
+            p.weekday_bonus_points
+        ),
+        _ => "Выберите удобное время:".to_owned(),
     };
     Ok(UpdateReplies {
         messages: vec![OutgoingMessage {
             to: to.clone(),
-            text: text.into(),
+            text,
             buttons,
         }],
         callback_answer: None,
+        events: Vec::new(),
     })
 }
 
@@ -243,6 +266,10 @@ pub(super) async fn hold<S: Store>(
             Ok(UpdateReplies {
                 messages: vec![text(from, to_customer), card],
                 callback_answer: None,
+                events: vec![crate::events::BusinessEvent::new(
+                    crate::events::EventKind::BookingHeld(crate::events::booking_ids(&held)),
+                    now,
+                )],
             })
         }
         HoldOutcome::AlreadyHeld => {
@@ -388,9 +415,16 @@ pub(super) async fn confirm<S: Store>(
                 }]],
             });
         }
+        // A repeated confirmation repeats the event (the same id): a lost publish is repaired.
+        let events = if booking.state == BookingState::Confirmed && !superseded {
+            vec![confirmed_event(&booking, now)]
+        } else {
+            Vec::new()
+        };
         return Ok(UpdateReplies {
             messages,
             callback_answer: None,
+            events,
         });
     }
     tracing::info!(booking_id = %booking_id, "booking confirmed");
@@ -425,5 +459,16 @@ pub(super) async fn confirm<S: Store>(
     Ok(UpdateReplies {
         messages,
         callback_answer: None,
+        events: vec![confirmed_event(&booking, now)],
     })
+}
+
+fn confirmed_event(
+    booking: &Booking<BookingRecord>,
+    now: DateTime<Utc>,
+) -> crate::events::BusinessEvent {
+    crate::events::BusinessEvent::new(
+        crate::events::EventKind::BookingConfirmed(crate::events::booking_ids(booking)),
+        now,
+    )
 }

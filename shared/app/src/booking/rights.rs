@@ -96,9 +96,18 @@ pub(super) async fn opt_out<S: Store>(
     for handle in handles(chat, phone.as_deref()) {
         repos.customers.suppress(handle, now).await?;
     }
+    let mut events = Vec::new();
     match customer_at(repos, from).await? {
         Some(customer_id) => {
             let outcome = repos.customers.opt_out(&customer_id, now).await?;
+            if outcome == OptOutOutcome::OptedOut {
+                events.push(crate::events::BusinessEvent::opted_out(
+                    &customer_id,
+                    from.messenger().as_str(),
+                    None,
+                    now,
+                ));
+            }
             let outcome = match outcome {
                 OptOutOutcome::OptedOut => "opted_out",
                 OptOutOutcome::AlreadyOptedOut => "already_opted_out",
@@ -110,7 +119,9 @@ pub(super) async fn opt_out<S: Store>(
             tracing::info!(channel = %from.messenger(), "stop from an unknown sender, remembered")
         }
     }
-    Ok(UpdateReplies::answer(from, STOP_REPLY))
+    let mut replies = UpdateReplies::answer(from, STOP_REPLY);
+    replies.events = events;
+    Ok(replies)
 }
 
 /// Binds the confirmation to the chat or phone that asked: a forwarded button does not act for
@@ -150,6 +161,7 @@ pub(super) fn ask_erasure(policy: &Policy, from: &Address, now: DateTime<Utc>) -
             ],
         }],
         callback_answer: None,
+        events: Vec::new(),
     }
 }
 

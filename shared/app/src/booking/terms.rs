@@ -2,7 +2,7 @@
 //! the gift if booked within its window, and the mid-week bonus only for a slot on one of the
 //! offer's bonus days. Stored with the booking; the confirmation names exactly this.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use domain::money::Money;
 use domain::pricing::Offer;
@@ -35,10 +35,6 @@ pub struct BookingTerms {
     pub bonus_points: u32,
 }
 
-fn weekday_name(day: NaiveDate) -> &'static str {
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][day.weekday().num_days_from_monday() as usize]
-}
-
 /// The terms of holding a slot on `date` at `now` for the priced offer (none for a reminder).
 pub fn agree(offer: Option<&Offer>, date: NaiveDate, now: DateTime<Utc>) -> BookingTerms {
     let Some(offer) = offer else {
@@ -62,10 +58,7 @@ pub fn agree(offer: Option<&Offer>, date: NaiveDate, now: DateTime<Utc>) -> Book
             book_by,
             applied: now <= book_by,
         });
-    let bonus_day = offer
-        .weekday_bonus_days
-        .iter()
-        .any(|d| d == weekday_name(date));
+    let bonus_day = crate::incentives::is_bonus_day(offer, date);
     BookingTerms {
         offer_expires_at: Some(offer.expires_at),
         offer_applied: true,

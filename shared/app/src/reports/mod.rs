@@ -8,6 +8,7 @@ pub mod export;
 pub mod lost;
 pub mod mileage;
 pub mod offers;
+pub mod query;
 pub mod rfm;
 pub mod ru;
 pub mod table;
@@ -27,6 +28,7 @@ pub use export::{export, ExportError, Format};
 pub use lost::{lost_report, LostReport, LostRow, VisitBand};
 pub use mileage::{mileage_report, DueBucket, MileageReport, MileageRow, WorkOrderRef};
 pub use offers::{offers_report, OfferRow, OffersFilter, OffersReport};
+pub use query::options_from_query;
 pub use rfm::{rfm_report, RfmReport, RfmRow};
 pub use table::{Cell, Column, ColumnKind, Table};
 

@@ -7,7 +7,7 @@ use super::{
     AbcBasis, AgeBands, ContactLimits, Dealer, Gift, MonthDay, OfferRule, Package, Percent, Perk,
     Policy, PricingRules, ScheduleRules, SeasonWindow, SegmentRules, Thresholds, TriggerTimings,
 };
-use super::{DayHours, Workshop};
+use super::{BonusMode, DayHours, Workshop};
 use crate::forecast::Schedule;
 use crate::money::Money;
 use crate::status::{AgeBand, CustomerStatus};
@@ -146,6 +146,8 @@ impl Default for Policy {
                     Weekday::Wed,
                     Weekday::Thu,
                 ]),
+                bonus_mode: BonusMode::Weekdays,
+                load_bonus_days: 3,
             },
             segments: SegmentRules {
                 abc_basis: AbcBasis::Revenue,

@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use toml::{Table, Value};
 
 use super::{
-    AbcBasis, Gift, ModelSchedule, MonthDay, OfferRule, Package, Percent, Perk, Policy,
-    PolicyError, PolicyErrors, SeasonWindow,
+    AbcBasis, BonusMode, Gift, ModelSchedule, MonthDay, OfferRule, Package, Percent, Perk, Policy,
+    PolicyError, PolicyErrors, SeasonWindow, LOAD_BONUS_HORIZON_DAYS,
 };
 use crate::forecast::Schedule;
 use crate::money::Money;
@@ -596,6 +596,8 @@ impl Reader {
             "offer_valid_days",
             "weekday_bonus_points",
             "weekday_bonus_days",
+            "bonus_mode",
+            "load_bonus_days",
         ];
         let Some(t) = self.section(root, "pricing", &keys) else {
             return;
@@ -616,6 +618,23 @@ impl Reader {
             }
             p.pricing.weekday_bonus_days = set;
         }
+        if let Some(mode) = self.text(&t, keys[4]) {
+            match mode.as_str() {
+                "weekdays" => p.pricing.bonus_mode = BonusMode::Weekdays,
+                "load" => p.pricing.bonus_mode = BonusMode::Load,
+                other => self.error(
+                    t.key(keys[4]),
+                    format!("must be \"weekdays\" or \"load\", got {other:?}"),
+                ),
+            }
+        }
+        p.pricing.load_bonus_days = self.uint(
+            &t,
+            keys[5],
+            p.pricing.load_bonus_days,
+            1,
+            LOAD_BONUS_HORIZON_DAYS,
+        );
     }
 
     fn segments(&mut self, root: &Tbl<'_>, p: &mut Policy) {

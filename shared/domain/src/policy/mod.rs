@@ -310,7 +310,27 @@ pub struct PricingRules {
     pub margin_floor: Percent,
     pub offer_valid_days: u32,
     pub weekday_bonus_points: u32,
+    /// The bonus weekdays in [`BonusMode::Weekdays`].
     pub weekday_bonus_days: WeekdaySet,
+    /// Where the booking bonus goes: fixed weekdays, or the idlest days ahead.
+    pub bonus_mode: BonusMode,
+    /// [`BonusMode::Load`]: how many of the next [`LOAD_BONUS_HORIZON_DAYS`] days carry it.
+    pub load_bonus_days: u32,
+}
+
+/// Days ahead [`BonusMode::Load`] looks for the workshop's idle days.
+pub const LOAD_BONUS_HORIZON_DAYS: u32 = 14;
+
+/// Where the booking bonus goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BonusMode {
+    /// On `weekday_bonus_days` (Tuesday to Thursday by default).
+    #[default]
+    Weekdays,
+    /// On the `load_bonus_days` days of the next [`LOAD_BONUS_HORIZON_DAYS`] whose forecast
+    /// load (vehicles falling due, booked and held units) is furthest below capacity, chosen
+    /// when the offer is priced.
+    Load,
 }
 
 /// What ABC classes rank customers by.

@@ -162,6 +162,9 @@ impl Deployed {
         if id == "Table" {
             return Ok(self.table.clone());
         }
+        if id == "EventBus" {
+            return Ok(format!("autodrive-{STAGE}"));
+        }
         if let Some(url) = self.queues.get(id) {
             return Ok(url.clone());
         }
@@ -241,6 +244,14 @@ fn first_event(binary: &str) -> String {
             "/v1/whatsapp/webhook",
             "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=wrong",
         ),
+        "reports" => http("GET", "/dashboard/login", ""),
+        "admin-authorizer" => serde_json::json!({
+            "version": "2.0", "type": "REQUEST", "routeKey": "GET /dashboard",
+            "routeArn": "arn:aws:execute-api:eu-central-1:123456789012:api/$default/GET/dashboard",
+            "identitySource": [], "rawPath": "/dashboard", "rawQueryString": "",
+            "headers": {"authorization": "Bearer wrong"},
+            "requestContext": {"http": {"method": "GET", "path": "/dashboard"}}
+        }),
         "nightly-forecast" => serde_json::json!({
             "version": "0", "id": "cold-start", "detail-type": "Scheduled Event",
             "source": "aws.scheduler", "account": "123456789012", "time": "2026-11-30T22:00:00Z",

@@ -272,6 +272,7 @@ impl Stack {
                 repos: repos.clone(),
                 policy: policy.clone(),
                 secret: ingest_visit::Secret::parse(CRM_SECRET).unwrap(),
+                events: app::Events::none(),
             },
             nightly: Arc::new(nightly_forecast::Deps {
                 repos: repos.clone(),
@@ -301,6 +302,7 @@ impl Stack {
                 postpone: offer_composer::SqsPostpone {
                     client: sqs.clone(),
                 },
+                events: app::Events::none(),
             },
             booking: booking_webhook::Deps {
                 repos: repos.clone(),
@@ -318,6 +320,7 @@ impl Stack {
                 webhook_secret: TELEGRAM_SECRET.into(),
                 sms: Some(sms_gateway()),
                 links: Some(links.clone()),
+                events: app::Events::none(),
             },
             policy,
             repos,
@@ -349,7 +352,13 @@ impl Stack {
             &[(ingest_visit::SIGNATURE_HEADER, &signature)],
             &body,
         );
-        let response = ingest_visit::handle_request(&self.ingest, request, posted_at).await;
+        // Boxed: a handler's future is large, and a test's stack is 2 MB.
+        let response = Box::pin(ingest_visit::handle_request(
+            &self.ingest,
+            request,
+            posted_at,
+        ))
+        .await;
         let status = response.status().as_u16();
         let answer = match response.body() {
             lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
@@ -373,11 +382,11 @@ impl Stack {
             "detail": "{}"
         }))
         .unwrap();
-        nightly_forecast::handle(
+        Box::pin(nightly_forecast::handle(
             self.nightly.clone(),
             event,
             Instant::now() + Duration::from_secs(900),
-        )
+        ))
         .await
         .unwrap()
     }
@@ -470,7 +479,12 @@ impl Stack {
             delivered
                 .bodies
                 .extend(event.records.iter().filter_map(|r| r.body.clone()));
-            let response = trigger_evaluator::handle(&self.evaluator, event.clone(), now).await;
+            let response = Box::pin(trigger_evaluator::handle(
+                &self.evaluator,
+                event.clone(),
+                now,
+            ))
+            .await;
             let failed = self.settle(&self.evaluate, &event, &response).await;
             if !failed.records.is_empty() {
                 delivered.failed.push(failed);
@@ -487,7 +501,13 @@ impl Stack {
             delivered
                 .bodies
                 .extend(event.records.iter().filter_map(|r| r.body.clone()));
-            let response = offer_composer::handle(&self.composer, event.clone(), "e2e", now).await;
+            let response = Box::pin(offer_composer::handle(
+                &self.composer,
+                event.clone(),
+                "e2e",
+                now,
+            ))
+            .await;
             let failed = self.settle(&self.compose, &event, &response).await;
             if !failed.records.is_empty() {
                 delivered.failed.push(failed);
@@ -521,7 +541,7 @@ impl Stack {
         now: DateTime<Utc>,
     ) -> (u16, String) {
         let request = lambda_support::test_events::http_api_event(method, path, "", headers, body);
-        let response = booking_webhook::handle_request(&self.booking, request, now).await;
+        let response = Box::pin(booking_webhook::handle_request(&self.booking, request, now)).await;
         let status = response.status().as_u16();
         let body = match response.body() {
             lambda_http::Body::Text(t) => t.clone(),

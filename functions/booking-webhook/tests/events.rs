@@ -1,0 +1,177 @@
+//! The business events of the booking conversation, as the webhook publishes them: a held
+//! slot, the advisor's confirmation (again, with the same id, for a repeated confirmation), the
+//! customer's cancellation and STOP, each valid against its schema under `docs/events/`.
+
+mod common;
+
+use app::events::CollectedEvents;
+use app::BookingSettings;
+use booking_webhook::{handle, Deps, WhatsApp};
+use channels::fake_telegram::FakeTelegram;
+use channels::{TelegramBot, WhatsAppCloud};
+use chrono::NaiveDate;
+use common::{at, test_store};
+use domain::policy::Policy;
+use lambda_http::http::HeaderMap;
+use serde_json::{json, Value};
+use store::repo::Repos;
+
+const CUSTOMER_CHAT: i64 = 5550001;
+const ADVISOR_CHAT: i64 = -100777;
+const SECRET: &str = "telegram-webhook-secret";
+
+fn headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(booking_webhook::SECRET_HEADER, SECRET.parse().unwrap());
+    h
+}
+
+fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
+    lambda_support::test_events::telegram_callback(update_id, chat_id, data)
+}
+
+fn say(update_id: i64, chat_id: i64, text: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "update_id": update_id,
+        "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": text}
+    }))
+    .unwrap()
+}
+
+fn errors(name: &str, detail: &Value) -> Vec<String> {
+    let path = format!(
+        "{}/../../docs/events/{name}.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+        .iter_errors(detail)
+        .map(|e| e.to_string())
+        .collect()
+}
+
+/// The first button under the latest message to `chat` whose label is `label`.
+fn button(telegram: &FakeTelegram, chat: i64, label: &str) -> String {
+    telegram
+        .calls()
+        .iter()
+        .rev()
+        .filter(|c| c.method == "sendMessage" && c.body["chat_id"] == chat)
+        .flat_map(|c| {
+            c.body["reply_markup"]["inline_keyboard"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no «{label}» for {chat}"))
+}
+
+#[tokio::test]
+async fn hold_confirm_cancel_and_stop_are_published_as_valid_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(test_store(dir.path()));
+    let telegram = FakeTelegram::start("7:BOT").unwrap();
+    let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
+    let policy = Policy::default();
+    let sent_at = at("2027-11-01T10:00:00+03:00");
+    let evaluation = app::fixtures::example_visit_evaluated(&repos, &policy, sent_at)
+        .await
+        .unwrap();
+    app::compose_and_send(&repos, &policy, &bot, &evaluation.compose[0], "t", sent_at)
+        .await
+        .unwrap();
+    let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
+    repos
+        .capacity
+        .define_slot(tomorrow, "10:00", 1)
+        .await
+        .unwrap();
+    let events = CollectedEvents::default();
+    let deps = Deps {
+        repos: repos.clone(),
+        policy,
+        bot,
+        settings: BookingSettings {
+            advisor_chat_id: ADVISOR_CHAT,
+            max_slots_shown: 6,
+        },
+        whatsapp: WhatsApp {
+            client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
+            app_secret: "app-secret".into(),
+            verify_token: "verify".into(),
+        },
+        webhook_secret: SECRET.into(),
+        sms: None,
+        links: None,
+        events: app::Events::new(events.clone()),
+    };
+    let now = at("2027-11-01T10:05:00+03:00");
+    let mut update = 10;
+    let mut post = |body: fn(i64, i64, &str) -> Vec<u8>, chat: i64, data: String| {
+        update += 1;
+        let request = body(update, chat, &data);
+        let deps = &deps;
+        async move {
+            let reply = handle(deps, &headers(), &request, now).await;
+            assert_eq!(reply.status, 200, "{data}: {}", reply.body);
+        }
+    };
+
+    post(
+        press,
+        CUSTOMER_CHAT,
+        button(&telegram, CUSTOMER_CHAT, "Записаться"),
+    )
+    .await;
+    assert_eq!(events.names(), Vec::<&str>::new(), "the picker is no event");
+    post(
+        press,
+        CUSTOMER_CHAT,
+        button(&telegram, CUSTOMER_CHAT, "10:00"),
+    )
+    .await;
+    let confirm = button(&telegram, ADVISOR_CHAT, "Подтвердить");
+    post(press, ADVISOR_CHAT, confirm.clone()).await;
+    post(press, ADVISOR_CHAT, confirm).await;
+    post(
+        press,
+        CUSTOMER_CHAT,
+        button(&telegram, CUSTOMER_CHAT, "Отменить"),
+    )
+    .await;
+    post(say, CUSTOMER_CHAT, "STOP".into()).await;
+
+    let published = events.take();
+    let names: Vec<&str> = published.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "BookingHeld",
+            "BookingConfirmed",
+            "BookingConfirmed",
+            "BookingCancelled",
+            "OptedOut"
+        ]
+    );
+    assert_eq!(
+        published[1].event_id, published[2].event_id,
+        "a repeated confirmation, the same id"
+    );
+    for event in &published {
+        let detail = event.detail();
+        assert_eq!(
+            errors(event.name(), &detail),
+            Vec::<String>::new(),
+            "{detail}"
+        );
+        assert_eq!(detail["customer_id"], published[0].detail()["customer_id"]);
+    }
+    assert_eq!(published[3].detail()["by"], "customer");
+    assert_eq!(published[4].detail()["scope"], "all");
+}
