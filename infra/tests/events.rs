@@ -48,7 +48,12 @@ fn the_functions_that_produce_events_name_the_bus_and_may_put_only_on_it() {
     producers.sort_unstable();
     assert_eq!(
         producers,
-        ["booking-webhook", "ingest-visit", "offer-composer"]
+        [
+            "booking-webhook",
+            "ingest-visit",
+            "offer-composer",
+            "trigger-evaluator"
+        ]
     );
 }
 

@@ -555,8 +555,10 @@ fn note(
         }),
         ComposeOutcome::NoChannel => log.no_channel += 1,
         ComposeOutcome::OptedOut => log.opted_out_before_send += 1,
-        ComposeOutcome::AlreadySent | ComposeOutcome::NotYet { .. } | ComposeOutcome::NoConsent => {
-        }
+        ComposeOutcome::AlreadySent
+        | ComposeOutcome::NotYet { .. }
+        | ComposeOutcome::NoConsent
+        | ComposeOutcome::Stale => {}
     }
 }
 

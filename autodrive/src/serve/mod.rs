@@ -270,6 +270,7 @@ fn build(config: &ServeConfig, clock: Clock) -> Result<(Arc<App>, Workers)> {
             repos: repos.clone(),
             policy: policy.clone(),
             compose: compose.clone(),
+            events: events.clone(),
         },
         composer: offer_composer::Deps {
             repos,

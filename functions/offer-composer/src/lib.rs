@@ -132,7 +132,10 @@ async fn handle_record<S: Store, C: Outreach, P: Postpone>(
             deps.events.publish(&[event]).await?;
             Ok(())
         }
-        ComposeOutcome::NoChannel | ComposeOutcome::NoConsent | ComposeOutcome::OptedOut => Ok(()),
+        ComposeOutcome::NoChannel
+        | ComposeOutcome::NoConsent
+        | ComposeOutcome::OptedOut
+        | ComposeOutcome::Stale => Ok(()),
         ComposeOutcome::NotYet { send_at } => postpone(deps, record, send_at, now).await,
     }
 }

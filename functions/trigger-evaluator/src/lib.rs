@@ -1,5 +1,6 @@
 //! `trigger-evaluator`: consumes evaluate messages, decides per vehicle (each stage once per
-//! vehicle and cycle) and queues compose messages. Reports partial batch failures: a record that
+//! vehicle and cycle), queues compose messages and publishes the trade-in leads the evaluation
+//! raised (`app::trade_in`, once per vehicle and quarter). Reports partial batch failures: a record that
 //! can never succeed is dropped with a log line, an infrastructure failure is retried.
 
 use app::campaigns::Switches;
@@ -19,6 +20,8 @@ pub struct Deps<S, Q> {
     pub policy: Policy,
     /// The compose queue.
     pub compose: Q,
+    /// Where TradeInLead goes (the stack's event bus).
+    pub events: app::Events,
 }
 
 /// Handles a batch at `now` under the campaign switches as stored now (read once per batch);
@@ -63,6 +66,12 @@ async fn handle_record<S: Store, Q: Outbound>(
     if !bodies.is_empty() {
         deps.compose.send(bodies).await?;
     }
+    // Before the commit marks the lead: a failed publish retries the record, and the repeated
+    // lead carries the same event id.
+    deps.events
+        .publish(&evaluation.events)
+        .await
+        .map_err(RecordError::Retry)?;
     app::commit_evaluation(&deps.repos, &evaluation)
         .await
         .map_err(|e| RecordError::Retry(e.into()))?;

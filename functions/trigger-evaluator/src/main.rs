@@ -19,6 +19,7 @@ async fn main() -> Result<(), Error> {
         repos: Repos::new(dynamo_store(&aws, table)),
         policy,
         compose: SqsQueue::new(lambda_support::aws_sdk_sqs::Client::new(&aws), compose_url),
+        events: app::Events::new(lambda_support::EventBus::from_env(&aws)?),
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

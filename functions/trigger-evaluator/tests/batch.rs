@@ -39,6 +39,7 @@ async fn deps(dir: &tempfile::TempDir) -> Deps<RedbStore, Collected> {
         repos,
         policy,
         compose: Collected::default(),
+        events: app::Events::none(),
     }
 }
 
@@ -128,6 +129,7 @@ async fn a_record_whose_messages_cannot_be_queued_is_retried_and_decided_again()
         repos: ok.repos.clone(),
         policy: Policy::default(),
         compose: Down,
+        events: app::Events::none(),
     };
     let now = at("2027-11-01T10:00:00+03:00");
     let event = || sqs_event(&[("m1", evaluate("XW7BE40K70S025476"))]);

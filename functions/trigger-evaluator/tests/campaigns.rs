@@ -55,6 +55,7 @@ async fn deps(store: RedbStore) -> Deps<RedbStore, Collected> {
         repos,
         policy,
         compose: Collected::default(),
+        events: app::Events::none(),
     }
 }
 

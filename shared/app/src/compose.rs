@@ -60,6 +60,9 @@ pub enum ComposeOutcome {
     NoConsent,
     /// The customer said STOP after the message was queued: nothing is sent.
     OptedOut,
+    /// The vehicle moved to another customer after the message was queued: nothing is sent to
+    /// the old owner.
+    Stale,
 }
 
 /// Why composing failed.
@@ -136,6 +139,15 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
     if *send_at > now {
         return Ok(ComposeOutcome::NotYet { send_at: *send_at });
     }
+    let stored_vehicle = repos
+        .vehicles
+        .get::<Vehicle>(vin)
+        .await?
+        .ok_or_else(|| ComposeError::Unknown(format!("vehicle {vin} not found")))?;
+    if stored_vehicle.customer_id != *customer_id {
+        tracing::info!(offer_id = %offer_id, vehicle_id = %vin, customer_id = %customer_id, owner_id = %stored_vehicle.customer_id, "stale: the vehicle has another owner");
+        return Ok(ComposeOutcome::Stale);
+    }
     let Some(stored) = repos.customers.get::<Customer>(customer_id).await? else {
         if repos.erasure.erased_at(customer_id).await?.is_some() {
             tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "personal data erased");
@@ -168,11 +180,6 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
             return Ok(ComposeOutcome::NoChannel);
         }
     };
-    let stored_vehicle = repos
-        .vehicles
-        .get::<Vehicle>(vin)
-        .await?
-        .ok_or_else(|| ComposeError::Unknown(format!("vehicle {vin} not found")))?;
     if let Some(why) =
         crate::contact_state::withheld(repos, &stored_vehicle, customer_id, *stage).await?
     {

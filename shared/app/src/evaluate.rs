@@ -100,6 +100,10 @@ pub struct Evaluation {
     marks: Vec<(String, String, Stage, StageMark)>,
     /// Stages decided but vetoed, with the veto (ids and reasons only).
     pub vetoed: Vec<(Stage, String)>,
+    /// Business events to publish before committing: a `TradeInLead` (at most one per vehicle
+    /// and quarter; a repeat after a failure carries the same event id).
+    pub events: Vec<crate::events::BusinessEvent>,
+    trade_in: Option<crate::trade_in::PendingLead>,
 }
 
 /// Why a vehicle could not be evaluated.
@@ -221,7 +225,28 @@ pub(crate) async fn decide<S: Store>(
     };
     if !open {
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, "cycle closed by the customer's answer");
-        return Ok(Evaluation::default());
+        let mut evaluation = Evaluation::default();
+        if mode == Mode::Commit
+            && domain::trade_in::old_enough(policy, vehicle.vehicle.first_registration(), today)
+        {
+            let reactions = repos
+                .cycles
+                .reactions::<ReactionMark>(vin, &cycle_id)
+                .await?;
+            let rating = last_rating(&reactions);
+            let lead = crate::trade_in::consider(
+                repos,
+                policy,
+                &vehicle.vehicle,
+                customer.id.as_str(),
+                &own,
+                rating,
+                now,
+            )
+            .await?;
+            evaluation.raise(lead);
+        }
+        return Ok(evaluation);
     }
 
     let store::repo::CycleContacts {
@@ -295,6 +320,19 @@ pub(crate) async fn decide<S: Store>(
     let checked = apply_contact_policy(policy, &recipient, &contacts, started_at, decisions);
 
     let mut evaluation = Evaluation::default();
+    if mode == Mode::Commit {
+        let lead = crate::trade_in::consider(
+            repos,
+            policy,
+            &vehicle.vehicle,
+            customer.id.as_str(),
+            &own,
+            last_rating(&reactions),
+            now,
+        )
+        .await?;
+        evaluation.raise(lead);
+    }
     for d in switched_off {
         let stage = d.stage;
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, %stage, veto = CAMPAIGN_OFF, "vetoed: stage switched off");
@@ -343,6 +381,29 @@ pub(crate) async fn decide<S: Store>(
     Ok(evaluation)
 }
 
+impl Evaluation {
+    fn raise(
+        &mut self,
+        lead: Option<(crate::events::BusinessEvent, crate::trade_in::PendingLead)>,
+    ) {
+        if let Some((event, pending)) = lead {
+            self.events.push(event);
+            self.trade_in = Some(pending);
+        }
+    }
+}
+
+/// The satisfaction score of the cycle's visit, if the owner gave one.
+fn last_rating(reactions: &[(String, String, ReactionMark)]) -> Option<u8> {
+    reactions
+        .iter()
+        .filter(|(stage, _, _)| stage == Stage::SatisfactionRequest.as_str())
+        .find_map(|(_, _, mark)| match mark.reaction {
+            Reaction::Rated(score) => Some(score),
+            _ => None,
+        })
+}
+
 /// The customer's last marketing message on any vehicle, from the per-customer mark (one read).
 /// A mark held by a stage of this vehicle's current cycle is left out: either that stage is
 /// marked (and in the cycle's contacts already) or it is this evaluation repeated after a
@@ -363,11 +424,15 @@ async fn last_marketing_elsewhere<S: Store>(
         .map(|(at, _)| at))
 }
 
-/// Marks the evaluation's stages once per (vehicle, cycle, stage); returns how many were new.
+/// Marks the evaluation's stages once per (vehicle, cycle, stage), and its trade-in lead once
+/// per (vehicle, quarter); returns how many stages were new.
 pub async fn commit_evaluation<S: Store>(
     repos: &Repos<S>,
     evaluation: &Evaluation,
 ) -> Result<usize, StoreError> {
+    if let Some(lead) = &evaluation.trade_in {
+        crate::trade_in::mark(repos, lead).await?;
+    }
     let mut marked = 0;
     for (vin, cycle_id, stage, mark) in &evaluation.marks {
         let outcome = repos

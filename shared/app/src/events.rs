@@ -127,13 +127,17 @@ pub enum EventKind {
         offer_id: String,
         cycle_id: String,
     },
-    /// A customer's car as a trade-in lead for the sales department (no producer yet).
+    /// A customer's car as a trade-in lead for the sales department, once per vehicle and
+    /// quarter (`crate::trade_in`).
     TradeInLead {
         lead_id: String,
         vehicle_id: String,
         customer_id: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         offer_id: Option<String>,
+        /// Why (`domain::trade_in::TradeInReason::code`): `warranty_ended`,
+        /// `repeated_repairs:<system>`, `low_rating`.
+        reasons: Vec<String>,
     },
 }
 
@@ -466,6 +470,7 @@ pub fn samples() -> Vec<BusinessEvent> {
                 vehicle_id: ids.vehicle_id.clone(),
                 customer_id: ids.customer_id.clone(),
                 offer_id: Some(ids.offer_id.clone()),
+                reasons: vec!["warranty_ended".into(), "repeated_repairs:BRK".into()],
             },
             at,
         ),

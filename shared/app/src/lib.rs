@@ -22,6 +22,7 @@ pub mod outreach;
 pub mod ports;
 pub mod reports;
 pub mod sms_text;
+pub mod trade_in;
 pub mod visits;
 
 pub use booking::rights::{erase_customer, Erasure};
@@ -43,5 +44,6 @@ pub use nightly::{
     ForecastedPage, NightPlan, ShardBudget, ShardReport, ShardRun,
 };
 pub use visits::{
-    honour_earlier_stop, record_visit, store_visit, store_visits, RecordVisitError, RecordedVisit,
+    honour_earlier_stop, record_visit, store_visit, store_visit_owned, store_visits,
+    OwnershipChanged, RecordVisitError, RecordedVisit, StoredVisitOutcome,
 };

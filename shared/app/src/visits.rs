@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
-use domain::{ServiceDue, Visit, VisitErrors};
+use domain::{ServiceDue, Vehicle, Visit, VisitErrors};
 use store::repo::{
-    ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, VehicleRecord,
+    ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, StoredVehicle,
+    VehicleRecord,
 };
 use store::{Store, StoreError};
 
@@ -22,6 +23,26 @@ pub struct RecordedVisit {
     pub converted: Option<crate::conversions::ConversionRecord>,
     /// VisitRecorded, on every delivery (the same event id each time).
     pub events: Vec<crate::events::BusinessEvent>,
+    /// The vehicle moved to this visit's customer with it (only when stored now).
+    pub ownership: Option<OwnershipChanged>,
+}
+
+/// A vehicle that came with another customer than the one it was stored under, in a visit newer
+/// than its last: it is the new customer's as of that visit (ids only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipChanged {
+    pub vin: String,
+    pub from_customer_id: String,
+    pub to_customer_id: String,
+    pub work_order_id: String,
+}
+
+/// What storing one visit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVisitOutcome {
+    /// False when the work order was stored before (nothing changed).
+    pub newly_stored: bool,
+    pub ownership: Option<OwnershipChanged>,
 }
 
 /// Why a visit was not recorded.
@@ -71,8 +92,15 @@ pub async fn record_visit<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<RecordedVisit, RecordVisitError> {
     let visit = Visit::parse_json(body).map_err(RecordVisitError::Invalid)?;
-    let newly_stored = store_visit(repos, policy, &visit).await?;
-    let converted = crate::conversions::credit_conversion(repos, policy, &visit).await?;
+    let StoredVisitOutcome {
+        newly_stored,
+        ownership,
+    } = store_visit_owned(repos, policy, &visit).await?;
+    // The old owner's messages converted nothing the new owner did.
+    let converted = match ownership {
+        Some(_) => None,
+        None => crate::conversions::credit_conversion(repos, policy, &visit).await?,
+    };
     let vehicle = visit.vehicle();
     let today = now.with_timezone(&policy.time_zone()).date_naive();
     let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
@@ -99,6 +127,7 @@ pub async fn record_visit<S: Store>(
         due,
         converted,
         events,
+        ownership,
     })
 }
 
@@ -112,10 +141,94 @@ pub async fn store_visit<S: Store>(
     policy: &Policy,
     visit: &Visit,
 ) -> Result<bool, StoreError> {
-    let stored = store_visits(repos, policy, &[visit]).await?;
+    Ok(store_visit_owned(repos, policy, visit).await?.newly_stored)
+}
+
+/// [`store_visit`] with the vehicle's owner followed. A visit whose vehicle is stored under
+/// another customer moves the vehicle to the visit's customer when it is newer than every visit
+/// of the vehicle stored before: the vehicle is stored again (which clears the old owner's sold,
+/// snooze and odometer-asked answers), the old owner's «Не присылать» about it is removed, and
+/// the new owner's cycle is this visit's. An older visit of another customer (a back-fill) is
+/// stored without moving the vehicle: it stays the current owner's, with their answers. A
+/// repeated delivery changes nothing.
+pub async fn store_visit_owned<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    visit: &Visit,
+) -> Result<StoredVisitOutcome, StoreError> {
+    let vin = visit.vehicle().vin().as_str();
+    let customer_id = visit.customer().id.as_str();
+    let previous = repos
+        .vehicles
+        .get::<Vehicle>(vin)
+        .await?
+        .filter(|v| v.customer_id != customer_id);
+    let mut keep = None;
+    if let Some(previous) = &previous {
+        let last = repos
+            .visits
+            .for_vehicle::<Visit>(vin)
+            .await?
+            .iter()
+            .map(|v| v.visit.closed_at())
+            .max();
+        if last.is_some_and(|last| visit.closed_at() <= last) {
+            keep = Some(previous);
+        }
+    }
+    let stored = store_visits_kept(repos, policy, &[visit], &[keep]).await?;
+    let newly_stored = stored.first().copied().unwrap_or(false);
+    let mut ownership = None;
+    if let (true, Some(previous)) = (newly_stored, &previous) {
+        match keep {
+            Some(kept) => restore_answers(repos, kept).await?,
+            None => {
+                repos
+                    .answers
+                    .unmute_marketing(vin, &previous.customer_id)
+                    .await?;
+                let change = OwnershipChanged {
+                    vin: vin.to_owned(),
+                    from_customer_id: previous.customer_id.clone(),
+                    to_customer_id: customer_id.to_owned(),
+                    work_order_id: visit.work_order_id().as_str().to_owned(),
+                };
+                tracing::info!(
+                    vehicle_id = %change.vin,
+                    from_customer_id = %change.from_customer_id,
+                    to_customer_id = %change.to_customer_id,
+                    work_order_id = %change.work_order_id,
+                    "ownership changed"
+                );
+                ownership = Some(change);
+            }
+        }
+    }
     honour_earlier_stop(repos, visit.customer()).await?;
     crate::booking::rights::honour_erasure(repos, visit).await?;
-    Ok(stored.first().copied().unwrap_or(false))
+    Ok(StoredVisitOutcome {
+        newly_stored,
+        ownership,
+    })
+}
+
+/// Puts back the current owner's answers on a vehicle a back-filled visit stored again.
+async fn restore_answers<S: Store>(
+    repos: &Repos<S>,
+    kept: &StoredVehicle<Vehicle>,
+) -> Result<(), StoreError> {
+    let (vin, owner) = (kept.vin.as_str(), kept.customer_id.as_str());
+    if let Some(at) = kept.contact.sold_at {
+        repos.answers.mark_sold(vin, owner, at).await?;
+    }
+    if let Some(snooze) = &kept.contact.snooze {
+        repos.answers.snooze(vin, owner, snooze).await?;
+    }
+    if let Some(awaiting) = &kept.contact.awaiting_km {
+        repos.answers.await_km(vin, owner, awaiting).await?;
+    }
+    tracing::info!(vehicle_id = %vin, customer_id = %owner, "older visit of a previous owner: the vehicle stays with its owner");
+    Ok(())
 }
 
 /// [`store_visit`] for several visits at once (bulk loads), without the STOP check: the caller
@@ -129,22 +242,41 @@ pub async fn store_visits<S: Store>(
     policy: &Policy,
     visits: &[&Visit],
 ) -> Result<Vec<bool>, StoreError> {
+    store_visits_kept(repos, policy, visits, &[]).await
+}
+
+/// [`store_visits`] where `keep[i]`, when given, is the stored vehicle the i-th visit writes
+/// again as it is (owner and data) instead of its own.
+async fn store_visits_kept<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    visits: &[&Visit],
+    keep: &[Option<&StoredVehicle<Vehicle>>],
+) -> Result<Vec<bool>, StoreError> {
     let tz = policy.time_zone();
     let new: Vec<_> = visits
         .iter()
-        .map(|visit| {
+        .enumerate()
+        .map(|(i, visit)| {
             let customer = visit.customer();
-            let vehicle = visit.vehicle();
+            let vehicle = match keep.get(i).copied().flatten() {
+                Some(kept) => VehicleRecord {
+                    vin: kept.vin.as_str(),
+                    customer_id: kept.customer_id.as_str(),
+                    vehicle: &kept.vehicle,
+                },
+                None => VehicleRecord {
+                    vin: visit.vehicle().vin().as_str(),
+                    customer_id: customer.id.as_str(),
+                    vehicle: visit.vehicle(),
+                },
+            };
             NewVisit {
                 work_order_id: visit.work_order_id().as_str(),
                 closed_on: visit.closed_on(tz),
                 odometer_km: visit.odometer().km(),
                 visit: *visit,
-                vehicle: VehicleRecord {
-                    vin: vehicle.vin().as_str(),
-                    customer_id: customer.id.as_str(),
-                    vehicle,
-                },
+                vehicle,
                 customer: CustomerRecord {
                     customer_id: customer.id.as_str(),
                     telegram_chat_id: customer.telegram_chat_id.map(|c| c.get()),
@@ -156,8 +288,12 @@ pub async fn store_visits<S: Store>(
         .collect();
     let before = crate::kpi::accuracy::forecasts_before_visits(repos, visits).await?;
     let outcomes = repos.visits.record_many(&new).await?;
-    for visit in visits {
-        let vehicle = visit.vehicle();
+    for (i, visit) in visits.iter().enumerate() {
+        let vehicle = keep
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(visit.vehicle(), |kept| &kept.vehicle);
         if let Some(plate) = vehicle.plate() {
             repos
                 .vehicles

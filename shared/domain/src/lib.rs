@@ -9,6 +9,7 @@ pub mod pricing;
 pub mod render;
 pub mod segments;
 pub mod status;
+pub mod trade_in;
 pub mod triggers;
 pub mod uplift;
 pub mod values;

@@ -321,6 +321,7 @@ async fn a_signed_visit_leads_to_one_reminder_one_confirmed_booking_and_one_conf
             repos: repos.clone(),
             policy: Policy::default(),
             compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
+            events: app::Events::none(),
         },
         composer: offer_composer::Deps {
             repos: repos.clone(),
@@ -531,6 +532,7 @@ async fn stop_on_whatsapp_through_api_gateway_silences_the_night_and_outlives_a_
         repos: repos.clone(),
         policy: Policy::default(),
         compose: SqsQueue::new(sqs.clone(), compose_url.clone()),
+        events: app::Events::none(),
     };
     let booking = booking_webhook::Deps {
         repos: repos.clone(),

@@ -5,7 +5,8 @@ use chrono::{NaiveTime, Weekday, WeekdaySet};
 
 use super::{
     AbcBasis, AgeBands, ContactLimits, Dealer, Gift, MonthDay, OfferRule, Package, Percent, Perk,
-    Policy, PricingRules, ScheduleRules, SeasonWindow, SegmentRules, Thresholds, TriggerTimings,
+    Policy, PricingRules, ScheduleRules, SeasonWindow, SegmentRules, Thresholds, TradeInRules,
+    TriggerTimings,
 };
 use super::{BonusMode, DayHours, Workshop};
 use crate::forecast::Schedule;
@@ -153,6 +154,14 @@ impl Default for Policy {
                 abc_basis: AbcBasis::Revenue,
                 abc_a: Percent::whole(75),
                 abc_b: Percent::whole(20),
+            },
+            trade_in: TradeInRules {
+                min_age_years: 3,
+                warranty_ended_within_days: 60,
+                repeated_repairs: 3,
+                repeated_repairs_months: 12,
+                low_rating_max: 6,
+                declined_estimate_min_rub: 50_000,
             },
             perks: vec![
                 perk("free_check", "Бесплатная проверка автомобиля"),

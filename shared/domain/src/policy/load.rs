@@ -31,6 +31,7 @@ const ROOT_KEYS: &[&str] = &[
     "contact",
     "pricing",
     "segments",
+    "trade_in",
     "perks",
     "packages",
     "offers",
@@ -340,6 +341,7 @@ impl Reader {
         self.contact(root, &mut p);
         self.pricing(root, &mut p);
         self.segments(root, &mut p);
+        self.trade_in(root, &mut p);
         self.perks(root, &mut p);
         self.packages(root, &mut p);
         self.offers(root, &mut p);
@@ -667,6 +669,29 @@ impl Reader {
                 ),
             );
         }
+    }
+
+    fn trade_in(&mut self, root: &Tbl<'_>, p: &mut Policy) {
+        let keys = [
+            "min_age_years",
+            "warranty_ended_within_days",
+            "repeated_repairs",
+            "repeated_repairs_months",
+            "low_rating_max",
+            "declined_estimate_min_rub",
+        ];
+        let Some(t) = self.section(root, "trade_in", &keys) else {
+            return;
+        };
+        let r = &mut p.trade_in;
+        r.min_age_years = self.uint(&t, keys[0], r.min_age_years, 0, 50);
+        r.warranty_ended_within_days =
+            self.uint(&t, keys[1], r.warranty_ended_within_days, 0, 3650);
+        r.repeated_repairs = self.uint(&t, keys[2], r.repeated_repairs, 2, 100);
+        r.repeated_repairs_months = self.uint(&t, keys[3], r.repeated_repairs_months, 1, 120);
+        r.low_rating_max = self.uint(&t, keys[4], u32::from(r.low_rating_max), 0, 9) as u8;
+        r.declined_estimate_min_rub =
+            self.uint(&t, keys[5], r.declined_estimate_min_rub, 1, 100_000_000);
     }
 
     fn perks(&mut self, root: &Tbl<'_>, p: &mut Policy) {

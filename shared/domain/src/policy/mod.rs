@@ -245,6 +245,25 @@ pub struct Thresholds {
     pub age_line_window_days: u32,
 }
 
+/// When a customer's car becomes a trade-in lead for the sales department (at most once per
+/// vehicle and calendar quarter): a car at least `min_age_years` old whose owner shows one of
+/// the signs below.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeInRules {
+    pub min_age_years: u32,
+    /// The warranty ended at most this many days ago.
+    pub warranty_ended_within_days: u32,
+    /// This many repair visits of one system (same line code prefix or same line name) …
+    pub repeated_repairs: u32,
+    /// … within this many months.
+    pub repeated_repairs_months: u32,
+    /// The last visit's satisfaction score at or below this.
+    pub low_rating_max: u8,
+    /// A declined repair estimate of at least this many roubles. The visits contract carries
+    /// no declined recommendations yet, so nothing applies this rule until they arrive.
+    pub declined_estimate_min_rub: u32,
+}
+
 /// A yearly window for the seasonal tyre-change campaign.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeasonWindow {
@@ -415,6 +434,7 @@ pub struct Policy {
     contact: ContactLimits,
     pricing: PricingRules,
     segments: SegmentRules,
+    trade_in: TradeInRules,
     perks: Vec<Perk>,
     packages: Vec<Package>,
     offers: Vec<OfferRule>,
@@ -463,6 +483,10 @@ impl Policy {
 
     pub fn segments(&self) -> &SegmentRules {
         &self.segments
+    }
+
+    pub fn trade_in(&self) -> &TradeInRules {
+        &self.trade_in
     }
 
     pub fn perks(&self) -> &[Perk] {

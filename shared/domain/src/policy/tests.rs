@@ -388,3 +388,32 @@ fn the_dealers_name_and_address_are_read_and_checked() {
     found.sort();
     assert_eq!(found, ["dealer.address", "dealer.name"]);
 }
+
+#[test]
+fn trade_in_rules_default_to_the_stakeholders_numbers_and_are_checked() {
+    let rules = Policy::default().trade_in().clone();
+    assert_eq!(
+        (
+            rules.min_age_years,
+            rules.warranty_ended_within_days,
+            rules.repeated_repairs,
+            rules.repeated_repairs_months,
+            rules.low_rating_max
+        ),
+        (3, 60, 3, 12, 6)
+    );
+    let found = errors("[trade_in]\nrepeated_repairs = 1\nlow_rating_max = 11\n");
+    assert_eq!(
+        found,
+        [
+            (
+                "trade_in.repeated_repairs".to_owned(),
+                "must be between 2 and 100, got 1".to_owned()
+            ),
+            (
+                "trade_in.low_rating_max".to_owned(),
+                "must be between 0 and 9, got 11".to_owned()
+            ),
+        ]
+    );
+}

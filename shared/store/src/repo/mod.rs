@@ -18,6 +18,7 @@ mod offers;
 mod points;
 mod runs;
 mod settings;
+mod trade_in;
 mod visits;
 
 pub use answers::{AwaitingKm, Snooze, VehicleAnswers, VehicleContact};
@@ -37,6 +38,7 @@ pub use offers::{Claim, NewOffer, OfferState, Offers, StoredOffer};
 pub use points::{Points, PointsEntry};
 pub use runs::{Checkpoint, NightlyRuns};
 pub use settings::{CampaignCounters, CampaignSwitches, PolicyOverrides};
+pub use trade_in::TradeInLeads;
 pub use visits::{
     NewVisit, Readings, RecordOutcome, StoredVehicle, StoredVisit, VehicleRecord, Vehicles, Visits,
 };
@@ -75,6 +77,7 @@ pub struct Repos<S> {
     pub answers: VehicleAnswers<S>,
     pub erasure: Erasure<S>,
     pub deliveries: Deliveries<S>,
+    pub trade_in: TradeInLeads<S>,
 }
 
 impl<S: Store> Repos<S> {
@@ -98,7 +101,8 @@ impl<S: Store> Repos<S> {
             conversions: Conversions::new(store.clone()),
             answers: VehicleAnswers::new(store.clone()),
             erasure: Erasure::new(store.clone()),
-            deliveries: Deliveries::new(store),
+            deliveries: Deliveries::new(store.clone()),
+            trade_in: TradeInLeads::new(store),
         }
     }
 }

@@ -286,6 +286,7 @@ impl Stack {
                 repos: repos.clone(),
                 policy: policy.clone(),
                 compose: SqsQueue::new(sqs.clone(), compose.url.clone()),
+                events: app::Events::none(),
             },
             composer: offer_composer::Deps {
                 repos: repos.clone(),

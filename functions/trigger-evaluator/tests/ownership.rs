@@ -1,0 +1,301 @@
+//! A car that comes in with another customer, on the deployed path: the visit recorded as
+//! ingest-visit records it (`app::record_visit`), then the trigger-evaluator and offer-composer
+//! handlers on the embedded store. The old owner's queued message is not sent; the new owner
+//! gets the next one, in a cycle of their own.
+
+use app::messages::{ComposeOffer, EvaluateVehicle};
+use app::ports::Collected;
+use channels::fake_telegram::FakeTelegram;
+use channels::TelegramBot;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::Policy;
+use lambda_support::aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use store::repo::Repos;
+use store::RedbStore;
+
+const VIN: &str = "XW7BE40K70S025476";
+const OLD_OWNER: &str = "C-1001";
+const NEW_OWNER: &str = "C-2002";
+const NEW_CHAT: i64 = 5_550_002;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn sqs_event(bodies: &[String]) -> SqsEvent {
+    let records: Vec<serde_json::Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            serde_json::json!({
+                "messageId": format!("m{i}"), "receiptHandle": format!("rh-{i}"), "body": body,
+                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:autodrive-dev-queue",
+                "awsRegion": "eu-central-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+struct NoPostpone;
+
+impl offer_composer::Postpone for NoPostpone {
+    async fn postpone(&self, _: &SqsMessage, _: i32) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The example car as the new owner brings it in for a repair.
+fn new_owners_visit(work_order_id: &str, closed_at: &str, odometer_km: u32) -> Vec<u8> {
+    let mut body = app::fixtures::visit(work_order_id, VIN, closed_at, odometer_km);
+    body["kind"] = "repair".into();
+    body["customer"] = serde_json::json!({
+        "id": NEW_OWNER, "first_name": "Ольга", "phone": "+79161112233",
+        "telegram_chat_id": NEW_CHAT,
+        "consents": {"service_messages": true, "marketing": true}
+    });
+    body["lines"] = serde_json::json!([
+        {"kind": "labor", "code": "SUS-010", "name": "Замена стойки стабилизатора", "qty": "1",
+         "price": "2500.00", "cost": "900.00"}
+    ]);
+    serde_json::to_vec(&body).unwrap()
+}
+
+struct World {
+    repos: Repos<RedbStore>,
+    policy: Policy,
+    evaluator: trigger_evaluator::Deps<RedbStore, Collected>,
+    composer: offer_composer::Deps<RedbStore, channels::Channels, NoPostpone>,
+    telegram: FakeTelegram,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+        let policy = Policy::default();
+        let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+        app::record_visit(&repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
+            .await
+            .unwrap();
+        let telegram = FakeTelegram::start("42:TOKEN").unwrap();
+        World {
+            evaluator: trigger_evaluator::Deps {
+                repos: repos.clone(),
+                policy: policy.clone(),
+                compose: Collected::default(),
+                events: app::Events::none(),
+            },
+            composer: offer_composer::Deps {
+                repos: repos.clone(),
+                policy: policy.clone(),
+                channel: channels::Channels {
+                    telegram: Some(TelegramBot::new(telegram.base_url(), "42:TOKEN")),
+                    ..Default::default()
+                },
+                compose: Default::default(),
+                postpone: NoPostpone,
+                events: app::Events::none(),
+            },
+            repos,
+            policy,
+            telegram,
+            _dir: dir,
+        }
+    }
+
+    /// The night's forecast, then the evaluator's batch for the car; the compose messages.
+    async fn night(&self, night: &str, now: &str) -> Vec<ComposeOffer> {
+        let vehicle = self
+            .repos
+            .vehicles
+            .get::<domain::Vehicle>(VIN)
+            .await
+            .unwrap()
+            .unwrap();
+        app::forecast_vehicle(&self.repos, &self.policy, &vehicle.vehicle, day(night))
+            .await
+            .unwrap();
+        let body = EvaluateVehicle::V1 {
+            run_date: day(night),
+            vin: VIN.into(),
+        }
+        .to_json();
+        let response =
+            trigger_evaluator::handle(&self.evaluator, sqs_event(&[body]), at(now)).await;
+        assert!(response.batch_item_failures.is_empty());
+        self.evaluator
+            .compose
+            .take()
+            .iter()
+            .map(|b| ComposeOffer::from_json(b).unwrap())
+            .collect()
+    }
+
+    async fn compose(&self, messages: &[ComposeOffer], now: &str) {
+        let bodies: Vec<String> = messages.iter().map(ComposeOffer::to_json).collect();
+        let response =
+            offer_composer::handle(&self.composer, sqs_event(&bodies), "req", at(now)).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+}
+
+fn customer_of(message: &ComposeOffer) -> &str {
+    let ComposeOffer::V1 { customer_id, .. } = message;
+    customer_id
+}
+
+fn cycle_of(message: &ComposeOffer) -> &str {
+    let ComposeOffer::V1 { cycle_id, .. } = message;
+    cycle_id
+}
+
+#[tokio::test]
+async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_next_in_a_new_cycle()
+{
+    let w = World::new().await;
+    let queued = w.night("2027-11-01", "2027-11-01T01:00:05+03:00").await;
+    assert!(!queued.is_empty());
+    assert!(queued.iter().all(|m| customer_of(m) == OLD_OWNER));
+    assert!(queued.iter().all(|m| cycle_of(m) == "A3C0001116"));
+    // The old owner had asked for no marketing about the car.
+    w.repos
+        .answers
+        .mute_marketing(VIN, OLD_OWNER, at("2027-10-01T12:00:00+03:00"))
+        .await
+        .unwrap();
+
+    // Before the morning send, the car comes in with its new owner.
+    let recorded = app::record_visit(
+        &w.repos,
+        &w.policy,
+        &new_owners_visit("A3C0002001", "2027-11-01T08:40:00+03:00", 104_000),
+        at("2027-11-01T08:45:00+03:00"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        recorded.ownership,
+        Some(app::OwnershipChanged {
+            vin: VIN.into(),
+            from_customer_id: OLD_OWNER.into(),
+            to_customer_id: NEW_OWNER.into(),
+            work_order_id: "A3C0002001".into(),
+        })
+    );
+    let vehicle = w
+        .repos
+        .vehicles
+        .get::<domain::Vehicle>(VIN)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(vehicle.customer_id, NEW_OWNER);
+    assert_eq!(vehicle.contact, store::repo::VehicleContact::default());
+    assert!(w
+        .repos
+        .answers
+        .marketing_muted_since(VIN, OLD_OWNER)
+        .await
+        .unwrap()
+        .is_none());
+
+    // The old owner's message, due at 09:00, is refused as stale: nothing goes out.
+    w.compose(&queued, "2027-11-01T09:00:30+03:00").await;
+    assert!(w.telegram.calls().is_empty());
+    let ComposeOffer::V1 { offer_id, .. } = &queued[0];
+    assert!(w
+        .repos
+        .offers
+        .get::<app::compose::OfferRecord>(offer_id)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A delivery of the same work order again changes nothing.
+    let again = app::record_visit(
+        &w.repos,
+        &w.policy,
+        &new_owners_visit("A3C0002001", "2027-11-01T08:40:00+03:00", 104_000),
+        at("2027-11-01T08:50:00+03:00"),
+    )
+    .await
+    .unwrap();
+    assert!(!again.newly_stored);
+    assert_eq!(again.ownership, None);
+
+    // The next nights decide for the new owner only, in the cycle their visit opened.
+    let mut next = Vec::new();
+    for (night, now) in [
+        ("2027-11-02", "2027-11-02T01:00:05+03:00"),
+        ("2027-11-03", "2027-11-03T01:00:05+03:00"),
+        ("2027-11-04", "2027-11-04T01:00:05+03:00"),
+        ("2027-11-05", "2027-11-05T01:00:05+03:00"),
+    ] {
+        next.extend(w.night(night, now).await);
+    }
+    assert!(!next.is_empty());
+    assert!(next.iter().all(|m| customer_of(m) == NEW_OWNER));
+    assert!(next.iter().all(|m| cycle_of(m) == "A3C0002001"));
+    w.compose(&next, "2027-11-05T10:00:00+03:00").await;
+    let calls = w.telegram.calls();
+    assert_eq!(calls.len(), next.len());
+    assert!(calls
+        .iter()
+        .all(|c| c.body["chat_id"] == serde_json::json!(NEW_CHAT)));
+}
+
+#[tokio::test]
+async fn an_older_visit_of_the_previous_owner_does_not_move_the_car_back() {
+    let w = World::new().await;
+    app::record_visit(
+        &w.repos,
+        &w.policy,
+        &new_owners_visit("A3C0002001", "2027-03-01T12:00:00+03:00", 97_000),
+        at("2027-03-01T12:10:00+03:00"),
+    )
+    .await
+    .unwrap();
+    w.repos
+        .answers
+        .mark_sold(VIN, NEW_OWNER, at("2027-04-01T10:00:00+03:00"))
+        .await
+        .unwrap();
+    // The old owner's work order of January, sent by the CRM late.
+    let backfill = app::fixtures::visit("A3C0001200", VIN, "2027-01-20T11:00:00+03:00", 95_000);
+    let recorded = app::record_visit(
+        &w.repos,
+        &w.policy,
+        &serde_json::to_vec(&backfill).unwrap(),
+        at("2027-04-02T10:00:00+03:00"),
+    )
+    .await
+    .unwrap();
+    assert!(recorded.newly_stored);
+    assert_eq!(recorded.ownership, None);
+    let vehicle = w
+        .repos
+        .vehicles
+        .get::<domain::Vehicle>(VIN)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(vehicle.customer_id, NEW_OWNER);
+    assert_eq!(
+        vehicle.contact.sold_at,
+        Some(at("2027-04-01T10:00:00+03:00"))
+    );
+    let visits = w
+        .repos
+        .visits
+        .for_customer::<domain::Visit>(OLD_OWNER)
+        .await
+        .unwrap();
+    assert_eq!(visits.len(), 2);
+}

@@ -1,0 +1,270 @@
+//! Trade-in leads from the nightly evaluation, through the trigger-evaluator handler on the
+//! embedded store: a 4-year-old car whose warranty just ended and whose brakes were repaired
+//! three times in a year is a lead, once per quarter, with its reasons, valid against
+//! `docs/events/TradeInLead.schema.json`.
+
+use app::events::{BusinessEvent, CollectedEvents, EventKind};
+use app::messages::EvaluateVehicle;
+use app::ports::Collected;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::Policy;
+use lambda_support::aws_lambda_events::sqs::SqsEvent;
+use store::repo::Repos;
+use store::RedbStore;
+use trigger_evaluator::{handle, Deps};
+
+const VIN: &str = "XTA210990Y2765432";
+const OWNER: &str = "C-3003";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn sqs_event(body: String) -> SqsEvent {
+    serde_json::from_value(serde_json::json!({ "Records": [{
+        "messageId": "m1", "receiptHandle": "rh-1", "body": body,
+        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:autodrive-dev-evaluate",
+        "awsRegion": "eu-central-1"
+    }]}))
+    .unwrap()
+}
+
+fn visit(work_order_id: &str, closed_at: &str, km: u32, kind: &str) -> Vec<u8> {
+    let mut body = app::fixtures::visit(work_order_id, VIN, closed_at, km);
+    body["kind"] = kind.into();
+    body["customer"]["id"] = OWNER.into();
+    body["vehicle"]["first_registration"] = "2022-01-15".into();
+    body["vehicle"]["warranty_until"] = "2026-10-15".into();
+    if kind == "repair" {
+        body["lines"] = serde_json::json!([
+            {"kind": "labor", "code": format!("BRK-{work_order_id}"),
+             "name": "Ремонт тормозной системы", "qty": "1", "price": "4500.00", "cost": "1800.00"}
+        ]);
+    }
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn schema_errors(event: &BusinessEvent) -> Vec<String> {
+    let path = format!(
+        "{}/../../docs/events/{}.schema.json",
+        env!("CARGO_MANIFEST_DIR"),
+        event.name()
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let detail = event.detail();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+        .iter_errors(&detail)
+        .map(|e| format!("{e}: {detail}"))
+        .collect()
+}
+
+async fn night(
+    deps: &Deps<RedbStore, Collected>,
+    events: &CollectedEvents,
+    now: &str,
+) -> Vec<BusinessEvent> {
+    let now = at(now);
+    let day: NaiveDate = now.with_timezone(&deps.policy.time_zone()).date_naive();
+    let vehicle = deps
+        .repos
+        .vehicles
+        .get::<domain::Vehicle>(VIN)
+        .await
+        .unwrap()
+        .unwrap();
+    app::forecast_vehicle(&deps.repos, &deps.policy, &vehicle.vehicle, day)
+        .await
+        .unwrap();
+    let body = EvaluateVehicle::V1 {
+        run_date: day,
+        vin: VIN.into(),
+    }
+    .to_json();
+    let response = handle(deps, sqs_event(body), now).await;
+    assert!(response.batch_item_failures.is_empty());
+    deps.compose.take();
+    events.take()
+}
+
+fn reasons(event: &BusinessEvent) -> (&str, &str, &[String]) {
+    match &event.kind {
+        EventKind::TradeInLead {
+            lead_id,
+            customer_id,
+            reasons,
+            ..
+        } => (lead_id, customer_id, reasons),
+        other => panic!("not a trade-in lead: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_older_car_with_signs_is_a_lead_once_a_quarter_with_its_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let policy = Policy::default();
+    for (wo, closed_at, km, kind) in [
+        ("W1", "2025-12-01T12:00:00+03:00", 60_000, "maintenance"),
+        ("W2", "2026-02-10T12:00:00+03:00", 63_000, "repair"),
+        ("W3", "2026-06-10T12:00:00+03:00", 68_000, "repair"),
+        ("W4", "2026-10-10T12:00:00+03:00", 73_000, "repair"),
+    ] {
+        app::record_visit(
+            &repos,
+            &policy,
+            &visit(wo, closed_at, km, kind),
+            at(closed_at),
+        )
+        .await
+        .unwrap();
+    }
+    let events = CollectedEvents::default();
+    let deps = Deps {
+        repos,
+        policy,
+        compose: Collected::default(),
+        events: app::Events::new(events.clone()),
+    };
+
+    let first = night(&deps, &events, "2026-11-20T01:00:05+03:00").await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].name(), "TradeInLead");
+    assert_eq!(schema_errors(&first[0]), Vec::<String>::new());
+    let (lead_id, customer_id, why) = reasons(&first[0]);
+    assert_eq!(lead_id, format!("tradein:{VIN}:2026Q4"));
+    assert_eq!(customer_id, OWNER);
+    assert_eq!(why, ["warranty_ended", "repeated_repairs:BRK"]);
+    let text = first[0].detail().to_string();
+    assert!(
+        !text.contains("+7916") && !text.contains("Михаил"),
+        "{text}"
+    );
+
+    // The same quarter raises none, whatever the signs.
+    assert!(night(&deps, &events, "2026-11-21T01:00:05+03:00")
+        .await
+        .is_empty());
+    assert!(night(&deps, &events, "2026-12-10T01:00:05+03:00")
+        .await
+        .is_empty());
+
+    // The next quarter: the warranty ended too long ago, the repairs still count.
+    let next = night(&deps, &events, "2027-01-12T01:00:05+03:00").await;
+    assert_eq!(next.len(), 1, "{next:?}");
+    let (lead_id, _, why) = reasons(&next[0]);
+    assert_eq!(lead_id, format!("tradein:{VIN}:2027Q1"));
+    assert_eq!(why, ["repeated_repairs:BRK"]);
+    assert_eq!(schema_errors(&next[0]), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_car_without_signs_or_too_young_is_no_lead() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let policy = Policy::default();
+    let mut body = app::fixtures::visit("W1", VIN, "2026-10-10T12:00:00+03:00", 40_000);
+    body["customer"]["id"] = OWNER.into();
+    body["vehicle"]["first_registration"] = "2024-03-01".into();
+    body["vehicle"]["warranty_until"] = "2026-10-15".into();
+    app::record_visit(
+        &repos,
+        &policy,
+        &serde_json::to_vec(&body).unwrap(),
+        at("2026-10-10T12:00:00+03:00"),
+    )
+    .await
+    .unwrap();
+    let events = CollectedEvents::default();
+    let deps = Deps {
+        repos,
+        policy,
+        compose: Collected::default(),
+        events: app::Events::new(events.clone()),
+    };
+    assert!(night(&deps, &events, "2026-11-20T01:00:05+03:00")
+        .await
+        .is_empty());
+}
+
+struct Refusing;
+
+impl app::events::EventSink for Refusing {
+    fn publish<'a>(
+        &'a self,
+        _: &'a [BusinessEvent],
+    ) -> app::events::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Err(anyhow::anyhow!("the bus is down")) })
+    }
+}
+
+#[tokio::test]
+async fn a_lead_the_bus_refused_is_retried_and_raised_with_the_same_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let policy = Policy::default();
+    for (wo, closed_at, km, kind) in [
+        ("W1", "2025-12-01T12:00:00+03:00", 60_000, "maintenance"),
+        ("W2", "2026-10-10T12:00:00+03:00", 73_000, "maintenance"),
+    ] {
+        app::record_visit(
+            &repos,
+            &policy,
+            &visit(wo, closed_at, km, kind),
+            at(closed_at),
+        )
+        .await
+        .unwrap();
+    }
+    let down = Deps {
+        repos: repos.clone(),
+        policy: policy.clone(),
+        compose: Collected::default(),
+        events: app::Events::new(Refusing),
+    };
+    let nobody = CollectedEvents::default();
+    let day = "2026-11-20T01:00:05+03:00";
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>(VIN)
+        .await
+        .unwrap()
+        .unwrap();
+    app::forecast_vehicle(
+        &repos,
+        &policy,
+        &vehicle.vehicle,
+        "2026-11-20".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = EvaluateVehicle::V1 {
+        run_date: "2026-11-20".parse().unwrap(),
+        vin: VIN.into(),
+    }
+    .to_json();
+    let refused = handle(&down, sqs_event(body), at(day)).await;
+    assert_eq!(refused.batch_item_failures.len(), 1);
+    assert!(nobody.take().is_empty());
+    assert!(!repos.trade_in.raised(VIN, "2026Q4").await.unwrap());
+
+    let events = CollectedEvents::default();
+    let up = Deps {
+        repos,
+        policy,
+        compose: Collected::default(),
+        events: app::Events::new(events.clone()),
+    };
+    let retried = night(&up, &events, day).await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(reasons(&retried[0]).2, ["warranty_ended"]);
+    assert_eq!(
+        retried[0].event_id,
+        app::events::event_id("TradeInLead", &format!("tradein:{VIN}:2026Q4"))
+    );
+    assert!(up.repos.trade_in.raised(VIN, "2026Q4").await.unwrap());
+}
