@@ -178,6 +178,7 @@ async fn forecast_segment(repos: &Repos<RedbStore>, segment: u32) -> Result<(u64
                 }),
                 first_registration: v.vehicle.first_registration,
                 warranty_until: None,
+                declined_work: None,
             };
             queued += u64::from(can_fire_on(&policy, &window, as_of()));
             dues.push((v.vin, due));

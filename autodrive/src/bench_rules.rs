@@ -190,6 +190,7 @@ fn evaluate(policy: &Policy, v: &Vehicle, at: DateTime<Utc>) -> u64 {
         status,
         first_registration: v.first_registration,
         warranty_until: v.warranty_until,
+        declined: &[],
     };
     let decisions = evaluate_triggers(policy, &input);
     let recipient = Recipient {

@@ -236,6 +236,7 @@ pub fn explain(policy: &Policy, scenario: &Scenario, at: DateTime<Utc>) -> Resul
         status,
         first_registration: vehicle.first_registration(),
         warranty_until: vehicle.warranty_until(),
+        declined: latest_of(&own).recommendations(),
     };
     let decisions = evaluate_triggers(policy, &trigger_input);
     let recipient = Recipient {

@@ -140,6 +140,10 @@ fn visit_at(dealership: &Dealership, arrival: &Arrival) -> Option<Value> {
         .to_rfc3339()
         .into();
     body["odometer_km"] = ((km(last) + pace * days).round() as u64).into();
+    // What was declined at the last visit is not declined again by this one.
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("recommendations");
+    }
     if arrival.tires {
         body["kind"] = "tires".into();
         body["lines"] = serde_json::json!([{

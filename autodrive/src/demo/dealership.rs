@@ -576,5 +576,24 @@ fn visit_body(rng: &mut SplitMix, person: &Person, car: &Car, facts: VisitFacts)
             "warranty_until": warranty_until.to_string(),
         },
         "lines": lines,
+        "recommendations": declined_work(&facts),
     })
+}
+
+/// Work the advisor recommended at a maintenance and the customer declined: on one maintenance
+/// in five the front brake pads (safety), on another in five the rear shock absorbers (soon).
+/// Derived from the work order, not drawn, so the rest of the demo's history is unchanged.
+fn declined_work(facts: &VisitFacts) -> Value {
+    if facts.kind != Job::Maintenance {
+        return json!([]);
+    }
+    match facts.work_order % 5 {
+        0 => json!([{"code": "BRK-F", "name": "Замена передних тормозных колодок",
+                     "urgency": "safety", "labor_estimate": "2400.00",
+                     "parts_estimate": "5600.00"}]),
+        1 => json!([{"code": "SUS-020", "name": "Замена задних амортизаторов",
+                     "urgency": "soon", "labor_estimate": "4800.00",
+                     "parts_estimate": "14200.00"}]),
+        _ => json!([]),
+    }
 }

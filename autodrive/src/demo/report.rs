@@ -450,7 +450,7 @@ fn audit(
             .get(&s.customer_id)
             .copied()
             .unwrap_or((Consents::default(), false));
-        let marketing = s.stage.class() == ContactClass::Marketing;
+        let marketing = s.stage.class_for(&s.reason) == ContactClass::Marketing;
         audit.marketing_to_control_group += usize::from(marketing && control);
         audit.marketing_without_consent += usize::from(marketing && !consents.marketing);
         audit.service_without_consent += usize::from(!marketing && !consents.service_messages);

@@ -133,13 +133,13 @@ fn no_marketing_goes_to_a_control_group_or_unconsenting_customer() {
     let marketing: Vec<_> = report
         .sent
         .iter()
-        .filter(|s| s.stage.class() == ContactClass::Marketing)
+        .filter(|s| s.stage.class_for(&s.reason) == ContactClass::Marketing)
         .collect();
     assert!(!marketing.is_empty());
     for s in &report.sent {
         let (service, market) = consents[&s.customer_id];
         let id = CustomerId::parse(&s.customer_id).unwrap();
-        match s.stage.class() {
+        match s.stage.class_for(&s.reason) {
             ContactClass::Marketing => {
                 assert!(market, "{} got marketing without consent", s.offer_id);
                 assert!(

@@ -145,21 +145,8 @@ fn failed() -> Response<Body> {
     )
 }
 
-/// HTML-escapes `text`.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML-escapes `text` (the dashboard's escaping: `& < > " '`).
+pub use app::dashboard::html::escape;
 
 const STYLE: &str = "body{margin:0;font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f4f5f7;color:#1c1e21}\
 main{max-width:30rem;margin:0 auto;padding:1rem}\

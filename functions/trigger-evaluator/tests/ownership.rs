@@ -3,52 +3,15 @@
 //! handlers on the embedded store. The old owner's queued message is not sent; the new owner
 //! gets the next one, in a cycle of their own.
 
-use app::messages::{ComposeOffer, EvaluateVehicle};
-use app::ports::Collected;
-use channels::fake_telegram::FakeTelegram;
-use channels::TelegramBot;
-use chrono::{DateTime, NaiveDate, Utc};
-use domain::policy::Policy;
-use lambda_support::aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use store::repo::Repos;
-use store::RedbStore;
+mod common;
+
+use app::messages::ComposeOffer;
+use common::{at, World};
 
 const VIN: &str = "XW7BE40K70S025476";
 const OLD_OWNER: &str = "C-1001";
 const NEW_OWNER: &str = "C-2002";
 const NEW_CHAT: i64 = 5_550_002;
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
-fn day(text: &str) -> NaiveDate {
-    text.parse().unwrap()
-}
-
-fn sqs_event(bodies: &[String]) -> SqsEvent {
-    let records: Vec<serde_json::Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            serde_json::json!({
-                "messageId": format!("m{i}"), "receiptHandle": format!("rh-{i}"), "body": body,
-                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:autodrive-dev-queue",
-                "awsRegion": "eu-central-1"
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
-}
-
-struct NoPostpone;
-
-impl offer_composer::Postpone for NoPostpone {
-    async fn postpone(&self, _: &SqsMessage, _: i32) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
 
 /// The example car as the new owner brings it in for a repair.
 fn new_owners_visit(work_order_id: &str, closed_at: &str, odometer_km: u32) -> Vec<u8> {
@@ -66,84 +29,10 @@ fn new_owners_visit(work_order_id: &str, closed_at: &str, odometer_km: u32) -> V
     serde_json::to_vec(&body).unwrap()
 }
 
-struct World {
-    repos: Repos<RedbStore>,
-    policy: Policy,
-    evaluator: trigger_evaluator::Deps<RedbStore, Collected>,
-    composer: offer_composer::Deps<RedbStore, channels::Channels, NoPostpone>,
-    telegram: FakeTelegram,
-    _dir: tempfile::TempDir,
-}
-
-impl World {
-    async fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
-        let policy = Policy::default();
-        let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
-        app::record_visit(&repos, &policy, &body, at("2026-11-12T16:00:00+03:00"))
-            .await
-            .unwrap();
-        let telegram = FakeTelegram::start("42:TOKEN").unwrap();
-        World {
-            evaluator: trigger_evaluator::Deps {
-                repos: repos.clone(),
-                policy: policy.clone(),
-                compose: Collected::default(),
-                events: app::Events::none(),
-            },
-            composer: offer_composer::Deps {
-                repos: repos.clone(),
-                policy: policy.clone(),
-                channel: channels::Channels {
-                    telegram: Some(TelegramBot::new(telegram.base_url(), "42:TOKEN")),
-                    ..Default::default()
-                },
-                compose: Default::default(),
-                postpone: NoPostpone,
-                events: app::Events::none(),
-            },
-            repos,
-            policy,
-            telegram,
-            _dir: dir,
-        }
-    }
-
-    /// The night's forecast, then the evaluator's batch for the car; the compose messages.
-    async fn night(&self, night: &str, now: &str) -> Vec<ComposeOffer> {
-        let vehicle = self
-            .repos
-            .vehicles
-            .get::<domain::Vehicle>(VIN)
-            .await
-            .unwrap()
-            .unwrap();
-        app::forecast_vehicle(&self.repos, &self.policy, &vehicle.vehicle, day(night))
-            .await
-            .unwrap();
-        let body = EvaluateVehicle::V1 {
-            run_date: day(night),
-            vin: VIN.into(),
-        }
-        .to_json();
-        let response =
-            trigger_evaluator::handle(&self.evaluator, sqs_event(&[body]), at(now)).await;
-        assert!(response.batch_item_failures.is_empty());
-        self.evaluator
-            .compose
-            .take()
-            .iter()
-            .map(|b| ComposeOffer::from_json(b).unwrap())
-            .collect()
-    }
-
-    async fn compose(&self, messages: &[ComposeOffer], now: &str) {
-        let bodies: Vec<String> = messages.iter().map(ComposeOffer::to_json).collect();
-        let response =
-            offer_composer::handle(&self.composer, sqs_event(&bodies), "req", at(now)).await;
-        assert!(response.batch_item_failures.is_empty());
-    }
+/// The example visit recorded, as in every other evaluator test.
+async fn world() -> World {
+    let body = serde_json::to_vec(&app::fixtures::example_visit()).unwrap();
+    World::with_visit(&body, "2026-11-12T16:00:00+03:00").await
 }
 
 fn customer_of(message: &ComposeOffer) -> &str {
@@ -159,8 +48,10 @@ fn cycle_of(message: &ComposeOffer) -> &str {
 #[tokio::test]
 async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_next_in_a_new_cycle()
 {
-    let w = World::new().await;
-    let queued = w.night("2027-11-01", "2027-11-01T01:00:05+03:00").await;
+    let w = world().await;
+    let queued = w
+        .night(VIN, "2027-11-01", "2027-11-01T01:00:05+03:00")
+        .await;
     assert!(!queued.is_empty());
     assert!(queued.iter().all(|m| customer_of(m) == OLD_OWNER));
     assert!(queued.iter().all(|m| cycle_of(m) == "A3C0001116"));
@@ -238,7 +129,7 @@ async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_ne
         ("2027-11-04", "2027-11-04T01:00:05+03:00"),
         ("2027-11-05", "2027-11-05T01:00:05+03:00"),
     ] {
-        next.extend(w.night(night, now).await);
+        next.extend(w.night(VIN, night, now).await);
     }
     assert!(!next.is_empty());
     assert!(next.iter().all(|m| customer_of(m) == NEW_OWNER));
@@ -253,7 +144,7 @@ async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_ne
 
 #[tokio::test]
 async fn an_older_visit_of_the_previous_owner_does_not_move_the_car_back() {
-    let w = World::new().await;
+    let w = world().await;
     app::record_visit(
         &w.repos,
         &w.policy,

@@ -268,3 +268,56 @@ async fn a_lead_the_bus_refused_is_retried_and_raised_with_the_same_id() {
     );
     assert!(up.repos.trade_in.raised(VIN, "2026Q4").await.unwrap());
 }
+
+/// Declined work comes with the visit (the contract's `recommendations`): a costly estimate
+/// declined at the owner's last visit is a lead saying `declined_estimate`; the same car whose
+/// last visit declined little is none.
+#[tokio::test]
+async fn a_costly_estimate_declined_at_the_last_visit_is_a_lead() {
+    for (labor, parts, expect_lead) in [
+        ("18000.00", "34000.00", true),
+        ("4000.00", "9000.00", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+        let policy = Policy::default();
+        let closed_at = "2026-10-10T12:00:00+03:00";
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&visit("W1", closed_at, 73_000, "maintenance")).unwrap();
+        body["vehicle"]["warranty_until"] = "2025-01-15".into();
+        body["recommendations"] = serde_json::json!([
+            {"code": "SUS-010", "name": "Замена передних амортизаторов", "urgency": "soon",
+             "labor_estimate": labor, "parts_estimate": parts}
+        ]);
+        let recorded = app::record_visit(
+            &repos,
+            &policy,
+            &serde_json::to_vec(&body).unwrap(),
+            at(closed_at),
+        )
+        .await
+        .unwrap();
+        assert!(recorded.newly_stored);
+        let stored = repos
+            .visits
+            .for_vehicle::<domain::Visit>(VIN)
+            .await
+            .unwrap();
+        assert_eq!(stored[0].visit.recommendations().len(), 1);
+        let events = CollectedEvents::default();
+        let deps = Deps {
+            repos,
+            policy,
+            compose: Collected::default(),
+            events: app::Events::new(events.clone()),
+        };
+        let raised = night(&deps, &events, "2026-11-20T01:00:05+03:00").await;
+        if expect_lead {
+            assert_eq!(raised.len(), 1, "{raised:?}");
+            assert_eq!(reasons(&raised[0]).2, ["declined_estimate"]);
+            assert_eq!(schema_errors(&raised[0]), Vec::<String>::new());
+        } else {
+            assert!(raised.is_empty(), "{raised:?}");
+        }
+    }
+}

@@ -244,7 +244,14 @@ pub async fn preview<S: Store>(
                 .as_ref()
                 .is_some_and(|s| s.until == day);
             if !snooze_ends
-                && !needs_evaluation(policy, &stored.vehicle, &due, facts.last_visit, day)
+                && !needs_evaluation(
+                    policy,
+                    &stored.vehicle,
+                    &due,
+                    facts.last_visit,
+                    facts.declined_work,
+                    day,
+                )
             {
                 continue;
             }
@@ -274,7 +281,8 @@ pub async fn preview<S: Store>(
                 if !listed.insert((vin.clone(), stage)) {
                     continue;
                 }
-                let channel = channel_of(repos, &customer_id, stage.class(), send_at).await?;
+                let channel =
+                    channel_of(repos, &customer_id, stage.class_for(&reason), send_at).await?;
                 rows.push(PreviewRow {
                     day,
                     customer_id,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
-use domain::pricing::{price_offer, Offer, OfferInput};
+use domain::pricing::{declined_work_lines, price_declined_work, price_offer, Offer, OfferInput};
 use domain::render::{render_message, MessageContext};
 use domain::status::{age_band, status_for_car};
 use domain::triggers::{Reason, Stage};
@@ -169,7 +169,13 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
     let customer = stored.profile;
     let mut reach = outreach.reach();
     reach.sms &= settings.links.is_some() && has_booking_button(*stage);
-    let route = match choose_route(&customer, stage.class(), whatsapp_inbound_at, reach, now) {
+    let route = match choose_route(
+        &customer,
+        stage.class_for(reason),
+        whatsapp_inbound_at,
+        reach,
+        now,
+    ) {
         Ok(route) => route,
         Err(Unreachable::NoConsent(_)) => {
             tracing::info!(offer_id = %offer_id, customer_id = %customer_id, "no consent");
@@ -181,14 +187,14 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
         }
     };
     if let Some(why) =
-        crate::contact_state::withheld(repos, &stored_vehicle, customer_id, *stage).await?
+        crate::contact_state::withheld(repos, &stored_vehicle, customer_id, *stage, reason).await?
     {
         tracing::info!(offer_id = %offer_id, vehicle_id = %vin, %stage, why, "withheld by the owner's answer");
         return Ok(ComposeOutcome::NoConsent);
     }
     let vehicle = stored_vehicle.vehicle;
     let priced = if stage.is_offer() {
-        price(repos, policy, &vehicle, customer_id, now).await?
+        price(repos, policy, &vehicle, customer_id, reason, now).await?
     } else {
         None
     };
@@ -277,7 +283,8 @@ fn has_booking_button(stage: Stage) -> bool {
         Stage::SoftReminder
         | Stage::PersonalOffer
         | Stage::CriticalOffer
-        | Stage::SeasonalTires => true,
+        | Stage::SeasonalTires
+        | Stage::DeclinedWork => true,
         Stage::AskOdometer | Stage::SatisfactionRequest => false,
     }
 }
@@ -394,6 +401,7 @@ async fn price<S: Store>(
     policy: &Policy,
     vehicle: &Vehicle,
     customer_id: &str,
+    reason: &Reason,
     now: DateTime<Utc>,
 ) -> Result<Option<Offer>, ComposeError> {
     let today = now.with_timezone(&policy.time_zone()).date_naive();
@@ -428,7 +436,28 @@ async fn price<S: Store>(
         last_maintenance: last_maintenance.map_or(&[][..], |v| v.visit.lines()),
         at: now,
     };
-    match price_offer(policy, &input) {
+    let priced = match reason {
+        Reason::DeclinedWork { visit, codes, .. } => {
+            let tz = policy.time_zone();
+            let recommending = visits.iter().rev().find(|v| {
+                v.vin == vehicle.vin().as_str()
+                    && v.visit.closed_on(tz) == *visit
+                    && !v.visit.recommendations().is_empty()
+            });
+            let lines = recommending.map_or_else(Vec::new, |v| {
+                let named: Vec<_> = v
+                    .visit
+                    .recommendations()
+                    .iter()
+                    .filter(|r| codes.contains(&r.code))
+                    .collect();
+                declined_work_lines(&named, v.visit.lines())
+            });
+            price_declined_work(policy, &input, &lines)
+        }
+        _ => price_offer(policy, &input),
+    };
+    match priced {
         Ok(mut offer) => {
             crate::incentives::place_bonus(repos, policy, &mut offer, now).await?;
             Ok(Some(offer))

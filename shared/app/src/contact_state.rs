@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use domain::policy::Policy;
 use domain::triggers::snooze::{apply_snooze, Snooze};
-use domain::triggers::{Decision, LastVisit, Stage, TriggerInput};
+use domain::triggers::{Decision, LastVisit, Reason, Stage, TriggerInput};
 use domain::{ContactClass, ServiceDue, Vehicle, VisitKind};
 use store::repo::{Repos, StoredVehicle, VehicleContact};
 use store::{Store, StoreError};
@@ -30,11 +30,12 @@ pub async fn withheld<S: Store>(
     vehicle: &StoredVehicle<Vehicle>,
     customer_id: &str,
     stage: Stage,
+    reason: &Reason,
 ) -> Result<Option<&'static str>, StoreError> {
     if vehicle.contact.sold_at.is_some() {
         return Ok(Some("sold"));
     }
-    if stage.class() == ContactClass::Marketing
+    if stage.class_for(reason) == ContactClass::Marketing
         && marketing_muted(repos, &vehicle.vin, customer_id).await?
     {
         return Ok(Some("marketing_muted"));

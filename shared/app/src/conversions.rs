@@ -32,7 +32,11 @@ pub struct ConversionRecord {
 fn invites(stage: Stage) -> bool {
     matches!(
         stage,
-        Stage::SoftReminder | Stage::PersonalOffer | Stage::CriticalOffer | Stage::SeasonalTires
+        Stage::SoftReminder
+            | Stage::PersonalOffer
+            | Stage::CriticalOffer
+            | Stage::SeasonalTires
+            | Stage::DeclinedWork
     )
 }
 
@@ -70,7 +74,7 @@ pub async fn credit_conversion<S: Store>(
         let Some(stage) = Stage::parse(&name).filter(|s| invites(*s)) else {
             continue;
         };
-        let offer_id = crate::messages::offer_id(vin, &cycle_id, stage);
+        let offer_id = crate::messages::offer_id_for(vin, &cycle_id, &name);
         let Some(offer) = repos.offers.get::<OfferRecord>(&offer_id).await? else {
             continue;
         };

@@ -97,7 +97,7 @@ pub struct CycleInfo {
 pub struct Evaluation {
     /// The messages to compose: stages not marked in this cycle before.
     pub compose: Vec<ComposeOffer>,
-    marks: Vec<(String, String, Stage, StageMark)>,
+    marks: Vec<(String, String, String, StageMark)>,
     /// Stages decided but vetoed, with the veto (ids and reasons only).
     pub vetoed: Vec<(Stage, String)>,
     /// Business events to publish before committing: a `TradeInLead` (at most one per vehicle
@@ -256,10 +256,12 @@ pub(crate) async fn decide<S: Store>(
         .cycles
         .contacts::<StageMark, ReactionMark>(vin, &cycle_id)
         .await?;
-    let strongest = |stage: &str| {
+    // Reactions are kept by stage; a stage marked once per step (declined work) shares them.
+    let strongest = |key: &str| {
+        let stage = Stage::parse(key);
         reactions
             .iter()
-            .filter(|(s, _, _)| s == stage)
+            .filter(|(s, _, _)| stage.is_some() && Stage::parse(s) == stage)
             .map(|(_, _, mark)| mark.reaction)
             .max_by_key(|r| strength(*r))
     };
@@ -300,6 +302,7 @@ pub(crate) async fn decide<S: Store>(
         status,
         first_registration: vehicle.vehicle.first_registration(),
         warranty_until: vehicle.vehicle.warranty_until(),
+        declined: last.visit.recommendations(),
     };
     let decisions = evaluate_triggers(policy, &input);
     let decisions =
@@ -347,7 +350,8 @@ pub(crate) async fn decide<S: Store>(
             evaluation.vetoed.push((stage, veto));
             continue;
         };
-        let offer_id = crate::messages::offer_id(vin, &cycle_id, stage);
+        let key = stage.mark_key(&c.decision.reason);
+        let offer_id = crate::messages::offer_id_for(vin, &cycle_id, &key);
         if c.decision.class == ContactClass::Marketing && mode == Mode::Commit {
             let claim = repos
                 .marketing
@@ -376,7 +380,7 @@ pub(crate) async fn decide<S: Store>(
         });
         evaluation
             .marks
-            .push((vin.clone(), cycle_id.clone(), stage, mark));
+            .push((vin.clone(), cycle_id.clone(), key, mark));
     }
     Ok(evaluation)
 }
@@ -404,6 +408,14 @@ fn last_rating(reactions: &[(String, String, ReactionMark)]) -> Option<u8> {
         })
 }
 
+/// Every key a stage may be marked under in a cycle.
+fn stage_keys(stage: Stage) -> Vec<String> {
+    match stage {
+        Stage::DeclinedWork => (1..=3).map(|step| format!("{stage}#{step}")).collect(),
+        _ => vec![stage.as_str().to_owned()],
+    }
+}
+
 /// The customer's last marketing message on any vehicle, from the per-customer mark (one read).
 /// A mark held by a stage of this vehicle's current cycle is left out: either that stage is
 /// marked (and in the cycle's contacts already) or it is this evaluation repeated after a
@@ -419,7 +431,8 @@ async fn last_marketing_elsewhere<S: Store>(
         .filter(|(_, holder)| {
             !Stage::ALL
                 .into_iter()
-                .any(|s| crate::messages::offer_id(vin, cycle_id, s) == *holder)
+                .flat_map(stage_keys)
+                .any(|key| crate::messages::offer_id_for(vin, cycle_id, &key) == *holder)
         })
         .map(|(at, _)| at))
 }
@@ -434,11 +447,8 @@ pub async fn commit_evaluation<S: Store>(
         crate::trade_in::mark(repos, lead).await?;
     }
     let mut marked = 0;
-    for (vin, cycle_id, stage, mark) in &evaluation.marks {
-        let outcome = repos
-            .cycles
-            .mark_stage(vin, cycle_id, stage.as_str(), mark)
-            .await?;
+    for (vin, cycle_id, key, mark) in &evaluation.marks {
+        let outcome = repos.cycles.mark_stage(vin, cycle_id, key, mark).await?;
         marked += usize::from(outcome == StageOutcome::Marked);
     }
     Ok(marked)

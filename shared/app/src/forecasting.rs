@@ -3,7 +3,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use domain::policy::Policy;
 use domain::triggers::LastVisit;
-use domain::{ForecastInput, Forecaster, ServiceDue, ServicePoint, Vehicle, VisitKind};
+use domain::{ForecastInput, Forecaster, ServiceDue, ServicePoint, Urgency, Vehicle, VisitKind};
 use serde::Deserialize;
 use store::repo::Repos;
 use store::{Store, StoreError};
@@ -30,6 +30,14 @@ struct ServiceMark {
     closed_at: DateTime<FixedOffset>,
     kind: VisitKind,
     odometer_km: u32,
+    #[serde(default)]
+    recommendations: Vec<DeclinedMark>,
+}
+
+/// What the night needs of a declined recommendation: how urgent it is.
+#[derive(Debug, Deserialize)]
+struct DeclinedMark {
+    urgency: Urgency,
 }
 
 /// The vehicle's forecast as of `as_of` from its stored readings and visits, not stored.
@@ -48,6 +56,8 @@ pub struct NightFacts {
     pub due: Option<ServiceDue>,
     /// The latest visit of any kind closed on or before the night's day.
     pub last_visit: Option<LastVisit>,
+    /// The most urgent work declined at that visit, if any was.
+    pub declined_work: Option<Urgency>,
 }
 
 /// The vehicle's forecast as of `as_of` (not stored) and its last visit, from one read of its
@@ -68,15 +78,16 @@ pub async fn night_facts<S: Store>(
         .filter(|r| r.date <= as_of)
         .collect();
     let visits = repos.visits.for_vehicle::<ServiceMark>(vin).await?;
-    let last_visit = visits
+    let last = visits
         .iter()
         .rev()
         .map(|v| &v.visit)
-        .find(|v| v.closed_at.with_timezone(&tz).date_naive() <= as_of)
-        .map(|v| LastVisit {
-            closed_at: v.closed_at.to_utc(),
-            kind: v.kind,
-        });
+        .find(|v| v.closed_at.with_timezone(&tz).date_naive() <= as_of);
+    let last_visit = last.map(|v| LastVisit {
+        closed_at: v.closed_at.to_utc(),
+        kind: v.kind,
+    });
+    let declined_work = last.and_then(|v| v.recommendations.iter().map(|r| r.urgency).min());
     let last_service = visits
         .iter()
         .rev()
@@ -116,5 +127,9 @@ pub async fn night_facts<S: Store>(
             None
         }
     };
-    Ok(NightFacts { due, last_visit })
+    Ok(NightFacts {
+        due,
+        last_visit,
+        declined_work,
+    })
 }

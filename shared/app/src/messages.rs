@@ -60,8 +60,14 @@ pub enum RemindBooking {
 /// The offer id of a stage: short (it travels in button callback data), the same for every
 /// evaluation of the same (vehicle, cycle, stage). FNV-1a 64 of the three.
 pub fn offer_id(vin: &str, cycle_id: &str, stage: Stage) -> String {
+    offer_id_for(vin, cycle_id, stage.as_str())
+}
+
+/// [`offer_id`] of a stage's mark key ([`Stage::mark_key`]): the declined-work follow-ups are
+/// one offer per step.
+pub fn offer_id_for(vin: &str, cycle_id: &str, mark_key: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in [vin, cycle_id, stage.as_str()].join("\u{1f}").bytes() {
+    for byte in [vin, cycle_id, mark_key].join("\u{1f}").bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }

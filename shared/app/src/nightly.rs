@@ -48,6 +48,7 @@ pub fn needs_evaluation(
     vehicle: &Vehicle,
     due: &ServiceDue,
     last_visit: Option<LastVisit>,
+    declined_work: Option<domain::Urgency>,
     today: NaiveDate,
 ) -> bool {
     let input = WindowInput {
@@ -55,6 +56,7 @@ pub fn needs_evaluation(
         last_visit,
         first_registration: vehicle.first_registration(),
         warranty_until: vehicle.warranty_until(),
+        declined_work,
     };
     can_fire_on(policy, &input, today)
 }
@@ -134,6 +136,7 @@ pub async fn forecast_page<S: Store>(
                     &stored.vehicle,
                     &due,
                     facts.last_visit,
+                    facts.declined_work,
                     run.run_date,
                 ))
         {

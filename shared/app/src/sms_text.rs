@@ -71,6 +71,7 @@ pub fn sms_text(stage: Stage, first_name: &str, link: &str) -> Option<String> {
             "для вас персональное предложение на ТО. Записаться:"
         }
         Stage::SeasonalTires => "пора сменить шины. Записаться онлайн:",
+        Stage::DeclinedWork => "напоминаем о работах, рекомендованных мастером. Записаться:",
         Stage::AskOdometer | Stage::SatisfactionRequest => return None,
     };
     let mut capital = line.chars();

@@ -50,6 +50,7 @@ pub(crate) async fn consider<S: Store>(
             closed_on: v.closed_on,
             kind: v.visit.kind(),
             lines: v.visit.lines(),
+            recommendations: v.visit.recommendations(),
         })
         .collect();
     let reasons = trade_in_reasons(

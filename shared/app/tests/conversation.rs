@@ -287,6 +287,7 @@ async fn every_reminder_and_offer_carries_the_four_answers_in_at_most_64_bytes_e
                 | Stage::PersonalOffer
                 | Stage::CriticalOffer
                 | Stage::SeasonalTires
+                | Stage::DeclinedWork
         );
         assert_eq!(
             buttons.iter().flatten().count(),

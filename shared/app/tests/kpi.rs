@@ -552,6 +552,7 @@ async fn the_funnel_follows_each_message_from_sent_to_visit_per_stage_and_rule()
     );
     assert_eq!((reminders.visited, reminders.no_show), (1, 0));
     assert_eq!((reminders.bookings_due, reminders.shown), (1, 1));
+    assert_eq!(reminders.revenue, domain::Money::from_roubles(7700));
     assert_eq!(
         report.reminder_to_booking_percent(),
         Some(rust_decimal::Decimal::new(333, 1))
@@ -565,6 +566,7 @@ async fn the_funnel_follows_each_message_from_sent_to_visit_per_stage_and_rule()
     assert_eq!((critical.held, critical.confirmed), (1, 1));
     assert_eq!((critical.visited, critical.no_show), (0, 1));
     assert_eq!(critical.show_percent, Some(rust_decimal::Decimal::ZERO));
+    assert_eq!(critical.revenue, domain::Money::ZERO);
     let rule = report
         .funnel
         .rows
@@ -782,6 +784,21 @@ async fn the_kpi_funnel_and_uplift_reports_read_back_from_xlsx() {
         "всего",
     );
     assert_eq!(churn[3], Data::Float(1.0));
+    // Per stage: the visits credited to its messages over those sent, and their revenue
+    // (Михаил's visit after the reminder: the fixture's 6 500 + 1 200 ₽).
+    let by_stage = kpi
+        .iter()
+        .find(|r| {
+            text(&r[0]) == "Этап: визиты и выручка"
+                && r.iter().any(|c| text(c) == "мягкое напоминание")
+        })
+        .expect("the reminders' visits and revenue");
+    for figure in [1.0, 3.0, 7700.0] {
+        assert!(
+            by_stage.contains(&Data::Float(figure)),
+            "{figure}: {by_stage:?}"
+        );
+    }
     let funnel = &sheets[1].1;
     let reminder = find(funnel, "этап", "мягкое напоминание");
     assert_eq!(reminder[2], Data::Float(3.0), "sent");

@@ -24,4 +24,4 @@ pub use values::{
     PhoneE164, Plate, TelegramChatId, Vehicle, Vin, Visit, VisitDto, VisitErrors, VisitKind,
     WorkOrderId,
 };
-pub use values::{LineKind, Quantity, WorkOrderLine};
+pub use values::{LineKind, Quantity, Recommendation, Urgency, WorkOrderLine};

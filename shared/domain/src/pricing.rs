@@ -11,7 +11,7 @@ use crate::contact::local_instant;
 use crate::money::Money;
 use crate::policy::{BonusMode, Percent, Policy};
 use crate::status::{AgeBand, CustomerStatus};
-use crate::values::{LineKind, Quantity, WorkOrderLine};
+use crate::values::{LineKind, Quantity, Recommendation, WorkOrderLine};
 
 /// Rule id reported when the margin floor shrank the discount.
 pub const MARGIN_FLOOR_RULE: &str = "margin_floor";
@@ -35,8 +35,12 @@ pub struct OfferInput<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum LinesFrom {
-    Package { id: String },
+    Package {
+        id: String,
+    },
     LastMaintenance,
+    /// The work recommended at a visit and declined, at its estimates.
+    DeclinedWork,
 }
 
 /// One line of the proposed work order with its discount.
@@ -217,6 +221,100 @@ pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, Pri
             }
         }
     };
+    Ok(priced(
+        policy,
+        input,
+        lines_from,
+        base,
+        package_price,
+        adjustments,
+    ))
+}
+
+/// Prices work the customer declined at a visit (lines from [`declined_work_lines`]) by the
+/// same rule as the due service: the rule's labour discount, never on parts, never below the
+/// margin floor.
+pub fn price_declined_work(
+    policy: &Policy,
+    input: &OfferInput<'_>,
+    lines: &[WorkOrderLine],
+) -> Result<Offer, PricingError> {
+    if lines.is_empty() {
+        return Err(PricingError::NothingToPrice);
+    }
+    Ok(priced(
+        policy,
+        input,
+        LinesFrom::DeclinedWork,
+        lines,
+        None,
+        Vec::new(),
+    ))
+}
+
+/// The work order of declined recommendations, a labour line and a parts line per job at its
+/// estimates. Their cost is not in the estimate: it is taken at the cost share of the same kind
+/// of lines on the visit that recommended the work (the workshop's own labour rate and parts
+/// mark-up that day); without such lines at cost, so the margin floor allows no discount.
+pub fn declined_work_lines(
+    recommendations: &[&Recommendation],
+    visit_lines: &[WorkOrderLine],
+) -> Vec<WorkOrderLine> {
+    let share = |kind: LineKind| {
+        let (price, cost) = visit_lines
+            .iter()
+            .filter(|l| l.kind == kind)
+            .fold((Money::ZERO, Money::ZERO), |(p, c), l| {
+                (p + l.total_price(), c + l.total_cost())
+            });
+        if price == Money::ZERO {
+            Decimal::ONE
+        } else {
+            (cost.amount() / price.amount()).min(Decimal::ONE)
+        }
+    };
+    let (labor_share, parts_share) = (share(LineKind::Labor), share(LineKind::Part));
+    let mut lines = Vec::new();
+    for r in recommendations {
+        let jobs = [
+            (
+                LineKind::Labor,
+                r.labor_estimate,
+                labor_share,
+                r.name.clone(),
+            ),
+            (
+                LineKind::Part,
+                r.parts_estimate,
+                parts_share,
+                format!("Запчасти: {}", r.name),
+            ),
+        ];
+        for (kind, price, share, name) in jobs {
+            if price == Money::ZERO {
+                continue;
+            }
+            if let Ok(line) =
+                WorkOrderLine::parse(kind, &r.code, &name, Quantity::ONE, price, price * share)
+            {
+                lines.push(line);
+            }
+        }
+    }
+    lines
+}
+
+/// The offer for `base` lines: the rule's discount (or the package price) off labour only,
+/// shrunk to the margin floor; perks, gift and bonus points by the rule and the policy.
+fn priced(
+    policy: &Policy,
+    input: &OfferInput<'_>,
+    lines_from: LinesFrom,
+    base: &[WorkOrderLine],
+    package_price: Option<Money>,
+    mut adjustments: Vec<Adjustment>,
+) -> Offer {
+    let rule = policy.offer_rule(input.status, input.age_band);
 
     let mut labor = 0u64;
     let mut revenue = 0u64;
@@ -353,7 +451,7 @@ pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, Pri
     }
 
     let final_revenue = revenue - discount;
-    Ok(Offer {
+    Offer {
         rule_ids,
         lines_from,
         lines,
@@ -371,7 +469,7 @@ pub fn price_offer(policy: &Policy, input: &OfferInput<'_>) -> Result<Offer, Pri
         perks,
         expires_at: end_of_local_day(policy, input.at, pricing.offer_valid_days),
         adjustments,
-    })
+    }
 }
 
 #[cfg(test)]

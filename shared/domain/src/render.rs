@@ -155,6 +155,40 @@ pub fn bonus_days_ru(offer: &Offer) -> Option<String> {
     }
 }
 
+/// The follow-up on declined work: what the advisor recommended (the offer's labour lines), and
+/// for safety work why not to wait.
+fn declined_work_intro(name: &str, car: &str, reason: &Reason, offer: Option<&Offer>) -> String {
+    let (visit, safety) = match reason {
+        Reason::DeclinedWork { visit, safety, .. } => (Some(*visit), *safety),
+        _ => (None, false),
+    };
+    let jobs: Vec<String> = offer
+        .map(|o| {
+            o.lines
+                .iter()
+                .filter(|l| l.kind == crate::values::LineKind::Labor)
+                .map(|l| lower_first(&l.name))
+                .collect()
+        })
+        .unwrap_or_default();
+    let when = visit.map_or_else(String::new, |d| format!(" {}", date_ru(d)));
+    let mut out = if jobs.is_empty() {
+        format!(
+            "{name}, на визите{when} мастер рекомендовал работы для вашего {car}, которые мы \
+             не выполнили."
+        )
+    } else {
+        format!(
+            "{name}, на визите{when} мастер рекомендовал для вашего {car}: {}.",
+            jobs.join(", ")
+        )
+    };
+    if safety {
+        out.push_str(" Это влияет на безопасность — лучше не откладывать.");
+    }
+    out
+}
+
 fn offer_details(out: &mut String, offer: &Offer, tz: Tz) {
     if let Some(price) = offer.package_price {
         let _ = write!(out, " ТО по фиксированной цене {}", money_ru(price));
@@ -174,6 +208,8 @@ fn offer_details(out: &mut String, offer: &Offer, tz: Tz) {
             money_ru(offer.final_price),
             money_ru(offer.list_price)
         );
+    } else if offer.lines_from == crate::pricing::LinesFrom::DeclinedWork {
+        let _ = write!(out, " Стоимость работ — {}.", money_ru(offer.final_price));
     } else {
         let _ = write!(out, " Стоимость ТО — {}.", money_ru(offer.final_price));
     }
@@ -282,12 +318,13 @@ pub fn render_message(cx: &MessageContext<'_>) -> String {
                  «Записаться»."
             )
         }
+        (Stage::DeclinedWork, reason) => declined_work_intro(name, car, reason, cx.offer),
     };
     if let (true, Some(offer)) = (cx.stage.is_offer(), cx.offer) {
         offer_details(&mut out, offer, cx.time_zone);
         out.push_str(" Записаться — кнопка «Записаться».");
     }
-    if cx.stage.class() == crate::values::ContactClass::Marketing {
+    if cx.stage.class_for(cx.reason) == crate::values::ContactClass::Marketing {
         out.push_str(" Отписаться от предложений: ответьте СТОП.");
     }
     out

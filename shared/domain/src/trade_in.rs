@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Months, NaiveDate};
 
+use crate::money::Money;
 use crate::policy::Policy;
-use crate::values::{VisitKind, WorkOrderLine};
+use crate::values::{Recommendation, VisitKind, WorkOrderLine};
 
 /// One visit of the car as the rule sees it.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +15,8 @@ pub struct VisitFacts<'a> {
     pub closed_on: NaiveDate,
     pub kind: VisitKind,
     pub lines: &'a [WorkOrderLine],
+    /// Work recommended at the visit and declined.
+    pub recommendations: &'a [Recommendation],
 }
 
 /// What the rule looks at for one car on one day.
@@ -37,6 +40,8 @@ pub enum TradeInReason {
     RepeatedRepairs(String),
     /// The last visit was rated at or below the policy's maximum.
     LowRating,
+    /// At the owner's last visit work estimated at or above the policy's minimum was declined.
+    DeclinedEstimate,
 }
 
 impl TradeInReason {
@@ -46,6 +51,7 @@ impl TradeInReason {
             TradeInReason::WarrantyEnded => "warranty_ended".to_owned(),
             TradeInReason::RepeatedRepairs(system) => format!("repeated_repairs:{system}"),
             TradeInReason::LowRating => "low_rating".to_owned(),
+            TradeInReason::DeclinedEstimate => "declined_estimate".to_owned(),
         }
     }
 }
@@ -59,8 +65,7 @@ pub fn old_enough(policy: &Policy, first_registration: NaiveDate, today: NaiveDa
 }
 
 /// The reasons the car is a trade-in lead on `today`; empty when it is not (too young, or no
-/// sign). A declined repair estimate is not among them: the visits carry no declined
-/// recommendations yet.
+/// sign).
 pub fn trade_in_reasons(policy: &Policy, input: &TradeInInput<'_>) -> Vec<TradeInReason> {
     let rules = policy.trade_in();
     if !old_enough(policy, input.first_registration, input.today) {
@@ -82,7 +87,26 @@ pub fn trade_in_reasons(policy: &Policy, input: &TradeInInput<'_>) -> Vec<TradeI
     {
         reasons.push(TradeInReason::LowRating);
     }
+    if declined_at_last_visit(input) >= Money::from_roubles(rules.declined_estimate_min_rub) {
+        reasons.push(TradeInReason::DeclinedEstimate);
+    }
     reasons
+}
+
+/// The estimate of the work declined at the last visit up to `today` (a later visit is the
+/// owner's answer to it, so only the last counts).
+fn declined_at_last_visit(input: &TradeInInput<'_>) -> Money {
+    input
+        .visits
+        .iter()
+        .filter(|v| v.closed_on <= input.today)
+        .max_by_key(|v| v.closed_on)
+        .map_or(Money::ZERO, |last| {
+            last.recommendations
+                .iter()
+                .map(Recommendation::estimate)
+                .sum()
+        })
 }
 
 /// The systems repaired on at least `repeated_repairs` repair visits within the window: grouped
@@ -170,8 +194,7 @@ pub fn quarter(day: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Money;
-    use crate::values::{LineKind, Quantity};
+    use crate::values::{LineKind, Quantity, Urgency};
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()
@@ -235,21 +258,25 @@ mod tests {
                 closed_on: day("2026-01-15"),
                 kind: VisitKind::Repair,
                 lines: &brakes,
+                recommendations: &[],
             },
             VisitFacts {
                 closed_on: day("2026-05-15"),
                 kind: VisitKind::Repair,
                 lines: &pads,
+                recommendations: &[],
             },
             VisitFacts {
                 closed_on: day("2026-09-15"),
                 kind: VisitKind::Repair,
                 lines: &brakes,
+                recommendations: &[],
             },
             VisitFacts {
                 closed_on: day("2026-10-15"),
                 kind: VisitKind::Maintenance,
                 lines: &other,
+                recommendations: &[],
             },
         ];
         let reasons = trade_in_reasons(&policy, &input(&visits));
@@ -272,6 +299,7 @@ mod tests {
                 closed_on: day("2026-03-01") + chrono::Days::new(30 * i as u64),
                 kind: VisitKind::Repair,
                 lines,
+                recommendations: &[],
             })
             .collect();
         assert_eq!(
@@ -288,6 +316,53 @@ mod tests {
         assert_eq!(trade_in_reasons(&policy, &car), [TradeInReason::LowRating]);
         car.last_rating = Some(7);
         assert!(trade_in_reasons(&policy, &car).is_empty());
+    }
+
+    fn declined(labor: u32, parts: u32) -> Recommendation {
+        Recommendation {
+            code: "SUS-010".into(),
+            name: "Замена амортизаторов".into(),
+            urgency: Urgency::Soon,
+            labor_estimate: Money::from_roubles(labor),
+            parts_estimate: Money::from_roubles(parts),
+        }
+    }
+
+    #[test]
+    fn a_costly_estimate_declined_at_the_last_visit_is_a_reason() {
+        let policy = Policy::default();
+        let lines = [line("TO-60", "ТО-6")];
+        let costly = [declined(18_000, 32_000)];
+        let cheap = [declined(9_000, 20_000)];
+        let pair = [cheap[0].clone(), cheap[0].clone()];
+        let visit = |closed_on: &str, recommendations| VisitFacts {
+            closed_on: day(closed_on),
+            kind: VisitKind::Maintenance,
+            lines: &lines,
+            recommendations,
+        };
+        let last_declined = [
+            visit("2026-02-01", &cheap[..]),
+            visit("2026-10-01", &costly[..]),
+        ];
+        assert_eq!(
+            trade_in_reasons(&policy, &input(&last_declined)),
+            [TradeInReason::DeclinedEstimate]
+        );
+        assert_eq!(TradeInReason::DeclinedEstimate.code(), "declined_estimate");
+        // Two cheap jobs add up; a visit after the costly one is the owner's answer to it.
+        let two_cheap = [visit("2026-10-01", &pair[..])];
+        assert_eq!(
+            trade_in_reasons(&policy, &input(&two_cheap)),
+            [TradeInReason::DeclinedEstimate]
+        );
+        let answered = [
+            visit("2026-02-01", &costly[..]),
+            visit("2026-10-01", &[][..]),
+        ];
+        assert!(trade_in_reasons(&policy, &input(&answered)).is_empty());
+        let below = [visit("2026-10-01", &cheap[..])];
+        assert!(trade_in_reasons(&policy, &input(&below)).is_empty());
     }
 
     #[test]

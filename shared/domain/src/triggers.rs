@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::forecast::ServiceDue;
 use crate::policy::Policy;
 use crate::status::{plus_months, CustomerStatus};
-use crate::values::{ContactClass, VisitKind};
+use crate::values::{ContactClass, Recommendation, Urgency, VisitKind};
 
 /// A stage of the customer cycle, i.e. a kind of message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -31,16 +31,19 @@ pub enum Stage {
     SatisfactionRequest,
     /// The seasonal tyre change.
     SeasonalTires,
+    /// Days after a visit: work recommended there and declined (up to three follow-ups).
+    DeclinedWork,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::AskOdometer,
         Stage::SoftReminder,
         Stage::PersonalOffer,
         Stage::CriticalOffer,
         Stage::SatisfactionRequest,
         Stage::SeasonalTires,
+        Stage::DeclinedWork,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,11 +54,27 @@ impl Stage {
             Stage::CriticalOffer => "critical_offer",
             Stage::SatisfactionRequest => "satisfaction_request",
             Stage::SeasonalTires => "seasonal_tires",
+            Stage::DeclinedWork => "declined_work",
         }
     }
 
+    /// Parses a stage name, or a mark key ([`Stage::mark_key`]) to its stage.
     pub fn parse(text: &str) -> Option<Stage> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
+        let name = match text.split_once('#') {
+            Some((name, "1" | "2" | "3")) => name,
+            Some(_) => return None,
+            None => text,
+        };
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The key the stage is marked under in a cycle (once per key): the stage's name, and for
+    /// the declined-work follow-ups `declined_work#<step>` (1 to 3).
+    pub fn mark_key(self, reason: &Reason) -> String {
+        match reason {
+            Reason::DeclinedWork { step, .. } => format!("{}#{step}", self.as_str()),
+            _ => self.as_str().to_owned(),
+        }
     }
 
     /// Offers and campaigns are marketing; reminders and requests about the car are service.
@@ -64,9 +83,19 @@ impl Stage {
             Stage::AskOdometer | Stage::SoftReminder | Stage::SatisfactionRequest => {
                 ContactClass::Service
             }
-            Stage::PersonalOffer | Stage::CriticalOffer | Stage::SeasonalTires => {
-                ContactClass::Marketing
-            }
+            Stage::PersonalOffer
+            | Stage::CriticalOffer
+            | Stage::SeasonalTires
+            | Stage::DeclinedWork => ContactClass::Marketing,
+        }
+    }
+
+    /// The class of one message of the stage: a declined-work follow-up that names `safety`
+    /// work is a service message, otherwise the stage's class.
+    pub fn class_for(self, reason: &Reason) -> ContactClass {
+        match reason {
+            Reason::DeclinedWork { safety: true, .. } => ContactClass::Service,
+            _ => self.class(),
         }
     }
 
@@ -80,7 +109,10 @@ impl Stage {
 
     /// Whether this stage carries a priced offer.
     pub fn is_offer(self) -> bool {
-        matches!(self, Stage::PersonalOffer | Stage::CriticalOffer)
+        matches!(
+            self,
+            Stage::PersonalOffer | Stage::CriticalOffer | Stage::DeclinedWork
+        )
     }
 
     fn bit(self) -> u8 {
@@ -177,6 +209,8 @@ pub struct TriggerInput<'a> {
     pub first_registration: NaiveDate,
     /// When absent the warranty is taken to end on the 0–3 band's upper line.
     pub warranty_until: Option<NaiveDate>,
+    /// Work recommended at `last_visit` and declined (none for most visits).
+    pub declined: &'a [Recommendation],
 }
 
 /// Why a critical offer fires.
@@ -212,6 +246,14 @@ pub enum Reason {
     },
     TireSeason {
         window: String,
+    },
+    /// Work declined at the visit, followed up (`step` 1 to 3): the recommendations' codes in
+    /// this message, and whether one of them is `safety` work.
+    DeclinedWork {
+        visit: NaiveDate,
+        step: u8,
+        codes: Vec<String>,
+        safety: bool,
     },
 }
 
@@ -250,6 +292,13 @@ impl fmt::Display for Reason {
             },
             Reason::AfterVisit { visit } => write!(f, "visit on {visit}"),
             Reason::TireSeason { window } => write!(f, "{window} tyre season"),
+            Reason::DeclinedWork {
+                visit, step, codes, ..
+            } => write!(
+                f,
+                "follow-up {step} on work declined on {visit}: {}",
+                codes.join(", ")
+            ),
         }
     }
 }
@@ -279,7 +328,7 @@ pub fn evaluate_triggers(policy: &Policy, input: &TriggerInput<'_>) -> Vec<Decis
     let mut push = |stage: Stage, reason: Reason| {
         out.push(Decision {
             stage,
-            class: stage.class(),
+            class: stage.class_for(&reason),
             at: input.at,
             cycle,
             reason,
@@ -368,6 +417,12 @@ pub fn evaluate_triggers(policy: &Policy, input: &TriggerInput<'_>) -> Vec<Decis
         );
     }
 
+    if !booked {
+        if let Some(reason) = declined_work(policy, input, today, visit_day) {
+            push(Stage::DeclinedWork, reason);
+        }
+    }
+
     if !sent.contains(Stage::SeasonalTires) {
         let open = t
             .seasonal_tires
@@ -387,6 +442,78 @@ pub fn evaluate_triggers(policy: &Policy, input: &TriggerInput<'_>) -> Vec<Decis
         }
     }
     out
+}
+
+/// The follow-up step (0-based) whose span contains `since` days after the visit: step `k` runs
+/// from its day to the day before the next; the last for `declined_work_window_days`.
+pub fn declined_work_step(policy: &Policy, since: i64) -> Option<usize> {
+    let t = policy.triggers();
+    let days = t.declined_work_days.map(i64::from);
+    let last_end = days[2] + i64::from(t.declined_work_window_days);
+    (0..3).rev().find(|&k| {
+        let end = if k == 2 { last_end } else { days[k + 1] - 1 };
+        days[k] <= since && since <= end
+    })
+}
+
+/// The first follow-up step (0-based) at which work of this urgency is named.
+pub fn first_step(urgency: Urgency) -> usize {
+    match urgency {
+        Urgency::Safety => 0,
+        Urgency::Soon => 1,
+        Urgency::Later => 2,
+    }
+}
+
+/// The declined-work follow-up due today, if any: the step whose span holds today, when no
+/// follow-up went out in that span yet, naming the work due by then. The customer's «Не
+/// присылать» (or a decline) on an earlier follow-up of the cycle ends them; a booking holds
+/// them (checked by the caller).
+fn declined_work(
+    policy: &Policy,
+    input: &TriggerInput<'_>,
+    today: NaiveDate,
+    visit_day: NaiveDate,
+) -> Option<Reason> {
+    if input.declined.is_empty() {
+        return None;
+    }
+    let tz = policy.time_zone();
+    let cycle = input.last_visit.closed_at;
+    let earlier: Vec<&ContactRecord> = input
+        .contacts
+        .iter()
+        .filter(|c| c.stage == Stage::DeclinedWork && c.sent_at >= cycle)
+        .collect();
+    let refused = earlier
+        .iter()
+        .any(|c| matches!(c.reaction, Some(Reaction::Declined | Reaction::OptedOut)));
+    if refused {
+        return None;
+    }
+    let since = (today - visit_day).num_days();
+    let step = declined_work_step(policy, since)?;
+    let span_start = visit_day + Days::new(u64::from(policy.triggers().declined_work_days[step]));
+    let sent_in_span = earlier
+        .iter()
+        .any(|c| c.sent_at.with_timezone(&tz).date_naive() >= span_start);
+    if sent_in_span {
+        return None;
+    }
+    let named: Vec<&Recommendation> = input
+        .declined
+        .iter()
+        .filter(|r| first_step(r.urgency) <= step)
+        .collect();
+    if named.is_empty() {
+        return None;
+    }
+    Some(Reason::DeclinedWork {
+        visit: visit_day,
+        step: step as u8 + 1,
+        codes: named.iter().map(|r| r.code.clone()).collect(),
+        safety: named.iter().any(|r| r.urgency == Urgency::Safety),
+    })
 }
 
 /// The first reason, if any, that makes the offer critical today.

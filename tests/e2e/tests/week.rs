@@ -424,7 +424,16 @@ fn visit_body(
             {"kind": "part", "code": "PART-1", "name": "Запчасть", "qty": "1", "price": "3400.00", "cost": "2500.00"}
         ]),
     };
+    // The cars serviced just before the week had their front pads found worn and declined:
+    // followed up as safety work in the week.
+    let recommendations = if car.role == Role::JustServiced && kind == "maintenance" {
+        json!([{"code": "BRK-F", "name": "Замена передних тормозных колодок", "urgency": "safety",
+                "labor_estimate": "2400.00", "parts_estimate": "5600.00"}])
+    } else {
+        json!([])
+    };
     json!({
+        "recommendations": recommendations,
         "work_order_id": work_order,
         "closed_at": closed_at,
         "kind": kind,
@@ -455,6 +464,7 @@ fn marker(stage: Stage, reason: &Reason, channel: &str) -> &'static str {
     match (stage, channel) {
         (Stage::PersonalOffer | Stage::CriticalOffer, "sms") => "персональное предложение на ТО",
         (Stage::SeasonalTires, "sms") => "пора сменить шины",
+        (Stage::DeclinedWork, "sms") => "работах, рекомендованных мастером",
         (Stage::AskOdometer, _) => "текущий пробег",
         (Stage::SoftReminder, _) => "на плановое ТО",
         (Stage::PersonalOffer, _) => "подготовили для вашего",
@@ -471,6 +481,7 @@ fn marker(stage: Stage, reason: &Reason, channel: &str) -> &'static str {
         },
         (Stage::SatisfactionRequest, _) => "Оцените, пожалуйста, визит от 0 до 10",
         (Stage::SeasonalTires, _) => "менять шины на зимние",
+        (Stage::DeclinedWork, _) => "мастер рекомендовал",
     }
 }
 
@@ -942,7 +953,7 @@ async fn a_week_of_nights_and_days_fires_every_stage_books_on_every_channel_hold
             .await
             .unwrap();
         for offer in offers {
-            if offer.offer.stage.class() == ContactClass::Marketing
+            if offer.offer.stage.class_for(&offer.offer.reason) == ContactClass::Marketing
                 && offer.state == OfferState::Sent
             {
                 marketing
@@ -988,7 +999,7 @@ async fn a_week_of_nights_and_days_fires_every_stage_books_on_every_channel_hold
     let marketing_stages_of = |vin: &str| {
         composed
             .values()
-            .filter(|m| matches!(m, ComposeOffer::V1 { vin: v, stage, .. } if v == vin && stage.class() == ContactClass::Marketing))
+            .filter(|m| matches!(m, ComposeOffer::V1 { vin: v, stage, reason, .. } if v == vin && stage.class_for(reason) == ContactClass::Marketing))
             .count()
     };
     assert_eq!(

@@ -172,6 +172,15 @@ pub(super) async fn on_callback<S: Store>(
                     from,
                     "Спасибо, что сообщили! О смене шин напомним в следующий сезон.",
                 )
+            } else if checked.stage() == Stage::DeclinedWork {
+                // The recommended work was done (here or elsewhere): its follow-ups end; the
+                // maintenance cycle goes on.
+                react(repos, &checked, Reaction::Declined, now).await?;
+                tracing::info!(offer_id = %id, vehicle_id = %checked.offer.vin, "declined work done already");
+                UpdateReplies::answer(
+                    from,
+                    "Спасибо, что сообщили! Больше не будем напоминать об этих работах.",
+                )
             } else {
                 let choice = |code: &str, text: &str| {
                     Button::new(text, format!("{WHERE_PREFIX}{code}:{id}"))
@@ -231,6 +240,11 @@ pub(super) async fn on_callback<S: Store>(
                 .await?;
             if first {
                 tracing::info!(offer_id = %id, vehicle_id = %checked.offer.vin, "marketing muted");
+            }
+            // «Не присылать» under a declined-work follow-up is a no to that work: its
+            // follow-ups end, the safety ones (service messages) too.
+            if checked.stage() == Stage::DeclinedWork {
+                react(repos, &checked, Reaction::Declined, now).await?;
             }
             let undo = vec![vec![Button::new(
                 UNMUTE_BUTTON,

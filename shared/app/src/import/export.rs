@@ -371,6 +371,8 @@ impl ParsedExport {
                 .items_of(order)
                 .map(|item| item.dto(&self.texts))
                 .collect(),
+            // The 17-column export has no declined recommendations.
+            recommendations: Vec::new(),
         }
     }
 
@@ -433,6 +435,7 @@ impl ParsedExport {
             customer,
             vehicle: at("vehicle", vehicle)?.with_plate(plate),
             lines,
+            recommendations: Vec::new(),
         };
         at("$", Visit::new(parts))
     }

@@ -12,13 +12,17 @@
 //! - confirmed: an advisor confirmed the booking (even if it was moved, cancelled later or
 //!   marked a no-show);
 //! - visited: the visit it led to, as credited by the conversion rule (`crate::conversions`);
-//! - no-show: its confirmed booking was marked «Не приехал».
+//! - no-show: its confirmed booking was marked «Не приехал»;
+//! - revenue: what the credited visits were invoiced.
 //!
 //! Reminder → booking is held over sent; the show rate is, of the confirmed bookings whose day
 //! has come by the report day, the share whose message was credited with a visit.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use domain::triggers::Reaction;
+use domain::Money;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use store::repo::BookingState;
@@ -49,6 +53,8 @@ pub struct Funnel {
     pub show_percent: Option<Decimal>,
     /// Visited over sent.
     pub visit_percent: Option<Decimal>,
+    /// What the credited visits were invoiced (their work orders' total price).
+    pub revenue: Money,
 }
 
 impl Figures for Funnel {
@@ -61,6 +67,13 @@ impl Figures for Funnel {
 
 /// The funnel of every message of the period, broken down (with the stage-and-rule slices).
 pub fn funnel(facts: &Facts<'_>, at: NaiveDate) -> Breakdown<Funnel> {
+    let revenue_of: HashMap<&str, Money> = facts
+        .base
+        .customers
+        .iter()
+        .flat_map(|c| &c.visits)
+        .map(|v| (v.work_order_id.as_str(), v.revenue))
+        .collect();
     let mut tally = Tally::<Funnel>::default();
     for row in &facts.offers {
         let mut tags = facts.message_tags(row);
@@ -76,7 +89,12 @@ pub fn funnel(facts: &Facts<'_>, at: NaiveDate) -> Breakdown<Funnel> {
         let confirmed = row.reactions.contains(&Reaction::Booked)
             || matches!(state, Some(BookingState::Confirmed | BookingState::NoShow));
         let clicked = row.reactions.contains(&Reaction::Clicked) || row.booking.is_some();
-        let visited = facts.credits.contains_key(&row.offer_id);
+        let credit = facts.credits.get(&row.offer_id);
+        let visited = credit.is_some();
+        let revenue = credit
+            .and_then(|c| revenue_of.get(c.work_order_id.as_str()))
+            .copied()
+            .unwrap_or(Money::ZERO);
         let due = confirmed && row.booking.as_ref().is_some_and(|b| b.date <= at);
         tally.add(&tags, |f| {
             f.sent += 1;
@@ -90,6 +108,7 @@ pub fn funnel(facts: &Facts<'_>, at: NaiveDate) -> Breakdown<Funnel> {
             f.no_show += u64::from(state == Some(BookingState::NoShow));
             f.bookings_due += u64::from(due);
             f.shown += u64::from(due && visited);
+            f.revenue = f.revenue + revenue;
         });
     }
     tally.finish()

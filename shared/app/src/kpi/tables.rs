@@ -296,6 +296,21 @@ impl KpiReport {
             Some("подтверждённые записи, чей день наступил".into()),
         );
         for r in &self.funnel.rows {
+            if let Dimension::Stage(_) = r.dimension {
+                let f = &r.figures;
+                t.row(
+                    "Этап: визиты и выручка",
+                    &r.dimension,
+                    count(f.visited),
+                    count(f.sent),
+                    percent(f.visit_percent),
+                    Cell::money(f.revenue),
+                    Cell::Empty,
+                    Some("визиты, засчитанные сообщениям этапа, и их выручка".into()),
+                );
+            }
+        }
+        for r in &self.funnel.rows {
             if let Dimension::Stage(domain::triggers::Stage::SoftReminder) = r.dimension {
                 let f = &r.figures;
                 t.row(

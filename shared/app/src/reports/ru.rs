@@ -17,6 +17,7 @@ pub fn stage_ru(stage: Stage) -> &'static str {
         Stage::CriticalOffer => "критическое предложение",
         Stage::SatisfactionRequest => "оценка визита",
         Stage::SeasonalTires => "сезонная смена шин",
+        Stage::DeclinedWork => "отложенные работы",
     }
 }
 
@@ -90,6 +91,21 @@ pub fn reason_ru(reason: &Reason) -> String {
             "autumn" => "осенний сезон смены шин".into(),
             other => format!("сезон смены шин ({other})"),
         },
+        Reason::DeclinedWork {
+            visit,
+            step,
+            codes,
+            safety,
+        } => format!(
+            "{step}-е напоминание о работах, отложенных на визите {}: {}{}",
+            date_ru(*visit),
+            codes.join(", "),
+            if *safety {
+                " (безопасность)"
+            } else {
+                ""
+            }
+        ),
     }
 }
 

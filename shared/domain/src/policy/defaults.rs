@@ -119,6 +119,8 @@ impl Default for Policy {
                 reaction_wait_days: 3,
                 satisfaction_after_days: 3,
                 satisfaction_window_days: 7,
+                declined_work_days: [3, 10, 30],
+                declined_work_window_days: 7,
                 seasonal_tires: vec![
                     SeasonWindow {
                         name: "spring".to_owned(),

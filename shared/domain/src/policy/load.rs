@@ -516,6 +516,10 @@ impl Reader {
             "satisfaction_after_days",
             "satisfaction_window_days",
             "seasonal_tires",
+            "declined_work_first_days",
+            "declined_work_second_days",
+            "declined_work_last_days",
+            "declined_work_window_days",
         ];
         let Some(t) = self.section(root, "triggers", &keys) else {
             return;
@@ -532,6 +536,19 @@ impl Reader {
         g.reaction_wait_days = self.uint(&t, keys[4], g.reaction_wait_days, 0, 60);
         g.satisfaction_after_days = self.uint(&t, keys[5], g.satisfaction_after_days, 0, 60);
         g.satisfaction_window_days = self.uint(&t, keys[6], g.satisfaction_window_days, 1, 60);
+        for (i, key) in keys[8..11].iter().enumerate() {
+            g.declined_work_days[i] = self.uint(&t, key, g.declined_work_days[i], 0, 365);
+        }
+        g.declined_work_window_days = self.uint(&t, keys[11], g.declined_work_window_days, 1, 60);
+        for i in 1..3 {
+            let (before, day) = (g.declined_work_days[i - 1], g.declined_work_days[i]);
+            if day < before + 2 {
+                self.error(
+                    t.key(keys[8 + i]),
+                    format!("must be at least 2 days after {} ({before})", keys[7 + i]),
+                );
+            }
+        }
         if g.soft_reminder_days_before_due <= g.personal_offer_days_before_due {
             self.error(
                 t.key(keys[2]),

@@ -259,8 +259,8 @@ pub struct TradeInRules {
     pub repeated_repairs_months: u32,
     /// The last visit's satisfaction score at or below this.
     pub low_rating_max: u8,
-    /// A declined repair estimate of at least this many roubles. The visits contract carries
-    /// no declined recommendations yet, so nothing applies this rule until they arrive.
+    /// Work declined at the owner's last visit (its recommendations) estimated at this many
+    /// roubles or more together.
     pub declined_estimate_min_rub: u32,
 }
 
@@ -307,6 +307,13 @@ pub struct TriggerTimings {
     /// The satisfaction request is not sent later than `after + window` days after the visit.
     pub satisfaction_window_days: u32,
     pub seasonal_tires: Vec<SeasonWindow>,
+    /// Days after a visit with declined work on which it is followed up: `safety` work from the
+    /// first, `soon` from the second, `later` at the last (each strictly later than the one
+    /// before, at least two days apart).
+    pub declined_work_days: [u32; 3],
+    /// The last follow-up is not sent later than this many days after its day (an earlier one
+    /// not later than the next one's day).
+    pub declined_work_window_days: u32,
 }
 
 /// Consent-independent limits on contacting customers.

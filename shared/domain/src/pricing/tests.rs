@@ -443,7 +443,7 @@ proptest! {
         if o.customer_saving > Money::ZERO {
             let price = o.final_price.amount();
             let base = match &o.lines_from {
-                LinesFrom::LastMaintenance => lines.clone(),
+                LinesFrom::LastMaintenance | LinesFrom::DeclinedWork => lines.clone(),
                 LinesFrom::Package { id } => {
                     policy.packages().iter().find(|p| &p.id == id).unwrap().lines.clone()
                 }
@@ -472,4 +472,65 @@ proptest! {
             prop_assert!(l.discount <= l.list_price);
         }
     }
+}
+
+fn brake_pads() -> Recommendation {
+    Recommendation {
+        code: "BRK-F".into(),
+        name: "Замена передних тормозных колодок".into(),
+        urgency: crate::values::Urgency::Safety,
+        labor_estimate: money("2400.00"),
+        parts_estimate: money("5600.00"),
+    }
+}
+
+#[test]
+fn declined_work_is_costed_at_the_recommending_visits_cost_shares() {
+    let pads = brake_pads();
+    let lines = declined_work_lines(&[&pads], &last_maintenance());
+    assert_eq!(lines.len(), 2);
+    // Labour there cost 2600 of 6500 (40 %), the filter 950 of 1200.
+    assert_eq!(
+        (lines[0].kind, lines[0].total_cost()),
+        (LineKind::Labor, money("960.00"))
+    );
+    assert_eq!(
+        (lines[1].kind, lines[1].total_cost()),
+        (LineKind::Part, money("4433.33"))
+    );
+    assert_eq!(lines[1].name, "Запчасти: Замена передних тормозных колодок");
+    // Without lines of a kind the estimate is taken at cost: no room for a discount.
+    let labour_only = [line(LineKind::Labor, "TO-60", "1", "6500.00", "2600.00")];
+    let lines = declined_work_lines(&[&pads], &labour_only);
+    assert_eq!(lines[1].total_cost(), money("5600.00"));
+}
+
+#[test]
+fn declined_work_takes_the_rules_labour_discount_within_the_margin_floor() {
+    let policy = Policy::default();
+    let pads = brake_pads();
+    let lines = declined_work_lines(&[&pads], &last_maintenance());
+    let input = OfferInput {
+        status: CustomerStatus::Sleeping,
+        age_band: AgeBand::Middle,
+        make: "Toyota",
+        model: "Camry",
+        last_maintenance: &[],
+        at: msk("2024-12-11 12:00"),
+    };
+    let o = price_declined_work(&policy, &input, &lines).unwrap();
+    assert_eq!(o.lines_from, LinesFrom::DeclinedWork);
+    assert_eq!(o.list_price, money("8000.00"));
+    assert_eq!(o.customer_saving, money("480.00"));
+    assert_eq!(o.lines[1].discount, Money::ZERO);
+    assert!(o.margin_after.percent >= Decimal::from(25));
+    // Parts estimated at cost: the floor takes the whole discount away.
+    let at_cost = declined_work_lines(&[&pads], &[]);
+    let o = price_declined_work(&policy, &input, &at_cost).unwrap();
+    assert_eq!(o.customer_saving, Money::ZERO);
+    assert!(o.rule_ids.iter().any(|r| r == MARGIN_FLOOR_RULE));
+    assert_eq!(
+        price_declined_work(&policy, &input, &[]),
+        Err(PricingError::NothingToPrice)
+    );
 }

@@ -132,6 +132,7 @@ mod tests {
             status: CustomerStatus::Loyal,
             first_registration: day("2019-05-20"),
             warranty_until: Some(day("2022-05-20")),
+            declined: &[],
         };
         let decisions = evaluate_triggers(&policy, &input);
         apply_snooze(&policy, &input, snooze, decisions)

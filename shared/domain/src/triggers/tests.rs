@@ -47,6 +47,7 @@ struct Case {
     status: CustomerStatus,
     registered: NaiveDate,
     warranty_until: Option<NaiveDate>,
+    declined: Vec<Recommendation>,
 }
 
 impl Case {
@@ -63,7 +64,19 @@ impl Case {
             status: CustomerStatus::Sleeping,
             registered: day("2020-06-01"),
             warranty_until: Some(day("2023-06-01")),
+            declined: Vec::new(),
         }
+    }
+
+    fn declined(mut self, code: &str, urgency: Urgency) -> Self {
+        self.declined.push(Recommendation {
+            code: code.into(),
+            name: format!("Работа {code}"),
+            urgency,
+            labor_estimate: crate::money::Money::from_roubles(3000),
+            parts_estimate: crate::money::Money::from_roubles(5000),
+        });
+        self
     }
 
     fn sent(mut self, stage: Stage, at: &str, reaction: Option<Reaction>) -> Self {
@@ -86,6 +99,7 @@ impl Case {
             status: self.status,
             first_registration: self.registered,
             warranty_until: self.warranty_until,
+            declined: &self.declined,
         };
         evaluate_triggers(&Policy::default(), &input)
     }
@@ -517,4 +531,90 @@ fn a_critical_reason_round_trips_through_json_with_its_kind() {
         serde_json::json!({"kind": "critical", "critical": "overdue", "due": "2025-01-10", "days_overdue": 61})
     );
     assert_eq!(serde_json::from_value::<Reason>(json).unwrap(), reason);
+}
+
+/// The declined-work decision at `at`, if one fires.
+fn declined_work(case: &Case, at: &str) -> Option<Decision> {
+    case.eval(at)
+        .into_iter()
+        .find(|d| d.stage == Stage::DeclinedWork)
+}
+
+#[test]
+fn declined_work_is_followed_up_on_days_3_10_and_30_soonest_for_safety() {
+    // Visit on 2024-01-10: brake pads (safety), shock absorbers (soon), a wash (later).
+    let case = Case::new()
+        .declined("BRK-F", Urgency::Safety)
+        .declined("SUS-010", Urgency::Soon)
+        .declined("WSH", Urgency::Later);
+    assert_eq!(declined_work(&case, "2024-01-12 12:00"), None);
+    let first = declined_work(&case, "2024-01-13 12:00").unwrap();
+    assert_eq!(
+        first.reason,
+        Reason::DeclinedWork {
+            visit: day("2024-01-10"),
+            step: 1,
+            codes: vec!["BRK-F".into()],
+            safety: true
+        }
+    );
+    // Safety work is a service message, named under the stage's own key per step.
+    assert_eq!(first.class, ContactClass::Service);
+    assert_eq!(
+        Stage::DeclinedWork.mark_key(&first.reason),
+        "declined_work#1"
+    );
+    assert_eq!(Stage::parse("declined_work#1"), Some(Stage::DeclinedWork));
+    assert_eq!(Stage::parse("declined_work#4"), None);
+    // Once sent, nothing until the second step's day.
+    let case = case.sent(Stage::DeclinedWork, "2024-01-13 12:00", None);
+    assert_eq!(declined_work(&case, "2024-01-19 12:00"), None);
+    let second = declined_work(&case, "2024-01-20 12:00").unwrap();
+    assert!(matches!(&second.reason,
+        Reason::DeclinedWork { step: 2, codes, safety: true, .. } if codes == &["BRK-F", "SUS-010"]));
+    let case = case.sent(Stage::DeclinedWork, "2024-01-20 12:00", None);
+    assert_eq!(declined_work(&case, "2024-02-08 12:00"), None);
+    let last = declined_work(&case, "2024-02-09 12:00").unwrap();
+    assert!(
+        matches!(&last.reason, Reason::DeclinedWork { step: 3, codes, .. } if codes.len() == 3)
+    );
+    let case = case.sent(Stage::DeclinedWork, "2024-02-09 12:00", None);
+    assert_eq!(declined_work(&case, "2024-02-12 12:00"), None);
+}
+
+#[test]
+fn work_for_later_waits_for_the_last_follow_up_which_is_marketing() {
+    let case = Case::new().declined("WSH", Urgency::Later);
+    for at in ["2024-01-13 12:00", "2024-01-20 12:00", "2024-02-08 12:00"] {
+        assert_eq!(declined_work(&case, at), None, "{at}");
+    }
+    let last = declined_work(&case, "2024-02-09 12:00").unwrap();
+    assert_eq!(last.class, ContactClass::Marketing);
+    // Not later than the window after its day.
+    assert!(declined_work(&case, "2024-02-16 12:00").is_some());
+    assert_eq!(declined_work(&case, "2024-02-17 12:00"), None);
+}
+
+#[test]
+fn a_missed_follow_up_is_not_sent_late_and_a_no_or_a_booking_ends_them() {
+    let case = Case::new().declined("BRK-F", Urgency::Safety);
+    // The night of day 3 was missed: day 11 sends the second step's follow-up, once.
+    let second = declined_work(&case, "2024-01-21 12:00").unwrap();
+    assert!(matches!(
+        second.reason,
+        Reason::DeclinedWork { step: 2, .. }
+    ));
+    let declined = Case::new().declined("BRK-F", Urgency::Safety).sent(
+        Stage::DeclinedWork,
+        "2024-01-13 12:00",
+        Some(Reaction::Declined),
+    );
+    assert_eq!(declined_work(&declined, "2024-01-20 12:00"), None);
+    let booked = Case::new().declined("BRK-F", Urgency::Safety).sent(
+        Stage::DeclinedWork,
+        "2024-01-13 12:00",
+        Some(Reaction::Booked),
+    );
+    assert_eq!(declined_work(&booked, "2024-01-20 12:00"), None);
+    assert_eq!(declined_work(&Case::new(), "2024-01-13 12:00"), None);
 }

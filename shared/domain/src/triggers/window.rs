@@ -16,11 +16,11 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 
-use super::{LastVisit, Stage};
+use super::{first_step, LastVisit, Stage};
 use crate::forecast::ServiceDue;
 use crate::policy::{Policy, SeasonWindow};
 use crate::status::plus_months;
-use crate::values::VisitKind;
+use crate::values::{Urgency, VisitKind};
 
 /// What the nightly run knows about a vehicle.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,8 @@ pub struct WindowInput<'a> {
     pub first_registration: NaiveDate,
     /// When absent the warranty is taken to end on the 0–3 band's upper line.
     pub warranty_until: Option<NaiveDate>,
+    /// The most urgent work declined at the last visit, if any was.
+    pub declined_work: Option<Urgency>,
 }
 
 /// The earliest day on or after `from` on which some stage could fire for the vehicle, if any.
@@ -85,6 +87,15 @@ pub fn stage_next_day(
             .iter()
             .filter_map(|w| season_next_day(w, visit, visit_day, from))
             .min(),
+        Stage::DeclinedWork => {
+            let step = first_step(input.declined_work?);
+            let first = after(visit_day, t.declined_work_days[step])?;
+            let last = after(
+                visit_day,
+                t.declined_work_days[2] + t.declined_work_window_days,
+            )?;
+            within(from, first, last)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::customer::Consents;
 use super::odometer::Odometer;
+use super::recommendation::RecommendationDto;
 use super::vehicle::VehicleDto;
 use super::visit::{CustomerDto, FieldError, Visit, VisitDto, VisitErrors};
 use super::work_order::LineDto;
@@ -19,6 +20,7 @@ const VISIT_FIELDS: &[&str] = &[
     "customer",
     "vehicle",
     "lines",
+    "recommendations",
 ];
 const CUSTOMER_FIELDS: &[&str] = &["id", "first_name", "phone", "telegram_chat_id", "consents"];
 const CONSENTS_FIELDS: &[&str] = &["service_messages", "marketing"];
@@ -31,6 +33,13 @@ const VEHICLE_FIELDS: &[&str] = &[
     "plate",
 ];
 const LINE_FIELDS: &[&str] = &["kind", "code", "name", "qty", "price", "cost"];
+const RECOMMENDATION_FIELDS: &[&str] = &[
+    "code",
+    "name",
+    "urgency",
+    "labor_estimate",
+    "parts_estimate",
+];
 
 pub(crate) fn parse_visit_json(bytes: &[u8]) -> Result<Visit, VisitErrors> {
     let serde_error = match serde_json::from_slice::<VisitDto>(bytes) {
@@ -192,6 +201,7 @@ impl Shape {
             customer: self.customer(obj),
             vehicle: self.vehicle(obj),
             lines: self.lines(obj),
+            recommendations: self.recommendations(obj),
         }
     }
 
@@ -289,6 +299,36 @@ impl Shape {
                     qty: self.string(obj, &p, "qty"),
                     price: self.string(obj, &p, "price"),
                     cost: self.string(obj, &p, "cost"),
+                }
+            })
+            .collect()
+    }
+
+    /// The optional `recommendations` array (absent or null is none).
+    fn recommendations(&mut self, parent: Option<&Map<String, Value>>) -> Vec<RecommendationDto> {
+        let items = match parent.and_then(|o| o.get("recommendations")) {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.fail(
+                    "recommendations".to_owned(),
+                    format!("expected an array, got {}", type_name(other)),
+                );
+                return Vec::new();
+            }
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let p = format!("recommendations[{i}]");
+                let obj = self.object(&p, item, RECOMMENDATION_FIELDS);
+                RecommendationDto {
+                    code: self.string(obj, &p, "code"),
+                    name: self.string(obj, &p, "name"),
+                    urgency: self.string(obj, &p, "urgency"),
+                    labor_estimate: self.string(obj, &p, "labor_estimate"),
+                    parts_estimate: self.string(obj, &p, "parts_estimate"),
                 }
             })
             .collect()

@@ -7,6 +7,7 @@ mod json;
 mod odometer;
 mod phone;
 mod plate;
+mod recommendation;
 mod text;
 mod vehicle;
 mod vin;
@@ -21,6 +22,7 @@ pub use ids::{AdvisorId, CustomerId, IdError, TelegramChatId, TelegramChatIdErro
 pub use odometer::{Odometer, OdometerError};
 pub use phone::{PhoneE164, PhoneError};
 pub use plate::{Plate, PlateError};
+pub use recommendation::{Recommendation, RecommendationDto, RecommendationError, Urgency};
 pub use text::TextError;
 pub use vehicle::{Make, Model, Vehicle, VehicleDto, VehicleError};
 pub use vin::{Vin, VinError};

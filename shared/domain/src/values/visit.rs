@@ -12,6 +12,7 @@ use super::ids::{AdvisorId, CustomerId, TelegramChatId, WorkOrderId};
 use super::odometer::Odometer;
 use super::phone::PhoneE164;
 use super::plate::Plate;
+use super::recommendation::{Recommendation, RecommendationDto};
 use super::vehicle::{Make, Model, Vehicle, VehicleDto};
 use super::vin::Vin;
 use super::work_order::{LineDto, LineKind, WorkOrderLine};
@@ -142,6 +143,11 @@ pub enum VisitError {
     NoLines,
     #[error("a visit has at most {max} work-order lines, got {count}", max = Visit::MAX_LINES)]
     TooManyLines { count: usize },
+    #[error(
+        "a visit has at most {max} recommendations, got {count}",
+        max = Visit::MAX_RECOMMENDATIONS
+    )]
+    TooManyRecommendations { count: usize },
     #[error("first registration ({first_registration}) is after the visit closed ({closed_on})")]
     RegisteredAfterClose {
         first_registration: NaiveDate,
@@ -154,6 +160,7 @@ impl VisitError {
     pub fn field(&self) -> &'static str {
         match self {
             VisitError::NoLines | VisitError::TooManyLines { .. } => "lines",
+            VisitError::TooManyRecommendations { .. } => "recommendations",
             VisitError::RegisteredAfterClose { .. } => "vehicle.first_registration",
         }
     }
@@ -170,6 +177,8 @@ pub struct VisitParts {
     pub customer: Customer,
     pub vehicle: Vehicle,
     pub lines: Vec<WorkOrderLine>,
+    /// Work recommended and declined at this visit (none when the CRM sends none).
+    pub recommendations: Vec<Recommendation>,
 }
 
 /// A closed work order: 1..=500 lines, the vehicle registered no later than the close date.
@@ -184,13 +193,16 @@ pub struct Visit {
     customer: Customer,
     vehicle: Vehicle,
     lines: Vec<WorkOrderLine>,
+    recommendations: Vec<Recommendation>,
 }
 
 impl Visit {
     pub const MAX_LINES: usize = 500;
+    pub const MAX_RECOMMENDATIONS: usize = 50;
 
     pub fn new(parts: VisitParts) -> Result<Self, VisitError> {
         check_line_count(parts.lines.len())?;
+        check_recommendation_count(parts.recommendations.len())?;
         check_registration(parts.vehicle.first_registration(), &parts.closed_at)?;
         Ok(Visit {
             work_order_id: parts.work_order_id,
@@ -201,6 +213,7 @@ impl Visit {
             customer: parts.customer,
             vehicle: parts.vehicle,
             lines: parts.lines,
+            recommendations: parts.recommendations,
         })
     }
 
@@ -220,6 +233,7 @@ impl Visit {
             customer: self.customer,
             vehicle: self.vehicle,
             lines: self.lines,
+            recommendations: self.recommendations,
         }
     }
 
@@ -260,6 +274,16 @@ impl Visit {
     /// The lines in the CRM's order; never empty.
     pub fn lines(&self) -> &[WorkOrderLine] {
         &self.lines
+    }
+
+    /// Work recommended and declined at this visit, in the CRM's order.
+    pub fn recommendations(&self) -> &[Recommendation] {
+        &self.recommendations
+    }
+
+    /// Whether the visit has a line with the labour or part code `code` (the work was done).
+    pub fn has_line_code(&self, code: &str) -> bool {
+        self.lines.iter().any(|l| l.code == code)
     }
 
     pub fn labor_lines(&self) -> impl Iterator<Item = &WorkOrderLine> {
@@ -304,6 +328,14 @@ fn check_registration(
     }
 }
 
+fn check_recommendation_count(count: usize) -> Result<(), VisitError> {
+    if count > Visit::MAX_RECOMMENDATIONS {
+        Err(VisitError::TooManyRecommendations { count })
+    } else {
+        Ok(())
+    }
+}
+
 fn check_line_count(count: usize) -> Result<(), VisitError> {
     match count {
         0 => Err(VisitError::NoLines),
@@ -326,6 +358,19 @@ pub struct VisitDto {
     pub customer: CustomerDto,
     pub vehicle: VehicleDto,
     pub lines: Vec<LineDto>,
+    /// Optional; absent or `null` is none.
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub recommendations: Vec<RecommendationDto>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<RecommendationDto>, D::Error> {
+    Option::<Vec<RecommendationDto>>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// The customer part of the visit body. `Debug` hides the first name and phone.
@@ -429,6 +474,32 @@ fn vehicle_from_dto(
     .map(|vehicle| vehicle.with_plate(plate))
 }
 
+fn recommendations_from_dto(
+    dtos: Vec<RecommendationDto>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Vec<Recommendation>> {
+    if let Err(e) = check_recommendation_count(dtos.len()) {
+        errors.push(FieldError::new(e.field(), e));
+        return None;
+    }
+    let mut out = Vec::with_capacity(dtos.len());
+    let mut valid = true;
+    for (i, dto) in dtos.iter().enumerate() {
+        match dto.check() {
+            Ok(r) => out.push(r),
+            Err(found) => {
+                valid = false;
+                errors.extend(
+                    found
+                        .iter()
+                        .map(|e| FieldError::new(format!("recommendations[{i}].{}", e.field()), e)),
+                );
+            }
+        }
+    }
+    valid.then_some(out)
+}
+
 fn lines_from_dto(dtos: Vec<LineDto>, errors: &mut Vec<FieldError>) -> Option<Vec<WorkOrderLine>> {
     if let Err(e) = check_line_count(dtos.len()) {
         errors.push(FieldError::new(e.field(), e));
@@ -497,6 +568,7 @@ impl TryFrom<VisitDto> for Visit {
             }
         }
         let lines = lines_from_dto(dto.lines, e);
+        let recommendations = recommendations_from_dto(dto.recommendations, e);
         let parts = (|| {
             Some(VisitParts {
                 work_order_id: work_order_id?,
@@ -507,6 +579,7 @@ impl TryFrom<VisitDto> for Visit {
                 customer: customer?,
                 vehicle: vehicle?,
                 lines: lines?,
+                recommendations: recommendations?,
             })
         })();
         match parts {
@@ -535,6 +608,11 @@ impl From<Visit> for VisitDto {
             },
             vehicle: visit.vehicle.into(),
             lines: visit.lines.iter().map(LineDto::from).collect(),
+            recommendations: visit
+                .recommendations
+                .into_iter()
+                .map(RecommendationDto::from)
+                .collect(),
         }
     }
 }

@@ -869,3 +869,50 @@ fn an_unreadable_plate_is_rejected_at_its_field() {
     let errors = errors_with(|v| v["vehicle"]["plate"] = json!(777));
     assert_eq!(errors.fields(), ["vehicle.plate"]);
 }
+
+fn brake_pads() -> Value {
+    json!({"code": "BRK-F", "name": "Замена передних тормозных колодок", "urgency": "safety",
+           "labor_estimate": "2400.00", "parts_estimate": "5600.00"})
+}
+
+#[test]
+fn declined_recommendations_are_optional_and_kept_through_the_wire_shape() {
+    assert!(parse(&sample()).unwrap().recommendations().is_empty());
+    let visit = parse_with(|v| v["recommendations"] = json!([brake_pads()])).unwrap();
+    let declined = &visit.recommendations()[0];
+    assert_eq!(declined.urgency, crate::values::Urgency::Safety);
+    assert_eq!(declined.estimate(), money("8000.00"));
+    assert!(!visit.has_line_code("BRK-F") && visit.has_line_code("TO-60"));
+    let again: Visit = serde_json::from_value(serde_json::to_value(&visit).unwrap()).unwrap();
+    assert_eq!(again, visit);
+    assert!(parse_with(|v| v["recommendations"] = Value::Null).is_ok());
+    // A stored visit from before the field reads back with none.
+    let stored: Visit = serde_json::from_value(sample()).unwrap();
+    assert!(stored.recommendations().is_empty());
+}
+
+#[test]
+fn every_bad_recommendation_field_is_named_at_its_path() {
+    let errors = errors_with(|v| {
+        let mut bad = brake_pads();
+        bad["urgency"] = "urgent".into();
+        bad["labor_estimate"] = json!(2400);
+        bad["colour"] = "red".into();
+        let mut missing = brake_pads();
+        missing.as_object_mut().unwrap().remove("parts_estimate");
+        v["recommendations"] = json!([brake_pads(), bad, missing]);
+    });
+    assert_eq!(
+        errors.fields(),
+        [
+            "recommendations[1].colour",
+            "recommendations[1].labor_estimate",
+            "recommendations[2].parts_estimate",
+            "recommendations[1].urgency",
+        ]
+    );
+    let too_many = errors_with(|v| v["recommendations"] = json!(vec![brake_pads(); 51]));
+    assert_eq!(too_many.fields(), ["recommendations"]);
+    let not_a_list = errors_with(|v| v["recommendations"] = json!({"code": "x"}));
+    assert_eq!(not_a_list.fields(), ["recommendations"]);
+}

@@ -181,7 +181,7 @@ impl std::error::Error for LineErrors {}
 const LINE_CODE_MAX: usize = 40;
 const LINE_NAME_MAX: usize = 200;
 
-fn parse_code(text: &str) -> Result<String, LineError> {
+pub(super) fn parse_code(text: &str) -> Result<String, LineError> {
     let trimmed = text.trim();
     let len = trimmed.chars().count();
     if len == 0 {
@@ -195,7 +195,7 @@ fn parse_code(text: &str) -> Result<String, LineError> {
     }
 }
 
-fn parse_name(text: &str) -> Result<String, LineError> {
+pub(super) fn parse_name(text: &str) -> Result<String, LineError> {
     let trimmed = text.trim();
     let len = trimmed.chars().count();
     if len == 0 {

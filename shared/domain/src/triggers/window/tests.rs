@@ -2,9 +2,11 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 
 use super::*;
+use crate::money::Money;
 use crate::status::{customer_status, CustomerStatus, StatusFacts};
 use crate::triggers::tests::{day, due_at, msk};
 use crate::triggers::{evaluate_triggers, ContactRecord, Reaction, StageSet, TriggerInput};
+use crate::values::{Recommendation, Urgency};
 
 fn due_on(due: NaiveDate, spread_days: i64) -> ServiceDue {
     due_at(due, spread_days)
@@ -21,6 +23,7 @@ fn quiet_car(due: &ServiceDue) -> WindowInput<'_> {
         }),
         first_registration: day("2020-09-01"),
         warranty_until: Some(day("2023-09-01")),
+        declined_work: None,
     }
 }
 
@@ -184,7 +187,10 @@ proptest! {
         warranty in prop::option::of(-400i64..400),
         older_visits in prop::collection::vec(1i64..900, 0..3),
         opted_out in any::<bool>(),
-        contacts in prop::collection::vec((0usize..6, 0i64..400, 0usize..6), 0..5),
+        (contacts, declined_urgency) in (
+            prop::collection::vec((0usize..7, 0i64..400, 0usize..6), 0..5),
+            prop::option::of(0usize..3),
+        ),
     ) {
         let now = at(today, minute);
         let day_now = base() + Duration::days(today);
@@ -215,6 +221,16 @@ proptest! {
             .collect();
         let sent: StageSet = records.iter().map(|c| c.stage).collect();
         let last_visit = LastVisit { closed_at: visit_at, kind: KINDS[kind] };
+        let declined: Vec<Recommendation> = declined_urgency
+            .map(|u| Recommendation {
+                code: "BRK-F".into(),
+                name: "Колодки".into(),
+                urgency: Urgency::ALL[u],
+                labor_estimate: Money::from_roubles(2400),
+                parts_estimate: Money::from_roubles(5600),
+            })
+            .into_iter()
+            .collect();
         let decisions = evaluate_triggers(&policy, &TriggerInput {
             at: now,
             due: &due,
@@ -224,12 +240,14 @@ proptest! {
             status,
             first_registration: registered,
             warranty_until,
+            declined: &declined,
         });
         let window = WindowInput {
             due: &due,
             last_visit: Some(last_visit),
             first_registration: registered,
             warranty_until,
+            declined_work: declined.iter().map(|r| r.urgency).min(),
         };
         for d in &decisions {
             prop_assert_eq!(
@@ -265,6 +283,7 @@ proptest! {
             }),
             first_registration: from_day - Duration::days(registered_back),
             warranty_until: None,
+            declined_work: None,
         };
         let next = next_trigger_day(&policy, &window, from_day);
         let limit = next.unwrap_or(from_day + Duration::days(800));
@@ -305,6 +324,7 @@ fn the_low_score_window_is_what_the_evaluator_uses() {
                 status: CustomerStatus::Loyal,
                 first_registration: day("2020-09-01"),
                 warranty_until: Some(day("2023-09-01")),
+                declined: &[],
             },
         )
         .is_empty()
