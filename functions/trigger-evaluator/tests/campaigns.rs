@@ -1,14 +1,16 @@
 //! Campaign switches on the evaluator's batch path, and the preview against the night it
 //! previews, on the embedded store.
 
+mod common;
+
 use app::campaigns::{preview, switch, NIGHT_RUN_LOCAL};
 use app::messages::{ComposeOffer, EvaluateVehicle};
 use app::ports::Collected;
 use app::{run_shard, ShardBudget};
 use chrono::{DateTime, NaiveDate, Utc};
+use common::{at, sqs_event};
 use domain::policy::Policy;
 use domain::triggers::Stage;
-use lambda_support::aws_lambda_events::sqs::SqsEvent;
 use store::port::Scan;
 use store::repo::Repos;
 use store::{Item, ItemRead, RedbStore};
@@ -16,28 +18,8 @@ use trigger_evaluator::{handle, Deps};
 
 const VIN: &str = "XW7BE40K70S025476";
 
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
 fn night() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 11, 1).unwrap()
-}
-
-fn sqs_event(bodies: &[String]) -> SqsEvent {
-    let records: Vec<serde_json::Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            serde_json::json!({
-                "messageId": format!("m{i}"), "receiptHandle": format!("rh-{i}"), "body": body,
-                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:autodrive-dev-evaluate",
-                "awsRegion": "eu-central-1"
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
 }
 
 fn open(dir: &tempfile::TempDir) -> RedbStore {

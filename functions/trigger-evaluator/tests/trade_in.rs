@@ -3,32 +3,20 @@
 //! three times in a year is a lead, once per quarter, with its reasons, valid against
 //! `docs/events/TradeInLead.schema.json`.
 
+mod common;
+
 use app::events::{BusinessEvent, CollectedEvents, EventKind};
 use app::messages::EvaluateVehicle;
 use app::ports::Collected;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use common::{at, sqs_event};
 use domain::policy::Policy;
-use lambda_support::aws_lambda_events::sqs::SqsEvent;
 use store::repo::Repos;
 use store::RedbStore;
 use trigger_evaluator::{handle, Deps};
 
 const VIN: &str = "XTA210990Y2765432";
 const OWNER: &str = "C-3003";
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
-fn sqs_event(body: String) -> SqsEvent {
-    serde_json::from_value(serde_json::json!({ "Records": [{
-        "messageId": "m1", "receiptHandle": "rh-1", "body": body,
-        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:autodrive-dev-evaluate",
-        "awsRegion": "eu-central-1"
-    }]}))
-    .unwrap()
-}
 
 fn visit(work_order_id: &str, closed_at: &str, km: u32, kind: &str) -> Vec<u8> {
     let mut body = app::fixtures::visit(work_order_id, VIN, closed_at, km);
@@ -85,7 +73,7 @@ async fn night(
         vin: VIN.into(),
     }
     .to_json();
-    let response = handle(deps, sqs_event(body), now).await;
+    let response = handle(deps, sqs_event(&[body]), now).await;
     assert!(response.batch_item_failures.is_empty());
     deps.compose.take();
     events.take()
@@ -247,7 +235,7 @@ async fn a_lead_the_bus_refused_is_retried_and_raised_with_the_same_id() {
         vin: VIN.into(),
     }
     .to_json();
-    let refused = handle(&down, sqs_event(body), at(day)).await;
+    let refused = handle(&down, sqs_event(&[body]), at(day)).await;
     assert_eq!(refused.batch_item_failures.len(), 1);
     assert!(nobody.take().is_empty());
     assert!(!repos.trade_in.raised(VIN, "2026Q4").await.unwrap());
