@@ -3,72 +3,15 @@
 
 mod common;
 
-use app::compose::OfferRecord;
-use app::evaluate::{CycleInfo, StageMark};
-use chrono::{DateTime, Duration, Utc};
 use common::*;
-use domain::triggers::{Reason, Stage};
 use lambda_support::metrics::capture;
 use serde_json::{json, Value};
-use store::repo::NewOffer;
-
-const VIN: &str = "XW7BE40K70S025476";
-const CYCLE: &str = "A3C0001116";
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
 
 fn parsed(lines: &[String]) -> Vec<Value> {
     lines
         .iter()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .collect()
-}
-
-/// The soft reminder of the visit's cycle, sent on 1 November 2027.
-async fn reminder_sent(repos: &store::repo::Repos<store::RedbStore>) {
-    let sent = at("2027-11-01T10:00:00+03:00");
-    let info = CycleInfo { started_at: now() };
-    repos.cycles.open(VIN, CYCLE, &info).await.unwrap();
-    let mark = StageMark {
-        send_at: sent,
-        decided_at: sent,
-    };
-    repos
-        .cycles
-        .mark_stage(VIN, CYCLE, "soft_reminder", &mark)
-        .await
-        .unwrap();
-    let offer_id = app::messages::offer_id(VIN, CYCLE, Stage::SoftReminder);
-    let record = OfferRecord {
-        cycle_id: CYCLE.into(),
-        stage: Stage::SoftReminder,
-        reason: Reason::DueSoon {
-            due: sent.date_naive(),
-            days_left: 11,
-        },
-        send_at: sent,
-        priced: None,
-    };
-    let new = NewOffer {
-        offer_id: &offer_id,
-        customer_id: "C-1001",
-        vin: VIN,
-        created_at: sent,
-        offer: &record,
-    };
-    repos.offers.create(&new).await.unwrap();
-    repos
-        .offers
-        .claim::<OfferRecord>(&offer_id, "composer", sent, Duration::seconds(60))
-        .await
-        .unwrap();
-    assert!(repos
-        .offers
-        .mark_sent(&offer_id, "composer", sent)
-        .await
-        .unwrap());
 }
 
 #[tokio::test]

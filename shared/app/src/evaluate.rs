@@ -408,14 +408,6 @@ fn last_rating(reactions: &[(String, String, ReactionMark)]) -> Option<u8> {
         })
 }
 
-/// Every key a stage may be marked under in a cycle.
-fn stage_keys(stage: Stage) -> Vec<String> {
-    match stage {
-        Stage::DeclinedWork => (1..=3).map(|step| format!("{stage}#{step}")).collect(),
-        _ => vec![stage.as_str().to_owned()],
-    }
-}
-
 /// The customer's last marketing message on any vehicle, from the per-customer mark (one read).
 /// A mark held by a stage of this vehicle's current cycle is left out: either that stage is
 /// marked (and in the cycle's contacts already) or it is this evaluation repeated after a
@@ -431,7 +423,7 @@ async fn last_marketing_elsewhere<S: Store>(
         .filter(|(_, holder)| {
             !Stage::ALL
                 .into_iter()
-                .flat_map(stage_keys)
+                .flat_map(Stage::mark_keys)
                 .any(|key| crate::messages::offer_id_for(vin, cycle_id, &key) == *holder)
         })
         .map(|(at, _)| at))

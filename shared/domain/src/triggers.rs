@@ -72,8 +72,16 @@ impl Stage {
     /// the declined-work follow-ups `declined_work#<step>` (1 to 3).
     pub fn mark_key(self, reason: &Reason) -> String {
         match reason {
-            Reason::DeclinedWork { step, .. } => format!("{}#{step}", self.as_str()),
+            Reason::DeclinedWork { step, .. } => step_key(self, *step),
             _ => self.as_str().to_owned(),
+        }
+    }
+
+    /// Every key the stage may be marked under in a cycle.
+    pub fn mark_keys(self) -> Vec<String> {
+        match self {
+            Stage::DeclinedWork => (1..=3).map(|step| step_key(self, step)).collect(),
+            _ => vec![self.as_str().to_owned()],
         }
     }
 
@@ -118,6 +126,10 @@ impl Stage {
     fn bit(self) -> u8 {
         1 << (self as u8)
     }
+}
+
+fn step_key(stage: Stage, step: u8) -> String {
+    format!("{}#{step}", stage.as_str())
 }
 
 impl fmt::Display for Stage {

@@ -1,14 +1,25 @@
 //! Test setup: the handler's dependencies on a fresh embedded store, signing, the clock.
 #![allow(dead_code, reason = "each test binary uses a part of the shared setup")]
 
-use chrono::{DateTime, Utc};
+use app::compose::OfferRecord;
+use app::evaluate::{CycleInfo, StageMark};
+use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
+use domain::triggers::{Reason, Stage};
 use ingest_visit::{Deps, Secret};
 use lambda_http::http::{HeaderMap, HeaderValue};
-use store::repo::Repos;
+use store::repo::{NewOffer, Repos};
 use store::{RedbStore, Scan, Store};
 
 pub const SECRET: &str = "the-dealer-shared-secret";
+/// The example visit's car and the cycle its work order opens.
+pub const VIN: &str = "XW7BE40K70S025476";
+pub const CYCLE: &str = "A3C0001116";
+
+/// An RFC 3339 instant.
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
 
 /// The handler's dependencies and the store under them.
 pub fn deps(dir: &tempfile::TempDir) -> (Deps<RedbStore>, RedbStore) {
@@ -63,4 +74,49 @@ pub fn api_gateway_request(
 ) -> lambda_http::Request {
     let headers: Vec<(&str, &str)> = signature.map(|s| ("x-signature", s)).into_iter().collect();
     lambda_support::test_events::http_api_event(method, path, "", &headers, body)
+}
+
+/// The soft reminder of the visit's cycle, sent on 1 November 2027.
+pub async fn reminder_sent(repos: &store::repo::Repos<store::RedbStore>) {
+    let sent = at("2027-11-01T10:00:00+03:00");
+    let info = CycleInfo { started_at: now() };
+    repos.cycles.open(VIN, CYCLE, &info).await.unwrap();
+    let mark = StageMark {
+        send_at: sent,
+        decided_at: sent,
+    };
+    repos
+        .cycles
+        .mark_stage(VIN, CYCLE, "soft_reminder", &mark)
+        .await
+        .unwrap();
+    let offer_id = app::messages::offer_id(VIN, CYCLE, Stage::SoftReminder);
+    let record = OfferRecord {
+        cycle_id: CYCLE.into(),
+        stage: Stage::SoftReminder,
+        reason: Reason::DueSoon {
+            due: sent.date_naive(),
+            days_left: 11,
+        },
+        send_at: sent,
+        priced: None,
+    };
+    let new = NewOffer {
+        offer_id: &offer_id,
+        customer_id: "C-1001",
+        vin: VIN,
+        created_at: sent,
+        offer: &record,
+    };
+    repos.offers.create(&new).await.unwrap();
+    repos
+        .offers
+        .claim::<OfferRecord>(&offer_id, "composer", sent, Duration::seconds(60))
+        .await
+        .unwrap();
+    assert!(repos
+        .offers
+        .mark_sent(&offer_id, "composer", sent)
+        .await
+        .unwrap());
 }
