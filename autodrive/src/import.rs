@@ -115,6 +115,14 @@ pub fn import_file(
         })
         .await?;
         store.commit().await?;
+        // After the commit: the events say what the store now holds.
+        let data_dir = store_path.parent().unwrap_or(Path::new("."));
+        let url = std::env::var("AUTODRIVE_EVENTS_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        crate::serve::events::LocalEvents::new(data_dir, url)
+            .publish_and_wait(&summary.events)
+            .await?;
         anyhow::Ok(summary)
     })?;
     bar.finish_and_clear();
@@ -148,11 +156,29 @@ pub fn render_summary(summary: &ImportSummary, file: &Path, policy: &Policy) -> 
     line(format!("Автомобилей: {}", summary.vehicles));
     line(format!("Клиентов: {}", summary.customers));
     line(format!("Строк заказ-нарядов: {}", summary.lines));
+    if summary.declined_work > 0 {
+        line(format!(
+            "Рекомендованных работ, от которых клиент отказался: {} (напоминания о них — на 3-й, \
+             10-й и 30-й день после визита)",
+            summary.declined_work
+        ));
+    }
     if !summary.dry_run {
         line(format!(
             "Прогноз ТО пересчитан для автомобилей: {}",
             summary.forecast
         ));
+        let stops = summary
+            .events
+            .iter()
+            .filter(|e| e.name() == "OptedOut")
+            .count();
+        if stops > 0 {
+            line(format!(
+                "Клиентов, приславших СТОП до того, как стали известны: {stops} (рассылка им \
+                 отключена)"
+            ));
+        }
         if summary.known_customers > 0 {
             line(format!(
                 "Клиентов, уже известных по телефону: {} (их профиль и согласия не изменены)",

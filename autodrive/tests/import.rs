@@ -155,3 +155,76 @@ fn a_plate_column_indexes_the_vehicle_under_its_plate() {
     let vins: Vec<&str> = found.iter().map(|v| v.vin.as_str()).collect();
     assert_eq!(vins, ["XW7BE40K70S025476"]);
 }
+
+/// Declined work and an earlier STOP through `autodrive import`: the recommended rows are
+/// counted in the summary and stored on the visit; a customer whose phone sent STOP before the
+/// import opted out, and the `OptedOut` event written to `<data dir>/events.jsonl` as `serve`
+/// writes its events.
+#[test]
+fn declined_work_is_stored_and_an_earlier_stop_is_written_as_an_opted_out_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.csv");
+    let declined = "\nА3С0001116;12.11.2025;Иванов Михаил Петрович;+7 (916) 758-64-88;\
+                    XW7BE40K70S025476;Toyota;Camry;20.05.2019;90 000;ТО;Рекомендованная работа;\
+                    BRK-F;Замена передних колодок;1;2 400,00;;Петров А.В.;;Безопасность\n";
+    let with_declined = export("90 000")
+        .replacen(HEADER, &format!("{HEADER};Госномер;Срочность"), 1)
+        .replace("Петров А.В.\n", "Петров А.В.;;\n")
+        .replace("Ким О.Л.\n", "Ким О.Л.;;\n")
+        .trim_end()
+        .to_owned()
+        + declined;
+    std::fs::write(&file, with_declined).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    {
+        let repos =
+            store::repo::Repos::new(store::RedbStore::open(data.join("store.redb")).unwrap());
+        let stop = chrono::DateTime::parse_from_rfc3339("2025-10-01T10:00:00+03:00")
+            .unwrap()
+            .to_utc();
+        let phone = store::repo::ContactHandle::Phone("+79031112233");
+        runtime
+            .block_on(repos.customers.suppress_from(phone, stop, Some("whatsapp")))
+            .unwrap();
+    }
+    let out = autodrive(&[], &file, &data);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Рекомендованных работ, от которых клиент отказался: 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("приславших СТОП до того, как стали известны: 1"),
+        "{stdout}"
+    );
+
+    let events = std::fs::read_to_string(data.join("events.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{events}");
+    assert_eq!(lines[0]["detail-type"], "OptedOut");
+    assert_eq!(lines[0]["detail"]["customer_id"], "dms-A3C0001117");
+    assert_eq!(lines[0]["detail"]["channel"], "whatsapp");
+    assert_eq!(lines[0]["time"], "2025-10-01T07:00:00Z");
+    assert!(!events.contains("79031112233"), "ids only: {events}");
+
+    let repos = store::repo::Repos::new(store::RedbStore::open(data.join("store.redb")).unwrap());
+    let visit = runtime
+        .block_on(repos.visits.by_work_order::<domain::Visit>("A3C0001116"))
+        .unwrap()
+        .unwrap();
+    let codes: Vec<&str> = visit
+        .visit
+        .recommendations()
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect();
+    assert_eq!(codes, ["BRK-F"]);
+}

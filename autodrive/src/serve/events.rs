@@ -72,6 +72,23 @@ async fn post(client: reqwest::Client, url: String, body: serde_json::Value, ids
     tracing::error!(event_ids = ?ids, "business events not posted to AUTODRIVE_EVENTS_URL");
 }
 
+impl LocalEvents {
+    /// Appends the events and, when a URL is set, POSTs them before returning: for a command
+    /// that exits right after (`autodrive import`), where a background POST would be cut off.
+    pub async fn publish_and_wait(&self, events: &[BusinessEvent]) -> anyhow::Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.append(events)?;
+        if let Some((client, url)) = &self.post {
+            let body = serde_json::Value::Array(events.iter().map(|e| e.envelope()).collect());
+            let ids = events.iter().map(|e| e.event_id.clone()).collect();
+            post(client.clone(), url.clone(), body, ids).await;
+        }
+        Ok(())
+    }
+}
+
 impl EventSink for LocalEvents {
     fn publish<'a>(&'a self, events: &'a [BusinessEvent]) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {

@@ -7,7 +7,7 @@
 //! SIGINT/SIGTERM stop accepting, finish the work in hand, save what waits for later, and exit 0.
 
 mod config;
-mod events;
+pub(crate) mod events;
 mod outbound;
 mod queues;
 mod routes;

@@ -70,3 +70,85 @@ async fn a_visit_whose_event_is_refused_answers_500_and_its_retry_publishes_it()
     );
     assert_eq!(events.names(), ["VisitRecorded"]);
 }
+
+/// STOP from the customer's Telegram chat on 1 November, before the CRM had sent them: the
+/// booking webhook's use case remembers it by the chat.
+async fn stop_before_the_crm_knew_them(deps: &ingest_visit::Deps<store::RedbStore>) {
+    let update = app::MessengerUpdate {
+        update_id: "41".into(),
+        from: app::ports::Address::Telegram(5_550_001),
+        kind: app::UpdateKind::Text("СТОП".into()),
+    };
+    let settings = app::BookingSettings {
+        advisor_chat_id: -100_777,
+        max_slots_shown: 20,
+    };
+    let stop = at("2026-11-01T10:00:00+03:00");
+    app::handle_update(&deps.repos, &deps.policy, &settings, &update, stop)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_stop_sent_before_the_first_visit_is_published_as_opted_out_when_the_visit_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut deps, _store) = deps(&dir);
+    let events = CollectedEvents::default();
+    deps.events = app::Events::new(events.clone());
+    stop_before_the_crm_knew_them(&deps).await;
+    assert!(
+        events.take().is_empty(),
+        "an unknown sender has no customer id yet"
+    );
+
+    let body = example_body();
+    let headers = signed_headers(&body, now().timestamp());
+    let status = ingest_visit::handle(&deps, &headers, &body, now())
+        .await
+        .status;
+    assert_eq!(status, 201);
+    let first = events.take();
+    assert_eq!(
+        first.iter().map(BusinessEvent::name).collect::<Vec<_>>(),
+        ["VisitRecorded", "OptedOut"]
+    );
+    let detail = first[1].detail();
+    assert_eq!(detail["customer_id"], "C-1001");
+    assert_eq!(detail["scope"], "all");
+    assert_eq!(detail["channel"], "telegram");
+    assert_eq!(
+        detail["occurred_at"], "2026-11-01T07:00:00Z",
+        "dated at the STOP"
+    );
+    let customer = deps
+        .repos
+        .customers
+        .get::<domain::Customer>("C-1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(customer.opted_out_at, Some(at("2026-11-01T10:00:00+03:00")));
+
+    // The CRM's retry (its first publication may have failed) carries both again, same ids.
+    let status = ingest_visit::handle(&deps, &headers, &body, now())
+        .await
+        .status;
+    assert_eq!(status, 200);
+    let again = events.take();
+    assert_eq!(
+        again.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
+        first.iter().map(|e| &e.event_id).collect::<Vec<_>>()
+    );
+
+    // A later visit of the opted-out customer is news; the opt-out is not.
+    let mut later = app::fixtures::visit("A3C0001200", VIN, "2026-12-01T12:00:00+03:00", 95_000);
+    later["lines"][0]["code"] = "TO-75".into();
+    let later = serde_json::to_vec(&later).unwrap();
+    let when = at("2026-12-01T13:00:00+03:00");
+    let headers = signed_headers(&later, when.timestamp());
+    let status = ingest_visit::handle(&deps, &headers, &later, when)
+        .await
+        .status;
+    assert_eq!(status, 201);
+    assert_eq!(events.names(), ["VisitRecorded"]);
+}

@@ -18,6 +18,7 @@ use domain::LineKind;
 const VIN: &str = "XW7BE40K70S025476";
 const CHAT: i64 = 5_550_001;
 const VISIT: &str = "A3C0003001";
+const ADVISORS: i64 = -100_777;
 
 /// A maintenance on 1 December at which the advisor recommended front brake pads (safety) and
 /// rear shock absorbers (soon), both declined.
@@ -39,6 +40,47 @@ struct Car {
 impl Car {
     async fn new() -> Car {
         let w = World::with_visit(&visit_with_declined_work(), "2026-12-01T16:00:00+03:00").await;
+        Car { w }
+    }
+
+    /// The customer known from a CRM visit in June (consents, chat); the December work order
+    /// with its declined work arrives in the evening's DMS export, imported as
+    /// `autodrive import` does (`app::import::parse_export` + `import_export`).
+    async fn imported() -> Car {
+        let june = app::fixtures::visit("A3C0002990", VIN, "2026-06-01T12:00:00+03:00", 80_000);
+        let w = World::with_visit(
+            &serde_json::to_vec(&june).unwrap(),
+            "2026-06-01T12:05:00+03:00",
+        )
+        .await;
+        let order = format!(
+            "{VISIT};01.12.2026;Иванов Михаил Петрович;8 916 123 45 67;{VIN};Toyota;Camry;\
+             20.05.2019;95 000;ТО"
+        );
+        let rows = [
+            "Работа;TO-60;ТО-6;1;6 500,00;2 600,00;Петров А.В.;;",
+            "Рекомендованная работа;BRK-F;Замена передних тормозных колодок;1;2 400,00;;\
+             Петров А.В.;;Безопасность",
+            "Рекомендованная запчасть;04465-33450;Колодки передние;1;5 600,00;;Петров А.В.;;",
+            "Рекомендованная работа;SUS-020;Замена задних амортизаторов;2;2 400,00;;\
+             Петров А.В.;;Скоро",
+            "Рекомендованная запчасть;48530-09Q40;Амортизатор задний;2;7 100,00;;Петров А.В.;;",
+        ];
+        let mut text = format!("{};Госномер;Срочность", app::import::header());
+        for row in rows {
+            text.push_str(&format!("\n{order};{row}"));
+        }
+        let export = app::import::parse_export(text.into_bytes(), w.policy.time_zone()).unwrap();
+        let summary = app::import::import_export(
+            &w.repos,
+            &w.policy,
+            std::sync::Arc::new(export),
+            at("2026-12-01T21:00:00+03:00"),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!((summary.recorded, summary.known_customers), (1, 1));
         Car { w }
     }
 
@@ -110,23 +152,32 @@ impl Car {
     }
 
     async fn press(&self, data: String, now: &str) -> String {
+        self.press_for_replies(data, now).await.messages[0]
+            .text
+            .clone()
+    }
+
+    async fn press_for_replies(&self, data: String, now: &str) -> app::UpdateReplies {
+        self.press_in(CHAT, data, now).await
+    }
+
+    /// A button pressed in the chat `chat` (the customer's, or the advisors').
+    async fn press_in(&self, chat: i64, data: String, now: &str) -> app::UpdateReplies {
         let update = MessengerUpdate {
             update_id: format!("u-{data}"),
-            from: Address::Telegram(CHAT),
+            from: Address::Telegram(chat),
             kind: UpdateKind::Callback {
                 callback_id: None,
                 data,
             },
         };
         let settings = BookingSettings {
-            advisor_chat_id: -100777,
+            advisor_chat_id: ADVISORS,
             max_slots_shown: 20,
         };
-        let replies =
-            app::handle_update(&self.w.repos, &self.w.policy, &settings, &update, at(now))
-                .await
-                .unwrap();
-        replies.messages[0].text.clone()
+        app::handle_update(&self.w.repos, &self.w.policy, &settings, &update, at(now))
+            .await
+            .unwrap()
     }
 }
 
@@ -215,6 +266,93 @@ async fn safety_work_is_followed_up_on_day_3_then_with_the_rest_on_day_10_until_
     let reply = w.press(mute, "2026-12-11T12:00:00+03:00").await;
     assert!(reply.contains("больше не будем присылать"), "{reply}");
     assert!(w.night("2026-12-31").await.is_empty());
+}
+
+#[tokio::test]
+async fn declined_work_in_a_dms_export_is_followed_up_like_the_crm_s() {
+    let w = Car::imported().await;
+    assert!(w.queued_for_declined_work("2026-12-04").await);
+    let first = w.night("2026-12-04").await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(matches!(reason_of(&first[0]),
+        Reason::DeclinedWork { step: 1, codes, safety: true, .. } if codes == &["BRK-F"]));
+    let texts = w.send(&first, "2026-12-04").await;
+    assert!(
+        texts[0].contains("замена передних тормозных колодок"),
+        "{}",
+        texts[0]
+    );
+    let offer =
+        w.w.repos
+            .offers
+            .get::<OfferRecord>(offer_id_of(&first[0]))
+            .await
+            .unwrap()
+            .unwrap()
+            .offer
+            .priced
+            .unwrap();
+    // 2 400 ₽ of labour and 5 600 ₽ of parts, as the export's rows priced them.
+    assert_eq!(offer.list_price, domain::Money::from_roubles(8000));
+    let second = w.night("2026-12-11").await;
+    assert!(matches!(reason_of(&second[0]),
+        Reason::DeclinedWork { step: 2, codes, .. } if codes == &["BRK-F", "SUS-020"]));
+}
+
+#[tokio::test]
+async fn booking_from_a_declined_work_follow_up_holds_a_slot_for_that_work_and_ends_the_follow_ups()
+{
+    let w = Car::new().await;
+    let first = w.night("2026-12-04").await;
+    w.send(&first, "2026-12-04").await;
+    let [(_, book), _, _, _] = app::compose::answers(offer_id_of(&first[0]));
+    let picker = w.press_for_replies(book, "2026-12-04T10:30:00+03:00").await;
+    let message = &picker.messages[0];
+    assert!(
+        message.text.contains("Выберите удобное время"),
+        "{}",
+        message.text
+    );
+    let slot = message
+        .buttons
+        .iter()
+        .flatten()
+        .map(|b| b.callback_data.clone())
+        .next()
+        .expect("a slot to pick");
+    let held = w.press_for_replies(slot, "2026-12-04T10:31:00+03:00").await;
+    assert!(
+        held.events.iter().any(|e| e.name() == "BookingHeld"),
+        "{:?}",
+        held.messages
+    );
+    // The advisors' card names the recommended work and its price; they confirm it.
+    let card = held
+        .messages
+        .iter()
+        .find(|m| m.to == Address::Telegram(ADVISORS))
+        .expect("a request card for the advisors");
+    assert!(
+        card.text
+            .contains("Работы: Замена передних тормозных колодок.")
+            && card.text.contains("Стоимость по предложению — 8"),
+        "{}",
+        card.text
+    );
+    let confirm = card.buttons[0][0].callback_data.clone();
+    let confirmed = w
+        .press_in(ADVISORS, confirm, "2026-12-04T10:40:00+03:00")
+        .await;
+    assert!(
+        confirmed
+            .events
+            .iter()
+            .any(|e| e.name() == "BookingConfirmed"),
+        "{:?}",
+        confirmed.messages
+    );
+    // Booked: the day-10 follow-up does not come.
+    assert!(w.night("2026-12-11").await.is_empty());
 }
 
 #[tokio::test]

@@ -44,6 +44,6 @@ pub use nightly::{
     ForecastedPage, NightPlan, ShardBudget, ShardReport, ShardRun,
 };
 pub use visits::{
-    honour_earlier_stop, record_visit, store_visit, store_visit_owned, store_visits,
+    honour_earlier_stop, record_visit, store_visit, store_visit_owned, store_visits, EarlierStop,
     OwnershipChanged, RecordVisitError, RecordedVisit, StoredVisitOutcome,
 };

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
 use domain::{ServiceDue, Vehicle, Visit, VisitErrors};
+use serde::de::IgnoredAny;
 use store::repo::{
     ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, StoredVehicle,
     VehicleRecord,
@@ -38,11 +39,13 @@ pub struct OwnershipChanged {
 }
 
 /// What storing one visit did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredVisitOutcome {
     /// False when the work order was stored before (nothing changed).
     pub newly_stored: bool,
     pub ownership: Option<OwnershipChanged>,
+    /// `OptedOut`, when a STOP received before the customer was known opted them out now.
+    pub opted_out: Option<crate::events::BusinessEvent>,
 }
 
 /// Why a visit was not recorded.
@@ -55,32 +58,71 @@ pub enum RecordVisitError {
     Store(#[from] StoreError),
 }
 
+/// A STOP from the customer's phone or chat that opted them out, as
+/// [`honour_earlier_stop`] found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlierStop {
+    /// `OptedOut`, dated at the STOP, on the channel it came on (the same id every time).
+    pub event: crate::events::BusinessEvent,
+    /// True when it opted the customer out now; false when it had before.
+    pub now: bool,
+}
+
+impl EarlierStop {
+    /// The event to publish for a visit: when the STOP opted the customer out now, and again
+    /// (same id) for a repeated delivery of the visit, whose first publication may have failed.
+    pub fn event_for(self, newly_stored: bool) -> Option<crate::events::BusinessEvent> {
+        (self.now || !newly_stored).then_some(self.event)
+    }
+}
+
 /// A STOP that came from the customer's phone or chat before the CRM sent them (or while it
 /// did) opts them out as of that STOP. Once the customer is stored; checking again changes
-/// nothing more (the first opt-out is kept).
+/// nothing more (the first opt-out is kept). `Some` when the customer's opt-out is that STOP's.
 pub async fn honour_earlier_stop<S: Store>(
     repos: &Repos<S>,
     customer: &domain::Customer,
-) -> Result<(), StoreError> {
+) -> Result<Option<EarlierStop>, StoreError> {
     let handles = [
         Some(ContactHandle::Phone(customer.phone.as_str())),
         customer
             .telegram_chat_id
             .map(|chat| ContactHandle::Telegram(chat.get())),
     ];
-    let mut earliest: Option<DateTime<Utc>> = None;
+    let mut earliest: Option<(DateTime<Utc>, String)> = None;
     for handle in handles.into_iter().flatten() {
-        if let Some(at) = repos.customers.suppressed_since(handle).await? {
-            earliest = Some(earliest.map_or(at, |e| e.min(at)));
+        if let Some(stop) = repos.customers.suppression(handle).await? {
+            // A mark kept without its channel: a chat's STOP came on Telegram, a phone's on
+            // WhatsApp (SMS STOPs are kept with theirs).
+            let channel = stop.channel.unwrap_or_else(|| match handle {
+                ContactHandle::Telegram(_) => "telegram".to_owned(),
+                ContactHandle::Phone(_) => "whatsapp".to_owned(),
+            });
+            if earliest.as_ref().is_none_or(|(at, _)| stop.at < *at) {
+                earliest = Some((stop.at, channel));
+            }
         }
     }
-    if let Some(at) = earliest {
-        let outcome = repos.customers.opt_out(customer.id.as_str(), at).await?;
-        if outcome == OptOutOutcome::OptedOut {
-            tracing::info!(customer_id = %customer.id.as_str(), "opted out by an earlier stop");
+    let Some((at, channel)) = earliest else {
+        return Ok(None);
+    };
+    let id = customer.id.as_str();
+    let now = match repos.customers.opt_out(id, at).await? {
+        OptOutOutcome::OptedOut => true,
+        OptOutOutcome::AlreadyOptedOut => {
+            let stored = repos.customers.get::<IgnoredAny>(id).await?;
+            if stored.and_then(|c| c.opted_out_at) != Some(at) {
+                return Ok(None);
+            }
+            false
         }
+        OptOutOutcome::UnknownCustomer => return Ok(None),
+    };
+    if now {
+        tracing::info!(customer_id = %id, channel = %channel, "opted out by an earlier stop");
     }
-    Ok(())
+    let event = crate::events::BusinessEvent::opted_out(id, &channel, None, at);
+    Ok(Some(EarlierStop { event, now }))
 }
 
 /// Parses the webhook body and stores the visit, its odometer reading, the vehicle and the
@@ -95,6 +137,7 @@ pub async fn record_visit<S: Store>(
     let StoredVisitOutcome {
         newly_stored,
         ownership,
+        opted_out,
     } = store_visit_owned(repos, policy, &visit).await?;
     // The old owner's messages converted nothing the new owner did.
     let converted = match ownership {
@@ -112,7 +155,7 @@ pub async fn record_visit<S: Store>(
         newly_stored,
         "visit recorded"
     );
-    let events = vec![crate::events::BusinessEvent::visit_recorded(
+    let mut events = vec![crate::events::BusinessEvent::visit_recorded(
         &work_order_id,
         &vin,
         visit.customer().id.as_str(),
@@ -120,6 +163,7 @@ pub async fn record_visit<S: Store>(
         due.as_ref().map(|d| d.due_date),
         now,
     )];
+    events.extend(opted_out);
     Ok(RecordedVisit {
         newly_stored,
         work_order_id,
@@ -204,11 +248,14 @@ pub async fn store_visit_owned<S: Store>(
             }
         }
     }
-    honour_earlier_stop(repos, visit.customer()).await?;
+    let opted_out = honour_earlier_stop(repos, visit.customer())
+        .await?
+        .and_then(|stop| stop.event_for(newly_stored));
     crate::booking::rights::honour_erasure(repos, visit).await?;
     Ok(StoredVisitOutcome {
         newly_stored,
         ownership,
+        opted_out,
     })
 }
 

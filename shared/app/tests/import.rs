@@ -486,7 +486,12 @@ async fn an_earlier_stop_from_an_imported_phone_opts_the_customer_out() {
         .suppress(ContactHandle::Phone("+79031112233"), stop)
         .await
         .unwrap();
-    import(&repos, at("2025-06-01T09:00:00+03:00")).await;
+    repos
+        .customers
+        .suppress_from(ContactHandle::Phone("+79167586488"), stop, Some("sms"))
+        .await
+        .unwrap();
+    let summary = import(&repos, at("2025-06-01T09:00:00+03:00")).await;
     let customer = repos
         .customers
         .get::<Customer>("dms-ZH-0002")
@@ -494,6 +499,39 @@ async fn an_earlier_stop_from_an_imported_phone_opts_the_customer_out() {
         .unwrap()
         .unwrap();
     assert_eq!(customer.opted_out_at, Some(stop));
+    // Each opt-out is an `OptedOut` event dated at the STOP, on its channel (a mark kept
+    // without one: a phone's STOP came on WhatsApp).
+    let mut opted_out: Vec<_> = summary
+        .events
+        .iter()
+        .map(|e| {
+            let detail = e.detail();
+            assert_eq!(e.name(), "OptedOut");
+            assert_eq!(detail["occurred_at"], "2024-12-01T07:00:00Z");
+            (
+                detail["customer_id"].to_string(),
+                detail["channel"].to_string(),
+            )
+        })
+        .collect();
+    opted_out.sort();
+    assert_eq!(
+        opted_out,
+        [
+            ("\"dms-ZH-0001\"".to_owned(), "\"sms\"".to_owned()),
+            ("\"dms-ZH-0002\"".to_owned(), "\"whatsapp\"".to_owned()),
+        ]
+    );
+    // Imported again: every work order a duplicate, the same events (same ids) once more, in
+    // case the first ones were not delivered.
+    let again = import(&repos, at("2025-06-02T09:00:00+03:00")).await;
+    assert_eq!(again.recorded, 0);
+    let ids = |events: &[app::events::BusinessEvent]| {
+        let mut ids: Vec<_> = events.iter().map(|e| e.event_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&again.events), ids(&summary.events));
 }
 
 #[tokio::test]

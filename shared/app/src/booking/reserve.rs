@@ -257,10 +257,13 @@ pub(super) async fn hold<S: Store>(
             let until = (now + Duration::minutes(i64::from(workshop.hold_minutes)))
                 .with_timezone(&tz)
                 .format("%H:%M");
-            let headline = format!(
+            let mut headline = format!(
                 "Новая запись на {when}, автомобиль {}. Подтвердите до {until}, иначе бронь снимется.",
                 offer.vin
             );
+            if let Some(work) = work_of(&offer.offer) {
+                headline.push_str(&format!(" Работы: {work}."));
+            }
             let card =
                 super::advisor_card::request(repos, policy, settings, &held, headline, now).await?;
             Ok(UpdateReplies {
@@ -285,6 +288,20 @@ pub(super) async fn hold<S: Store>(
             picker_after(repos, policy, settings, offer_id, from, now, why).await
         }
     }
+}
+
+/// The work a priced offer is for, as the advisors' card names it: its labour lines (the
+/// declined work a follow-up offers, the maintenance of a reminder).
+fn work_of(offer: &OfferRecord) -> Option<String> {
+    let names: Vec<&str> = offer
+        .priced
+        .as_ref()?
+        .lines
+        .iter()
+        .filter(|line| line.kind == domain::LineKind::Labor)
+        .map(|line| line.name.as_str())
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// The customer acted on the offer's message: the triggers of its cycle will know.

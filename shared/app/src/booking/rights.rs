@@ -94,7 +94,8 @@ pub(super) async fn opt_out<S: Store>(
     // now) is opted out when their visit is recorded.
     let (chat, phone) = handle_of(from);
     for handle in handles(chat, phone.as_deref()) {
-        repos.customers.suppress(handle, now).await?;
+        let channel = Some(from.messenger().as_str());
+        repos.customers.suppress_from(handle, now, channel).await?;
     }
     let mut events = Vec::new();
     match customer_at(repos, from).await? {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use domain::values::{
-    CustomerDto, LineDto, Make, Model, Plate, VehicleDto, VisitDto, VisitParts, WorkOrderId,
+    CustomerDto, LineDto, Make, Model, Plate, Recommendation, RecommendationDto, Urgency,
+    VehicleDto, VisitDto, VisitParts, WorkOrderId,
 };
 use domain::{
     AdvisorId, Consents, Customer, CustomerId, FieldError, FirstName, LineKind, Money, Odometer,
@@ -247,6 +248,44 @@ impl Item {
     }
 }
 
+/// Work the advisor recommended at a work order and the customer declined: a row of
+/// `Рекомендованная работа` and the rows of `Рекомендованная запчасть` after it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Declined {
+    /// The row of the recommended work.
+    pub line: u64,
+    /// The first row of a part, if any.
+    pub parts_line: Option<u64>,
+    pub code: TextId,
+    pub name: TextId,
+    pub urgency: Urgency,
+    /// Kopecks: the work row's quantity × price, and the parts rows' together.
+    pub labor: u64,
+    pub parts: u64,
+}
+
+impl Declined {
+    fn dto(&self, texts: &Texts) -> RecommendationDto {
+        RecommendationDto {
+            code: texts.get(self.code).to_owned(),
+            name: texts.get(self.name).to_owned(),
+            urgency: self.urgency.as_str().to_owned(),
+            labor_estimate: Money::from_kopecks(self.labor).to_string(),
+            parts_estimate: Money::from_kopecks(self.parts).to_string(),
+        }
+    }
+
+    fn recommendation(&self, texts: &Texts) -> Recommendation {
+        Recommendation {
+            code: texts.get(self.code).to_owned(),
+            name: texts.get(self.name).to_owned(),
+            urgency: self.urgency,
+            labor_estimate: Money::from_kopecks(self.labor),
+            parts_estimate: Money::from_kopecks(self.parts),
+        }
+    }
+}
+
 /// A column of a work order whose value did not parse (the problem is reported).
 pub(crate) mod unparsed {
     pub const CLOSED_ON: u8 = 1;
@@ -277,8 +316,9 @@ pub(crate) struct Order {
     pub plate: TextId,
     pub first_item: u32,
     pub last_item: u32,
-    /// Lines the contract accepted, and lines in all.
+    /// Lines the contract accepted, rows of declined work accepted, and rows in all.
     pub items: u32,
+    pub declined: u32,
     pub rows: u32,
     pub customer_id: TextId,
     pub first_name: TextId,
@@ -308,6 +348,8 @@ pub struct ParsedExport {
     pub(crate) numbers: Numbers,
     pub(crate) orders: Blocks<Order>,
     pub(crate) items: Blocks<Item>,
+    /// Declined work by work order (few work orders have any).
+    pub(crate) declined: HashMap<u32, Vec<Declined>>,
     /// The work orders, oldest first.
     pub(crate) sorted: Vec<u32>,
     pub(crate) tz: Tz,
@@ -342,6 +384,11 @@ impl ParsedExport {
         })
     }
 
+    /// The declined work of the work order `id`, in the order of the file.
+    pub(crate) fn declined_of(&self, id: u32) -> &[Declined] {
+        self.declined.get(&id).map_or(&[], Vec::as_slice)
+    }
+
     /// The body the CRM would have sent for the work order `id`.
     pub(crate) fn dto(&self, id: u32) -> VisitDto {
         let order = &self.orders[id];
@@ -371,8 +418,11 @@ impl ParsedExport {
                 .items_of(order)
                 .map(|item| item.dto(&self.texts))
                 .collect(),
-            // The 17-column export has no declined recommendations.
-            recommendations: Vec::new(),
+            recommendations: self
+                .declined_of(id)
+                .iter()
+                .map(|d| d.dto(&self.texts))
+                .collect(),
         }
     }
 
@@ -435,7 +485,11 @@ impl ParsedExport {
             customer,
             vehicle: at("vehicle", vehicle)?.with_plate(plate),
             lines,
-            recommendations: Vec::new(),
+            recommendations: self
+                .declined_of(id)
+                .iter()
+                .map(|d| d.recommendation(&self.texts))
+                .collect(),
         };
         at("$", Visit::new(parts))
     }

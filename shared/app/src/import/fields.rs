@@ -4,6 +4,7 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use domain::values::Urgency;
 use domain::{LineKind, VisitKind};
 
 /// A column of the export, in the order of the header.
@@ -28,6 +29,9 @@ pub enum Column {
     Advisor,
     /// Optional, after the others: the licence plate (many DMS exports add it).
     Plate,
+    /// Optional, after «Госномер»: how urgent recommended work is («Безопасность», «Скоро»,
+    /// «Позже»), on the rows of work the advisor recommended and the customer declined.
+    Urgency,
 }
 
 impl Column {
@@ -53,7 +57,7 @@ impl Column {
     ];
 
     /// Columns a header may add after [`Column::ALL`], in this order.
-    pub const OPTIONAL: [Column; 1] = [Column::Plate];
+    pub const OPTIONAL: [Column; 2] = [Column::Plate, Column::Urgency];
 
     /// The column's title in the header.
     pub fn title(self) -> &'static str {
@@ -76,6 +80,7 @@ impl Column {
             Column::Cost => "Себестоимость",
             Column::Advisor => "Мастер-консультант",
             Column::Plate => "Госномер",
+            Column::Urgency => "Срочность",
         }
     }
 
@@ -237,21 +242,56 @@ pub fn parse_repair_kind(text: &str) -> Result<VisitKind, String> {
         })
 }
 
-/// The line kind of a DMS line (`Вид строки`): `Работа` or `Запчасть`.
-pub fn parse_line_kind(text: &str) -> Result<LineKind, String> {
+/// What a row of the export is (`Вид строки`): a line of the work order, or work the advisor
+/// recommended and the customer declined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// `Работа` or `Запчасть`: done and paid.
+    Line(LineKind),
+    /// `Рекомендованная работа` or `Рекомендованная запчасть`: declined, with its estimate.
+    Recommended(LineKind),
+}
+
+/// The row kind of a DMS row (`Вид строки`): `Работа`, `Запчасть`, `Рекомендованная работа` or
+/// `Рекомендованная запчасть` (case and spacing as typed).
+pub fn parse_row_kind(text: &str) -> Result<RowKind, String> {
     match text {
-        "Работа" => return Ok(LineKind::Labor),
-        "Запчасть" => return Ok(LineKind::Part),
+        "Работа" => return Ok(RowKind::Line(LineKind::Labor)),
+        "Запчасть" => return Ok(RowKind::Line(LineKind::Part)),
         _ => {}
     }
     match squeeze(text).to_lowercase().as_str() {
-        "работа" => Ok(LineKind::Labor),
-        "запчасть" => Ok(LineKind::Part),
+        "работа" => Ok(RowKind::Line(LineKind::Labor)),
+        "запчасть" => Ok(RowKind::Line(LineKind::Part)),
+        "рекомендованная работа" => Ok(RowKind::Recommended(LineKind::Labor)),
+        "рекомендованная запчасть" => {
+            Ok(RowKind::Recommended(LineKind::Part))
+        }
         _ => Err(format!(
-            "{} is not a line kind: Работа or Запчасть",
+            "{} is not a line kind: Работа, Запчасть, Рекомендованная работа or Рекомендованная \
+             запчасть",
             quoted(text)
         )),
     }
+}
+
+/// The urgency of recommended work (`Срочность`): `Безопасность` (driving on is a risk),
+/// `Скоро` (within months) or `Позже` (at a later visit); the contract's `safety`, `soon` and
+/// `later` are read too.
+pub fn parse_urgency(text: &str) -> Result<Urgency, String> {
+    let wanted = squeeze(text).to_lowercase();
+    let urgency = match wanted.as_str() {
+        "безопасность" | "safety" => Urgency::Safety,
+        "скоро" | "soon" => Urgency::Soon,
+        "позже" | "later" => Urgency::Later,
+        _ => {
+            return Err(format!(
+                "{} is not an urgency: Безопасность, Скоро or Позже",
+                quoted(text)
+            ))
+        }
+    };
+    Ok(urgency)
 }
 
 /// Words separated by one space.

@@ -13,12 +13,13 @@ use domain::{FieldError, VisitKind};
 
 use super::decode::{Text, TextEncoding, TextError};
 use super::export::{
-    probe, unparsed, Blocks, Item, Numbers, Order, ParsedExport, TextId, Texts, NONE,
+    probe, unparsed, Blocks, Declined, Item, Numbers, Order, ParsedExport, TextId, Texts, NONE,
 };
 use super::fields::{self, quoted, Column};
 use super::records::{Batch, Record, Records};
 use super::rows::{
     check_header, dms_date, line_column, parse_row, shown, ImportError, ImportErrors, OrderFields,
+    RowItem,
 };
 
 /// The work orders of the rows read so far.
@@ -28,6 +29,7 @@ struct Drafts {
     numbers: Numbers,
     orders: Blocks<Order>,
     items: Blocks<Item>,
+    declined: HashMap<u32, Vec<Declined>>,
     lines: usize,
     errors: ImportErrors,
     /// Columns of the header, so of every row.
@@ -168,15 +170,45 @@ impl Drafts {
         };
         let order = &mut self.orders[id];
         order.rows += 1;
-        if let Some(item) = &row.item {
-            let at = self.items.push(Item::of(row.line, item, &mut self.texts));
-            if order.first_item == NONE {
-                order.first_item = at;
-            } else {
-                self.items[order.last_item].next = at;
+        match &row.item {
+            Some(RowItem::Line(item)) => {
+                let at = self.items.push(Item::of(row.line, item, &mut self.texts));
+                if order.first_item == NONE {
+                    order.first_item = at;
+                } else {
+                    self.items[order.last_item].next = at;
+                }
+                order.last_item = at;
+                order.items += 1;
             }
-            order.last_item = at;
-            order.items += 1;
+            Some(RowItem::RecommendedWork { line, urgency }) => {
+                self.declined.entry(id).or_default().push(Declined {
+                    line: row.line,
+                    parts_line: None,
+                    code: self.texts.id(&line.code),
+                    name: self.texts.id(&line.name),
+                    urgency: *urgency,
+                    labor: line.total_price().kopecks(),
+                    parts: 0,
+                });
+                order.declined += 1;
+            }
+            Some(RowItem::RecommendedPart(part)) => {
+                match self.declined.get_mut(&id).and_then(|d| d.last_mut()) {
+                    Some(work) => {
+                        work.parts = work.parts.saturating_add(part.total_price().kopecks());
+                        work.parts_line.get_or_insert(row.line);
+                        order.declined += 1;
+                    }
+                    None => self.errors.push(ImportError::at(
+                        row.line,
+                        Column::LineKind,
+                        "a recommended part belongs to the recommended work (Рекомендованная \
+                         работа) before it in the same work order, and there is none",
+                    )),
+                }
+            }
+            None => {}
         }
     }
 
@@ -212,6 +244,7 @@ impl Drafts {
             first_item: NONE,
             last_item: NONE,
             items: 0,
+            declined: 0,
             rows: 0,
             customer_id: NONE,
             first_name: NONE,
@@ -392,7 +425,7 @@ impl Drafts {
             order.advisor_id = *advisor_ids.entry(advisor).or_insert_with(|| {
                 fields::advisor_id_of(texts.get(advisor)).map_or(NONE, |id| texts.id(&id))
             });
-            if order.unparsed == 0 && order.items == order.rows {
+            if order.unparsed == 0 && order.items + order.declined == order.rows {
                 valid.push(id);
             }
         }
@@ -414,6 +447,7 @@ impl Drafts {
             numbers: self.numbers,
             orders: self.orders,
             items: self.items,
+            declined: self.declined,
             sorted: valid,
             tz,
         };
@@ -522,8 +556,21 @@ impl Located<'_> {
         }
     }
 
-    /// `lines[3].price` → the line of the fourth row and the column «Цена».
+    /// `lines[3].price` → the line of the fourth row and the column «Цена»;
+    /// `recommendations[0].parts_estimate` → the first part row of the first declined work.
     fn item_field(&self, field: &str) -> Option<(u64, Column)> {
+        if let Some(rest) = field.strip_prefix("recommendations[") {
+            let (index, name) = rest.split_once("].")?;
+            let declined = self
+                .export
+                .declined_of(self.id)
+                .get(index.parse::<usize>().ok()?)?;
+            let line = match name {
+                "parts_estimate" => declined.parts_line.unwrap_or(declined.line),
+                _ => declined.line,
+            };
+            return Some((line, line_column(name)?));
+        }
         let rest = field.strip_prefix("lines[")?;
         let (index, name) = rest.split_once("].")?;
         let order = &self.export.orders[self.id];

@@ -4,6 +4,8 @@
 //! order is recorded through the same use case as the CRM webhook. Reached from the CLI as
 //! `autodrive import FILE.csv [--dry-run]`.
 
+#[cfg(test)]
+mod declined_tests;
 mod decode;
 mod export;
 mod fields;

@@ -22,7 +22,7 @@ use crate::visits::{honour_earlier_stop, store_visits};
 use crate::RecordVisitError;
 
 /// What an import did, or with `dry_run` what the export holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportSummary {
     pub dry_run: bool,
     /// The encoding the export was read in.
@@ -39,6 +39,13 @@ pub struct ImportSummary {
     pub known_customers: usize,
     /// Vehicles re-forecast (those with a work order stored now).
     pub forecast: usize,
+    /// Work the advisors recommended and the customers declined, in the work orders.
+    pub declined_work: usize,
+    /// The business events of the import: `OptedOut` for each customer a STOP received before
+    /// they were known opted out now. The visits themselves raise no `VisitRecorded`: they come
+    /// from the DMS, which has them, and the CRM's webhook raises it for new ones.
+    #[serde(skip)]
+    pub events: Vec<crate::events::BusinessEvent>,
 }
 
 impl ParsedExport {
@@ -55,6 +62,12 @@ impl ParsedExport {
             duplicates: 0,
             known_customers: 0,
             forecast: 0,
+            declined_work: self
+                .sorted
+                .iter()
+                .map(|&id| self.declined_of(id).len())
+                .sum(),
+            events: Vec::new(),
         }
     }
 }
@@ -160,6 +173,7 @@ const WORKERS: usize = 2;
 struct Recorded {
     recorded: usize,
     forecast: usize,
+    events: Vec<crate::events::BusinessEvent>,
 }
 
 /// What a recording task tells the import: work orders done, and how it ended.
@@ -218,6 +232,7 @@ pub async fn import_export<S: Store>(
                 finished += 1;
                 total.recorded += part.recorded;
                 total.forecast += part.forecast;
+                total.events.extend(part.events);
             }
             News::Finished(Err(e)) => {
                 tasks.abort_all();
@@ -241,6 +256,7 @@ pub async fn import_export<S: Store>(
         duplicates: export.work_orders() - total.recorded,
         known_customers: known.len(),
         forecast: total.forecast,
+        events: total.events,
         ..export.dry_summary()
     };
     tracing::info!(
@@ -274,9 +290,12 @@ async fn record_groups<S: Store>(
             .collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&Visit> = visits.iter().collect();
         let stored = store_visits(repos, policy, &refs).await?;
-        for (&i, visit) in group.iter().zip(&visits) {
+        for ((&i, visit), &new) in group.iter().zip(&visits).zip(&stored) {
             if checked_customers.insert(export.orders[i].phone) {
-                honour_earlier_stop(repos, visit.customer()).await?;
+                let stop = honour_earlier_stop(repos, visit.customer()).await?;
+                recorded
+                    .events
+                    .extend(stop.and_then(|stop| stop.event_for(new)));
                 crate::booking::rights::honour_erasure(repos, visit).await?;
             }
         }

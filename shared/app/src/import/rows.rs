@@ -6,10 +6,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::NaiveDate;
-use domain::values::{LineDto, Plate};
+use domain::values::{LineDto, Plate, Urgency};
 use domain::{VisitKind, WorkOrderLine};
 
-use super::fields::{self, Column};
+use super::fields::{self, Column, RowKind};
 use super::records::Record;
 
 /// One problem of the export, at a line of the file (the header is line 1).
@@ -105,13 +105,28 @@ pub(crate) struct OrderFields<'r> {
     pub plate: Option<Option<Plate>>,
 }
 
+/// What a row adds to its work order.
+#[derive(Debug)]
+pub(crate) enum RowItem {
+    /// A line of the work order.
+    Line(WorkOrderLine),
+    /// Work the advisor recommended and the customer declined, priced at its estimate (`cost`
+    /// is not read: a declined job has none).
+    RecommendedWork {
+        line: WorkOrderLine,
+        urgency: Urgency,
+    },
+    /// A part of the recommended work before it.
+    RecommendedPart(WorkOrderLine),
+}
+
 /// One row of the export: its work order's columns and its line, `None` when a value of the
 /// line did not parse or the contract refused it (the problems are reported).
 #[derive(Debug)]
 pub(crate) struct Row<'r> {
     pub line: u64,
     pub order: OrderFields<'r>,
-    pub item: Option<WorkOrderLine>,
+    pub item: Option<RowItem>,
 }
 
 /// Checks the header (line 1): the 17 columns of [`fields::header`], optionally followed by
@@ -207,18 +222,41 @@ pub(crate) fn parse_row<'r>(
     };
     let kind = parsed.keep(
         Column::LineKind,
-        fields::parse_line_kind(text(Column::LineKind)),
+        fields::parse_row_kind(text(Column::LineKind)),
     );
+    let urgency = match (kind, text(Column::Urgency)) {
+        (Some(RowKind::Recommended(domain::LineKind::Labor)), "") => parsed.keep(
+            Column::Urgency,
+            Err::<Option<Urgency>, _>(URGENCY_MISSING.to_owned()),
+        ),
+        (Some(RowKind::Recommended(_)), "") | (_, "") => Some(None),
+        (Some(RowKind::Line(_)), _) => parsed.keep(
+            Column::Urgency,
+            Err(
+                "only recommended work (Рекомендованная работа) has an urgency; leave it empty \
+                 on work done"
+                    .to_owned(),
+            ),
+        ),
+        (_, urgency) => parsed.keep(Column::Urgency, fields::parse_urgency(urgency).map(Some)),
+    };
     let qty = parsed.keep(
         Column::Quantity,
         fields::parse_decimal(text(Column::Quantity)),
     );
     let price = parsed.keep(Column::Price, fields::parse_decimal(text(Column::Price)));
-    let cost = parsed.keep(Column::Cost, fields::parse_decimal(text(Column::Cost)));
-    let item = match (kind, qty, price, cost) {
-        (Some(kind), Some(qty), Some(price), Some(cost)) => {
+    let cost = match (kind, text(Column::Cost)) {
+        (Some(RowKind::Recommended(_)), "") => Some("0".to_owned()),
+        (Some(RowKind::Recommended(_)), cost) => parsed
+            .keep(Column::Cost, fields::parse_decimal(cost))
+            .map(|_| "0".to_owned()),
+        (_, cost) => parsed.keep(Column::Cost, fields::parse_decimal(cost)),
+    };
+    let item = match (kind, urgency, qty, price, cost) {
+        (Some(kind), Some(urgency), Some(qty), Some(price), Some(cost)) => {
+            let (RowKind::Line(line_kind) | RowKind::Recommended(line_kind)) = kind;
             let dto = LineDto {
-                kind: kind.as_str().to_owned(),
+                kind: line_kind.as_str().to_owned(),
                 code: text(Column::Code).to_owned(),
                 name: text(Column::Name).to_owned(),
                 qty,
@@ -226,7 +264,20 @@ pub(crate) fn parse_row<'r>(
                 cost,
             };
             match WorkOrderLine::try_from(dto) {
-                Ok(item) => Some(item),
+                Ok(item) => match (kind, urgency) {
+                    (RowKind::Line(_), _) => Some(RowItem::Line(item)),
+                    (RowKind::Recommended(domain::LineKind::Labor), Some(urgency)) => {
+                        Some(RowItem::RecommendedWork {
+                            line: item,
+                            urgency,
+                        })
+                    }
+                    (RowKind::Recommended(domain::LineKind::Part), _) => {
+                        Some(RowItem::RecommendedPart(item))
+                    }
+                    // Recommended work without an urgency was reported above.
+                    (RowKind::Recommended(domain::LineKind::Labor), None) => None,
+                },
                 Err(problems) => {
                     for problem in problems.0 {
                         let column = line_column(problem.field()).unwrap_or(Column::LineKind);
@@ -243,6 +294,10 @@ pub(crate) fn parse_row<'r>(
     Some(Row { line, order, item })
 }
 
+/// Why a row of recommended work without an urgency is refused.
+const URGENCY_MISSING: &str = "recommended work needs an urgency: Безопасность, Скоро or Позже \
+     (the column «Срочность» after «Госномер»)";
+
 /// The column of a work-order line's contract field.
 pub(crate) fn line_column(field: &str) -> Option<Column> {
     Some(match field {
@@ -252,6 +307,8 @@ pub(crate) fn line_column(field: &str) -> Option<Column> {
         "qty" => Column::Quantity,
         "price" => Column::Price,
         "cost" => Column::Cost,
+        "urgency" => Column::Urgency,
+        "labor_estimate" | "parts_estimate" => Column::Price,
         _ => return None,
     })
 }

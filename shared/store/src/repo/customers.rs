@@ -61,6 +61,15 @@ pub(crate) fn legacy_suppression_key(handle: ContactHandle<'_>) -> Key {
 
 pub(crate) const SUPPRESSION: &str = "SUPPRESSION";
 pub(crate) const SUPPRESSED_AT: &str = "suppressed_at";
+const STOP_CHANNEL: &str = "channel";
+
+/// A STOP remembered by its handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub at: DateTime<Utc>,
+    /// `telegram`, `whatsapp` or `sms`; `None` for marks kept before the channel was.
+    pub channel: Option<String>,
+}
 
 /// Where a STOP came from: a Telegram chat or an E.164 phone (WhatsApp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,8 +255,22 @@ impl<S: Store> Customers<S> {
         handle: ContactHandle<'_>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        self.suppress_from(handle, at, None).await
+    }
+
+    /// [`Customers::suppress`] with the channel the STOP came on (`telegram`, `whatsapp`,
+    /// `sms`), kept for the opt-out event raised when the customer is known later.
+    pub async fn suppress_from(
+        &self,
+        handle: ContactHandle<'_>,
+        at: DateTime<Utc>,
+        channel: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let mut item = new_item(&suppression_key(handle), "suppression");
         item.insert(SUPPRESSED_AT.into(), at.to_rfc3339().into());
+        if let Some(channel) = channel {
+            item.insert(STOP_CHANNEL.into(), channel.into());
+        }
         match self.store.put(item, Some(Condition::absent())).await {
             Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed) => Ok(false),
@@ -261,13 +284,27 @@ impl<S: Store> Customers<S> {
         &self,
         handle: ContactHandle<'_>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut earliest: Option<DateTime<Utc>> = None;
+        Ok(self.suppression(handle).await?.map(|s| s.at))
+    }
+
+    /// The first STOP from this handle, if it ever came, and its channel when it was kept.
+    pub async fn suppression(
+        &self,
+        handle: ContactHandle<'_>,
+    ) -> Result<Option<Suppression>, StoreError> {
+        let mut earliest: Option<Suppression> = None;
         for key in [suppression_key(handle), legacy_suppression_key(handle)] {
             let Some(item) = self.store.get(&key).await? else {
                 continue;
             };
             if let Some(at) = instant(&item, SUPPRESSED_AT)? {
-                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                let channel = item
+                    .get(STOP_CHANNEL)
+                    .and_then(crate::item::AttrValue::as_s)
+                    .map(str::to_owned);
+                if earliest.as_ref().is_none_or(|e| at < e.at) {
+                    earliest = Some(Suppression { at, channel });
+                }
             }
         }
         Ok(earliest)

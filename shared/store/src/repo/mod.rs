@@ -27,7 +27,9 @@ pub use capacity::{
     NewHold, NewSlot, ReminderClaim, Slot,
 };
 pub use conversions::{Conversions, NewConversion, StoredConversion};
-pub use customers::{ContactHandle, CustomerRecord, Customers, OptOutOutcome, StoredCustomer};
+pub use customers::{
+    ContactHandle, CustomerRecord, Customers, OptOutOutcome, StoredCustomer, Suppression,
+};
 pub use cycles::{CycleContacts, Cycles, OpenOutcome, StageOutcome};
 pub use deliveries::{Deliveries, DeliveryStatus, NewDelivery, StoredDelivery};
 pub use erasure::{Erased, Erasure};

@@ -1110,4 +1110,20 @@ pub async fn a_stop_from_a_chat_or_phone_is_remembered_once_per_handle<S: Store>
         repos.customers.suppressed_since(chat).await.unwrap(),
         Some(since)
     );
+    assert_eq!(
+        repos.customers.suppression(phone).await.unwrap(),
+        Some(store::repo::Suppression {
+            at: at(20),
+            channel: None
+        })
+    );
+
+    // The channel a STOP came on is kept with it; a later STOP changes neither.
+    let sms = ContactHandle::Phone("+79031112233");
+    let by_sms = repos.customers.suppress_from(sms, at(21), Some("sms"));
+    assert!(by_sms.await.unwrap());
+    let by_whatsapp = repos.customers.suppress_from(sms, at(22), Some("whatsapp"));
+    assert!(!by_whatsapp.await.unwrap());
+    let kept = repos.customers.suppression(sms).await.unwrap().unwrap();
+    assert_eq!((kept.at, kept.channel.as_deref()), (at(21), Some("sms")));
 }
