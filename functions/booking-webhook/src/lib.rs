@@ -467,10 +467,10 @@ pub(crate) async fn publish<S, T, W>(deps: &Deps<S, T, W>, events: &[app::Busine
 /// Counts the bookings held, confirmed, cancelled and marked no-shows among `events`, by the
 /// messenger the customer booked through. The use case returns an event when the store changed,
 /// and a confirmation again when an advisor presses «Подтвердить» on a confirmed booking (for
-/// the event bus), which then counts again.
+/// the event bus, marked a repeat), which is not counted again.
 pub(crate) fn count_bookings(events: &[app::BusinessEvent]) {
     use app::events::EventKind;
-    for event in events {
+    for event in events.iter().filter(|e| !e.repeat) {
         let (metric, booking) = match &event.kind {
             EventKind::BookingHeld(ids) => (Metric::BookingsHeld, ids),
             EventKind::BookingConfirmed(ids) => (Metric::BookingsConfirmed, ids),

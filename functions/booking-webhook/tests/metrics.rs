@@ -124,6 +124,9 @@ async fn booking_webhook_handle_request_counts_a_hold_its_confirmation_and_its_c
         confirmed[0]["Channel"], "telegram",
         "the customer's messenger, not the advisors' chat"
     );
+    // A second «Подтвердить» (another update) repeats the event for the bus, not the count.
+    let twice = metric_lines(&deps, press(30, ADVISOR_CHAT, &confirm), now).await;
+    assert!(twice.is_empty(), "a repeated confirmation: {twice:?}");
 
     let rows = telegram
         .calls()

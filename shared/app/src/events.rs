@@ -40,6 +40,10 @@ pub struct BusinessEvent {
     pub event_id: String,
     pub occurred_at: DateTime<Utc>,
     pub kind: EventKind,
+    /// Published again for an action repeated on something already done (an advisor's second
+    /// «Подтвердить»), so that a lost first publication is repaired: the bus gets it (same
+    /// id), counters do not count it twice.
+    pub repeat: bool,
 }
 
 /// A booking's slot: the day and the start time (dealer's local time, `HH:MM`).
@@ -208,6 +212,15 @@ impl BusinessEvent {
             event_id: event_id(kind.name(), &kind.key()),
             occurred_at,
             kind,
+            repeat: false,
+        }
+    }
+
+    /// The same event, marked as a repeat of one published before.
+    pub fn repeated(self) -> Self {
+        BusinessEvent {
+            repeat: true,
+            ..self
         }
     }
 

@@ -434,7 +434,7 @@ pub(super) async fn confirm<S: Store>(
         }
         // A repeated confirmation repeats the event (the same id): a lost publish is repaired.
         let events = if booking.state == BookingState::Confirmed && !superseded {
-            vec![confirmed_event(&booking, now)]
+            vec![confirmed_event(&booking, now).repeated()]
         } else {
             Vec::new()
         };
