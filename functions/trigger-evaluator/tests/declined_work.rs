@@ -127,6 +127,20 @@ impl Car {
         queued && declined_today
     }
 
+    /// The priced offer of a queued message, as offer-composer stored it.
+    async fn priced(&self, message: &ComposeOffer) -> domain::pricing::Offer {
+        self.w
+            .repos
+            .offers
+            .get::<OfferRecord>(offer_id_of(message))
+            .await
+            .unwrap()
+            .unwrap()
+            .offer
+            .priced
+            .unwrap()
+    }
+
     /// The evaluator's batch for the car at 01:00 of `night`; its declined-work messages.
     async fn night(&self, night: &str) -> Vec<ComposeOffer> {
         let now = format!("{night}T01:00:05+03:00");
@@ -224,16 +238,7 @@ async fn safety_work_is_followed_up_on_day_3_then_with_the_rest_on_day_10_until_
         !text.contains("Отписаться"),
         "a safety follow-up is a service message: {text}"
     );
-    let offer =
-        w.w.repos
-            .offers
-            .get::<OfferRecord>(offer_id_of(&first[0]))
-            .await
-            .unwrap()
-            .unwrap()
-            .offer
-            .priced
-            .unwrap();
+    let offer = w.priced(&first[0]).await;
     assert_eq!(offer.lines_from, LinesFrom::DeclinedWork);
     assert_eq!(offer.list_price, domain::Money::from_roubles(8000));
     for line in &offer.lines {
@@ -282,16 +287,7 @@ async fn declined_work_in_a_dms_export_is_followed_up_like_the_crm_s() {
         "{}",
         texts[0]
     );
-    let offer =
-        w.w.repos
-            .offers
-            .get::<OfferRecord>(offer_id_of(&first[0]))
-            .await
-            .unwrap()
-            .unwrap()
-            .offer
-            .priced
-            .unwrap();
+    let offer = w.priced(&first[0]).await;
     // 2 400 ₽ of labour and 5 600 ₽ of parts, as the export's rows priced them.
     assert_eq!(offer.list_price, domain::Money::from_roubles(8000));
     let second = w.night("2026-12-11").await;

@@ -6,6 +6,7 @@
 use domain::values::Urgency;
 use domain::Money;
 
+use super::tests::errors_of;
 use super::*;
 
 const TZ: chrono_tz::Tz = chrono_tz::Europe::Moscow;
@@ -20,20 +21,7 @@ fn row(order: &str, line: &str, urgency: &str) -> String {
 }
 
 fn file(rows: &[String]) -> String {
-    let mut text = full_header();
-    for r in rows {
-        text.push('\n');
-        text.push_str(r);
-    }
-    text.push('\n');
-    text
-}
-
-fn errors_of(text: &str) -> Vec<String> {
-    match parse_export(text.as_bytes().to_vec(), TZ) {
-        Ok(_) => vec![],
-        Err(e) => e.errors.iter().map(ToString::to_string).collect(),
-    }
+    super::tests::file_under(full_header(), rows)
 }
 
 #[test]

@@ -17,7 +17,12 @@ fn row(order: &str, km: &str, kind: &str, code: &str, price: &str) -> String {
 }
 
 fn file(rows: &[String]) -> String {
-    let mut text = header();
+    file_under(header(), rows)
+}
+
+/// The rows under the header line `head`.
+pub(super) fn file_under(head: String, rows: &[String]) -> String {
+    let mut text = head;
     for r in rows {
         text.push('\n');
         text.push_str(r);
@@ -26,7 +31,7 @@ fn file(rows: &[String]) -> String {
     text
 }
 
-fn errors_of(text: &str) -> Vec<String> {
+pub(super) fn errors_of(text: &str) -> Vec<String> {
     match parse_export(text.as_bytes().to_vec(), TZ) {
         Ok(_) => vec![],
         Err(e) => e.errors.iter().map(ToString::to_string).collect(),
