@@ -24,18 +24,6 @@ impl Drop for Killed {
     }
 }
 
-fn validator(name: &str) -> jsonschema::Validator {
-    let path = format!(
-        "{}/../docs/events/{name}.schema.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-}
-
 /// A receiver that fails its first request and keeps the bodies of the others.
 async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let kept = Arc::new(Mutex::new(Vec::new()));
@@ -127,7 +115,7 @@ async fn a_visit_posted_to_serve_is_a_valid_visit_recorded_event_in_the_file_and
     for line in &lines {
         assert_eq!(line["detail-type"], "VisitRecorded");
         assert_eq!(line["source"], "autodrive");
-        let errors: Vec<String> = validator("VisitRecorded")
+        let errors: Vec<String> = app::event_schemas::validator("VisitRecorded")
             .iter_errors(&line["detail"])
             .map(|e| e.to_string())
             .collect();

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use common::{at, test_store};
 use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
-use serde_json::{json, Value};
+use serde_json::json;
 use store::repo::Repos;
 
 const CUSTOMER_CHAT: i64 = 5550001;
@@ -36,21 +36,6 @@ fn say(update_id: i64, chat_id: i64, text: &str) -> Vec<u8> {
         "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": text}
     }))
     .unwrap()
-}
-
-fn errors(name: &str, detail: &Value) -> Vec<String> {
-    let path = format!(
-        "{}/../../docs/events/{name}.schema.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-        .iter_errors(detail)
-        .map(|e| e.to_string())
-        .collect()
 }
 
 /// The first button under the latest message to `chat` whose label is `label`.
@@ -166,7 +151,7 @@ async fn hold_confirm_cancel_and_stop_are_published_as_valid_events() {
     for event in &published {
         let detail = event.detail();
         assert_eq!(
-            errors(event.name(), &detail),
+            app::event_schemas::detail_errors(event.name(), &detail),
             Vec::<String>::new(),
             "{detail}"
         );

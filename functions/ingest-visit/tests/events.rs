@@ -3,16 +3,8 @@
 
 mod common;
 
-use app::events::{BoxFuture, BusinessEvent, CollectedEvents, EventSink};
+use app::events::{BusinessEvent, CollectedEvents};
 use common::*;
-
-struct Refusing;
-
-impl EventSink for Refusing {
-    fn publish<'a>(&'a self, _: &'a [BusinessEvent]) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async { Err(anyhow::anyhow!("the bus is down")) })
-    }
-}
 
 #[tokio::test]
 async fn a_visit_and_its_repeat_publish_the_same_visit_recorded() {
@@ -50,7 +42,7 @@ async fn a_visit_and_its_repeat_publish_the_same_visit_recorded() {
 async fn a_visit_whose_event_is_refused_answers_500_and_its_retry_publishes_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut deps, _store) = deps(&dir);
-    deps.events = app::Events::new(Refusing);
+    deps.events = app::Events::new(app::events::RefusingEvents);
     let body = example_body();
     let headers = signed_headers(&body, now().timestamp());
     assert_eq!(

@@ -2,7 +2,7 @@
 //! message found sent, each valid against its schema, and a bus that refuses it makes the
 //! record a batch failure (retried).
 
-use app::events::{BoxFuture, BusinessEvent, CollectedEvents, EventSink};
+use app::events::{BusinessEvent, CollectedEvents};
 use app::messages::ComposeOffer;
 use channels::fake_telegram::FakeTelegram;
 use channels::TelegramBot;
@@ -23,32 +23,6 @@ impl Postpone for NoPostpone {
     async fn postpone(&self, _: &SqsMessage, _: i32) -> anyhow::Result<()> {
         Ok(())
     }
-}
-
-struct Refusing;
-
-impl EventSink for Refusing {
-    fn publish<'a>(&'a self, _: &'a [BusinessEvent]) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async { Err(anyhow::anyhow!("the bus is down")) })
-    }
-}
-
-fn schema_errors(event: &BusinessEvent) -> Vec<String> {
-    let path = format!(
-        "{}/../../docs/events/{}.schema.json",
-        env!("CARGO_MANIFEST_DIR"),
-        event.name()
-    );
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let detail = event.detail();
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-        .iter_errors(&detail)
-        .map(|e| format!("{e}: {detail}"))
-        .collect()
 }
 
 fn sqs_event(bodies: &[String]) -> SqsEvent {
@@ -93,7 +67,7 @@ async fn each_message_sent_publishes_offer_sent_and_a_redelivery_the_same_id() {
         },
         compose: Default::default(),
         postpone: NoPostpone,
-        events: app::Events::new(Refusing),
+        events: app::Events::new(app::events::RefusingEvents),
     };
     let morning = at("2027-11-01T09:00:30+03:00");
 
@@ -116,7 +90,7 @@ async fn each_message_sent_publishes_offer_sent_and_a_redelivery_the_same_id() {
         let ComposeOffer::V1 { offer_id, .. } = message;
         assert_eq!(event.name(), "OfferSent");
         assert_eq!(event.detail()["offer_id"], offer_id.as_str());
-        assert_eq!(schema_errors(event), Vec::<String>::new());
+        assert_eq!(app::event_schemas::errors(event), Vec::<String>::new());
     }
     handle(&deps, sqs_event(&bodies), "req-3", morning).await;
     let again = events.take();

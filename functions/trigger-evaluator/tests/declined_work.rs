@@ -132,7 +132,7 @@ impl Car {
         self.w
             .repos
             .offers
-            .get::<OfferRecord>(offer_id_of(message))
+            .get::<OfferRecord>(message.offer_id())
             .await
             .unwrap()
             .unwrap()
@@ -145,10 +145,7 @@ impl Car {
     async fn night(&self, night: &str) -> Vec<ComposeOffer> {
         let now = format!("{night}T01:00:05+03:00");
         let mut queued = self.w.night(VIN, night, &now).await;
-        queued.retain(|m| {
-            let ComposeOffer::V1 { stage, .. } = m;
-            *stage == Stage::DeclinedWork
-        });
+        queued.retain(|m| m.stage() == Stage::DeclinedWork);
         queued
     }
 
@@ -195,16 +192,6 @@ impl Car {
     }
 }
 
-fn reason_of(message: &ComposeOffer) -> &Reason {
-    let ComposeOffer::V1 { reason, .. } = message;
-    reason
-}
-
-fn offer_id_of(message: &ComposeOffer) -> &str {
-    let ComposeOffer::V1 { offer_id, .. } = message;
-    offer_id
-}
-
 #[tokio::test]
 async fn safety_work_is_followed_up_on_day_3_then_with_the_rest_on_day_10_until_the_customer_says_no(
 ) {
@@ -217,7 +204,7 @@ async fn safety_work_is_followed_up_on_day_3_then_with_the_rest_on_day_10_until_
     let first = w.night("2026-12-04").await;
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(
-        reason_of(&first[0]),
+        first[0].reason(),
         &Reason::DeclinedWork {
             visit: day("2026-12-01"),
             step: 1,
@@ -256,9 +243,9 @@ async fn safety_work_is_followed_up_on_day_3_then_with_the_rest_on_day_10_until_
     // Day 10: the shock absorbers join, in an offer of its own.
     let second = w.night("2026-12-11").await;
     assert_eq!(second.len(), 1, "{second:?}");
-    assert!(matches!(reason_of(&second[0]),
+    assert!(matches!(second[0].reason(),
         Reason::DeclinedWork { step: 2, codes, .. } if codes == &["BRK-F", "SUS-020"]));
-    assert_ne!(offer_id_of(&second[0]), offer_id_of(&first[0]));
+    assert_ne!(second[0].offer_id(), first[0].offer_id());
     let texts = w.send(&second, "2026-12-11").await;
     assert!(
         texts[0].contains("замена задних амортизаторов"),
@@ -267,7 +254,7 @@ async fn safety_work_is_followed_up_on_day_3_then_with_the_rest_on_day_10_until_
     );
 
     // «Не присылать» under it: no third follow-up.
-    let [_, _, _, (_, mute)] = app::compose::answers(offer_id_of(&second[0]));
+    let [_, _, _, (_, mute)] = app::compose::answers(second[0].offer_id());
     let reply = w.press(mute, "2026-12-11T12:00:00+03:00").await;
     assert!(reply.contains("больше не будем присылать"), "{reply}");
     assert!(w.night("2026-12-31").await.is_empty());
@@ -279,7 +266,7 @@ async fn declined_work_in_a_dms_export_is_followed_up_like_the_crm_s() {
     assert!(w.queued_for_declined_work("2026-12-04").await);
     let first = w.night("2026-12-04").await;
     assert_eq!(first.len(), 1, "{first:?}");
-    assert!(matches!(reason_of(&first[0]),
+    assert!(matches!(first[0].reason(),
         Reason::DeclinedWork { step: 1, codes, safety: true, .. } if codes == &["BRK-F"]));
     let texts = w.send(&first, "2026-12-04").await;
     assert!(
@@ -291,7 +278,7 @@ async fn declined_work_in_a_dms_export_is_followed_up_like_the_crm_s() {
     // 2 400 ₽ of labour and 5 600 ₽ of parts, as the export's rows priced them.
     assert_eq!(offer.list_price, domain::Money::from_roubles(8000));
     let second = w.night("2026-12-11").await;
-    assert!(matches!(reason_of(&second[0]),
+    assert!(matches!(second[0].reason(),
         Reason::DeclinedWork { step: 2, codes, .. } if codes == &["BRK-F", "SUS-020"]));
 }
 
@@ -301,7 +288,7 @@ async fn booking_from_a_declined_work_follow_up_holds_a_slot_for_that_work_and_e
     let w = Car::new().await;
     let first = w.night("2026-12-04").await;
     w.send(&first, "2026-12-04").await;
-    let [(_, book), _, _, _] = app::compose::answers(offer_id_of(&first[0]));
+    let [(_, book), _, _, _] = app::compose::answers(first[0].offer_id());
     let picker = w.press_for_replies(book, "2026-12-04T10:30:00+03:00").await;
     let message = &picker.messages[0];
     assert!(
@@ -380,7 +367,7 @@ async fn a_later_visit_ends_the_follow_ups_and_done_already_stops_them() {
     let w = Car::new().await;
     let first = w.night("2026-12-04").await;
     w.send(&first, "2026-12-04").await;
-    let [_, (_, done), _, _] = app::compose::answers(offer_id_of(&first[0]));
+    let [_, (_, done), _, _] = app::compose::answers(first[0].offer_id());
     let reply = w.press(done, "2026-12-04T12:00:00+03:00").await;
     assert!(
         reply.contains("Больше не будем напоминать об этих работах"),

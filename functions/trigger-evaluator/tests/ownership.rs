@@ -5,7 +5,6 @@
 
 mod common;
 
-use app::messages::ComposeOffer;
 use common::{at, World};
 
 const VIN: &str = "XW7BE40K70S025476";
@@ -35,16 +34,6 @@ async fn world() -> World {
     World::with_visit(&body, "2026-11-12T16:00:00+03:00").await
 }
 
-fn customer_of(message: &ComposeOffer) -> &str {
-    let ComposeOffer::V1 { customer_id, .. } = message;
-    customer_id
-}
-
-fn cycle_of(message: &ComposeOffer) -> &str {
-    let ComposeOffer::V1 { cycle_id, .. } = message;
-    cycle_id
-}
-
 #[tokio::test]
 async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_next_in_a_new_cycle()
 {
@@ -53,8 +42,8 @@ async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_ne
         .night(VIN, "2027-11-01", "2027-11-01T01:00:05+03:00")
         .await;
     assert!(!queued.is_empty());
-    assert!(queued.iter().all(|m| customer_of(m) == OLD_OWNER));
-    assert!(queued.iter().all(|m| cycle_of(m) == "A3C0001116"));
+    assert!(queued.iter().all(|m| m.customer_id() == OLD_OWNER));
+    assert!(queued.iter().all(|m| m.cycle_id() == "A3C0001116"));
     // The old owner had asked for no marketing about the car.
     w.repos
         .answers
@@ -100,11 +89,10 @@ async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_ne
     // The old owner's message, due at 09:00, is refused as stale: nothing goes out.
     w.compose(&queued, "2027-11-01T09:00:30+03:00").await;
     assert!(w.telegram.calls().is_empty());
-    let ComposeOffer::V1 { offer_id, .. } = &queued[0];
     assert!(w
         .repos
         .offers
-        .get::<app::compose::OfferRecord>(offer_id)
+        .get::<app::compose::OfferRecord>(queued[0].offer_id())
         .await
         .unwrap()
         .is_none());
@@ -132,8 +120,8 @@ async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_ne
         next.extend(w.night(VIN, night, now).await);
     }
     assert!(!next.is_empty());
-    assert!(next.iter().all(|m| customer_of(m) == NEW_OWNER));
-    assert!(next.iter().all(|m| cycle_of(m) == "A3C0002001"));
+    assert!(next.iter().all(|m| m.customer_id() == NEW_OWNER));
+    assert!(next.iter().all(|m| m.cycle_id() == "A3C0002001"));
     w.compose(&next, "2027-11-05T10:00:00+03:00").await;
     let calls = w.telegram.calls();
     assert_eq!(calls.len(), next.len());

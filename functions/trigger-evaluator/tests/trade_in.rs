@@ -33,29 +33,46 @@ fn visit(work_order_id: &str, closed_at: &str, km: u32, kind: &str) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
-fn schema_errors(event: &BusinessEvent) -> Vec<String> {
-    let path = format!(
-        "{}/../../docs/events/{}.schema.json",
-        env!("CARGO_MANIFEST_DIR"),
-        event.name()
-    );
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let detail = event.detail();
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-        .iter_errors(&detail)
-        .map(|e| format!("{e}: {detail}"))
-        .collect()
+/// A fresh embedded store holding the visits (bodies with their closing instant), recorded as
+/// ingest-visit records them.
+async fn store_with(visits: &[(Vec<u8>, &str)]) -> (tempfile::TempDir, Repos<RedbStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    for (body, closed_at) in visits {
+        let recorded = app::record_visit(&repos, &Policy::default(), body, at(closed_at))
+            .await
+            .unwrap();
+        assert!(recorded.newly_stored);
+    }
+    (dir, repos)
 }
 
-async fn night(
+/// [`store_with`] the visits `(work order, closed at, km, kind)` of [`visit`].
+async fn store_with_visits(
+    visits: &[(&str, &str, u32, &str)],
+) -> (tempfile::TempDir, Repos<RedbStore>) {
+    let bodies: Vec<(Vec<u8>, &str)> = visits
+        .iter()
+        .map(|&(wo, closed_at, km, kind)| (visit(wo, closed_at, km, kind), closed_at))
+        .collect();
+    store_with(&bodies).await
+}
+
+/// The handler's dependencies on `repos`, publishing to `events`.
+fn deps(repos: &Repos<RedbStore>, events: app::Events) -> Deps<RedbStore, Collected> {
+    Deps {
+        repos: repos.clone(),
+        policy: Policy::default(),
+        compose: Collected::default(),
+        events,
+    }
+}
+
+/// The nightly run for the car at `now`: its forecast, then the handler's batch of one.
+async fn evaluate(
     deps: &Deps<RedbStore, Collected>,
-    events: &CollectedEvents,
     now: &str,
-) -> Vec<BusinessEvent> {
+) -> lambda_support::aws_lambda_events::sqs::SqsBatchResponse {
     let now = at(now);
     let day: NaiveDate = now.with_timezone(&deps.policy.time_zone()).date_naive();
     let vehicle = deps
@@ -73,7 +90,16 @@ async fn night(
         vin: VIN.into(),
     }
     .to_json();
-    let response = handle(deps, sqs_event(&[body]), now).await;
+    handle(deps, sqs_event(&[body]), now).await
+}
+
+/// [`evaluate`], every message handled; the events it published.
+async fn night(
+    deps: &Deps<RedbStore, Collected>,
+    events: &CollectedEvents,
+    now: &str,
+) -> Vec<BusinessEvent> {
+    let response = evaluate(deps, now).await;
     assert!(response.batch_item_failures.is_empty());
     deps.compose.take();
     events.take()
@@ -93,36 +119,20 @@ fn reasons(event: &BusinessEvent) -> (&str, &str, &[String]) {
 
 #[tokio::test]
 async fn an_older_car_with_signs_is_a_lead_once_a_quarter_with_its_reasons() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
-    let policy = Policy::default();
-    for (wo, closed_at, km, kind) in [
+    let (_dir, repos) = store_with_visits(&[
         ("W1", "2025-12-01T12:00:00+03:00", 60_000, "maintenance"),
         ("W2", "2026-02-10T12:00:00+03:00", 63_000, "repair"),
         ("W3", "2026-06-10T12:00:00+03:00", 68_000, "repair"),
         ("W4", "2026-10-10T12:00:00+03:00", 73_000, "repair"),
-    ] {
-        app::record_visit(
-            &repos,
-            &policy,
-            &visit(wo, closed_at, km, kind),
-            at(closed_at),
-        )
-        .await
-        .unwrap();
-    }
+    ])
+    .await;
     let events = CollectedEvents::default();
-    let deps = Deps {
-        repos,
-        policy,
-        compose: Collected::default(),
-        events: app::Events::new(events.clone()),
-    };
+    let deps = deps(&repos, app::Events::new(events.clone()));
 
     let first = night(&deps, &events, "2026-11-20T01:00:05+03:00").await;
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0].name(), "TradeInLead");
-    assert_eq!(schema_errors(&first[0]), Vec::<String>::new());
+    assert_eq!(app::event_schemas::errors(&first[0]), Vec::<String>::new());
     let (lead_id, customer_id, why) = reasons(&first[0]);
     assert_eq!(lead_id, format!("tradein:{VIN}:2026Q4"));
     assert_eq!(customer_id, OWNER);
@@ -147,106 +157,42 @@ async fn an_older_car_with_signs_is_a_lead_once_a_quarter_with_its_reasons() {
     let (lead_id, _, why) = reasons(&next[0]);
     assert_eq!(lead_id, format!("tradein:{VIN}:2027Q1"));
     assert_eq!(why, ["repeated_repairs:BRK"]);
-    assert_eq!(schema_errors(&next[0]), Vec::<String>::new());
+    assert_eq!(app::event_schemas::errors(&next[0]), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn a_car_without_signs_or_too_young_is_no_lead() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
-    let policy = Policy::default();
-    let mut body = app::fixtures::visit("W1", VIN, "2026-10-10T12:00:00+03:00", 40_000);
+    let closed_at = "2026-10-10T12:00:00+03:00";
+    let mut body = app::fixtures::visit("W1", VIN, closed_at, 40_000);
     body["customer"]["id"] = OWNER.into();
     body["vehicle"]["first_registration"] = "2024-03-01".into();
     body["vehicle"]["warranty_until"] = "2026-10-15".into();
-    app::record_visit(
-        &repos,
-        &policy,
-        &serde_json::to_vec(&body).unwrap(),
-        at("2026-10-10T12:00:00+03:00"),
-    )
-    .await
-    .unwrap();
+    let (_dir, repos) = store_with(&[(serde_json::to_vec(&body).unwrap(), closed_at)]).await;
     let events = CollectedEvents::default();
-    let deps = Deps {
-        repos,
-        policy,
-        compose: Collected::default(),
-        events: app::Events::new(events.clone()),
-    };
+    let deps = deps(&repos, app::Events::new(events.clone()));
     assert!(night(&deps, &events, "2026-11-20T01:00:05+03:00")
         .await
         .is_empty());
 }
 
-struct Refusing;
-
-impl app::events::EventSink for Refusing {
-    fn publish<'a>(
-        &'a self,
-        _: &'a [BusinessEvent],
-    ) -> app::events::BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async { Err(anyhow::anyhow!("the bus is down")) })
-    }
-}
-
 #[tokio::test]
 async fn a_lead_the_bus_refused_is_retried_and_raised_with_the_same_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
-    let policy = Policy::default();
-    for (wo, closed_at, km, kind) in [
+    let (_dir, repos) = store_with_visits(&[
         ("W1", "2025-12-01T12:00:00+03:00", 60_000, "maintenance"),
         ("W2", "2026-10-10T12:00:00+03:00", 73_000, "maintenance"),
-    ] {
-        app::record_visit(
-            &repos,
-            &policy,
-            &visit(wo, closed_at, km, kind),
-            at(closed_at),
-        )
-        .await
-        .unwrap();
-    }
-    let down = Deps {
-        repos: repos.clone(),
-        policy: policy.clone(),
-        compose: Collected::default(),
-        events: app::Events::new(Refusing),
-    };
-    let nobody = CollectedEvents::default();
+    ])
+    .await;
     let day = "2026-11-20T01:00:05+03:00";
-    let vehicle = repos
-        .vehicles
-        .get::<domain::Vehicle>(VIN)
-        .await
-        .unwrap()
-        .unwrap();
-    app::forecast_vehicle(
-        &repos,
-        &policy,
-        &vehicle.vehicle,
-        "2026-11-20".parse().unwrap(),
+    let refused = evaluate(
+        &deps(&repos, app::Events::new(app::events::RefusingEvents)),
+        day,
     )
-    .await
-    .unwrap();
-    let body = EvaluateVehicle::V1 {
-        run_date: "2026-11-20".parse().unwrap(),
-        vin: VIN.into(),
-    }
-    .to_json();
-    let refused = handle(&down, sqs_event(&[body]), at(day)).await;
+    .await;
     assert_eq!(refused.batch_item_failures.len(), 1);
-    assert!(nobody.take().is_empty());
     assert!(!repos.trade_in.raised(VIN, "2026Q4").await.unwrap());
 
     let events = CollectedEvents::default();
-    let up = Deps {
-        repos,
-        policy,
-        compose: Collected::default(),
-        events: app::Events::new(events.clone()),
-    };
+    let up = deps(&repos, app::Events::new(events.clone()));
     let retried = night(&up, &events, day).await;
     assert_eq!(retried.len(), 1);
     assert_eq!(reasons(&retried[0]).2, ["warranty_ended"]);
@@ -266,9 +212,6 @@ async fn a_costly_estimate_declined_at_the_last_visit_is_a_lead() {
         ("18000.00", "34000.00", true),
         ("4000.00", "9000.00", false),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
-        let policy = Policy::default();
         let closed_at = "2026-10-10T12:00:00+03:00";
         let mut body: serde_json::Value =
             serde_json::from_slice(&visit("W1", closed_at, 73_000, "maintenance")).unwrap();
@@ -277,15 +220,7 @@ async fn a_costly_estimate_declined_at_the_last_visit_is_a_lead() {
             {"code": "SUS-010", "name": "Замена передних амортизаторов", "urgency": "soon",
              "labor_estimate": labor, "parts_estimate": parts}
         ]);
-        let recorded = app::record_visit(
-            &repos,
-            &policy,
-            &serde_json::to_vec(&body).unwrap(),
-            at(closed_at),
-        )
-        .await
-        .unwrap();
-        assert!(recorded.newly_stored);
+        let (_dir, repos) = store_with(&[(serde_json::to_vec(&body).unwrap(), closed_at)]).await;
         let stored = repos
             .visits
             .for_vehicle::<domain::Visit>(VIN)
@@ -293,17 +228,12 @@ async fn a_costly_estimate_declined_at_the_last_visit_is_a_lead() {
             .unwrap();
         assert_eq!(stored[0].visit.recommendations().len(), 1);
         let events = CollectedEvents::default();
-        let deps = Deps {
-            repos,
-            policy,
-            compose: Collected::default(),
-            events: app::Events::new(events.clone()),
-        };
+        let deps = deps(&repos, app::Events::new(events.clone()));
         let raised = night(&deps, &events, "2026-11-20T01:00:05+03:00").await;
         if expect_lead {
             assert_eq!(raised.len(), 1, "{raised:?}");
             assert_eq!(reasons(&raised[0]).2, ["declined_estimate"]);
-            assert_eq!(schema_errors(&raised[0]), Vec::<String>::new());
+            assert_eq!(app::event_schemas::errors(&raised[0]), Vec::<String>::new());
         } else {
             assert!(raised.is_empty(), "{raised:?}");
         }

@@ -386,6 +386,16 @@ impl Events {
     }
 }
 
+/// Refuses every publication, as a bus that is down (tests).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RefusingEvents;
+
+impl EventSink for RefusingEvents {
+    fn publish<'a>(&'a self, _: &'a [BusinessEvent]) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Err(anyhow::anyhow!("the bus is down")) })
+    }
+}
+
 /// Keeps every event published (tests).
 #[derive(Debug, Default, Clone)]
 pub struct CollectedEvents(Arc<Mutex<Vec<BusinessEvent>>>);

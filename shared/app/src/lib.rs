@@ -10,6 +10,8 @@ pub mod contact_state;
 pub mod conversions;
 pub mod dashboard;
 pub mod evaluate;
+#[cfg(any(test, feature = "event-schemas"))]
+pub mod event_schemas;
 pub mod events;
 pub mod fixtures;
 pub mod forecasting;

@@ -43,6 +43,33 @@ pub enum ComposeOffer {
     },
 }
 
+impl ComposeOffer {
+    pub fn offer_id(&self) -> &str {
+        let ComposeOffer::V1 { offer_id, .. } = self;
+        offer_id
+    }
+
+    pub fn customer_id(&self) -> &str {
+        let ComposeOffer::V1 { customer_id, .. } = self;
+        customer_id
+    }
+
+    pub fn cycle_id(&self) -> &str {
+        let ComposeOffer::V1 { cycle_id, .. } = self;
+        cycle_id
+    }
+
+    pub fn stage(&self) -> Stage {
+        let ComposeOffer::V1 { stage, .. } = self;
+        *stage
+    }
+
+    pub fn reason(&self) -> &Reason {
+        let ComposeOffer::V1 { reason, .. } = self;
+        reason
+    }
+}
+
 /// A confirmed booking's day-before reminder, from the nightly run to the composer (on the
 /// compose queue): sent once, not before `send_at`, if the booking is still confirmed at hold
 /// `attempt` (a booking moved or cancelled since is not reminded of by this message).

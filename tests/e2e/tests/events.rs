@@ -37,18 +37,6 @@ fn sqs(moto: &Moto) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config)
 }
 
-fn validator(name: &str) -> jsonschema::Validator {
-    let path = format!(
-        "{}/../../docs/events/{name}.schema.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-}
-
 /// The sample of every kind and fifteen more visits: 25 events, three requests.
 fn events() -> Vec<BusinessEvent> {
     let mut events = samples();
@@ -147,7 +135,7 @@ async fn more_than_ten_events_reach_a_queue_through_the_bus_each_once_and_valid(
         assert_eq!(envelope["source"], "autodrive");
         let name = envelope["detail-type"].as_str().unwrap();
         let detail = &envelope["detail"];
-        let errors: Vec<String> = validator(name)
+        let errors: Vec<String> = app::event_schemas::validator(name)
             .iter_errors(detail)
             .map(|e| e.to_string())
             .collect();
