@@ -17,7 +17,7 @@ fn date_ru(d: NaiveDate) -> String {
 }
 
 fn stage_ru(stage: &str) -> &'static str {
-    Stage::parse(stage).map_or("другое", stage_name_ru)
+    Stage::from_mark_key(stage).map_or("другое", stage_name_ru)
 }
 
 fn status_ru(status: &str) -> &'static str {

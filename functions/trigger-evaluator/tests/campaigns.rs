@@ -137,6 +137,21 @@ async fn a_switched_off_stage_is_not_queued_and_goes_once_switched_back_on() {
     assert!(composed(&deps)
         .iter()
         .any(|(_, stage, _)| *stage == Stage::SoftReminder));
+
+    // One step's mark key is not a campaign: it cannot switch the stage off unseen.
+    let step = switch(
+        &deps.repos,
+        &deps.policy,
+        "declined_work#2",
+        false,
+        "anna",
+        now,
+    )
+    .await;
+    assert!(
+        matches!(step, Err(app::campaigns::SwitchError::Unknown(_))),
+        "{step:?}"
+    );
 }
 
 #[tokio::test]

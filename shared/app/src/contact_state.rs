@@ -109,7 +109,7 @@ pub fn after_answers(
         .filter(|s| s.cycle_id == cycle.id)
         .and_then(|s| {
             Some(Snooze {
-                stage: Stage::parse(&s.stage)?,
+                stage: Stage::from_mark_key(&s.stage)?,
                 until: s.until,
             })
         });

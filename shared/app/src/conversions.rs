@@ -71,7 +71,7 @@ pub async fn credit_conversion<S: Store>(
         |stage: Stage, sent_at: DateTime<Utc>| (acted.iter().any(|s| s == stage.as_str()), sent_at);
     let mut latest: Option<(String, Stage, Option<String>, DateTime<Utc>)> = None;
     for (name, _) in repos.cycles.stages::<StageMark>(vin, &cycle_id).await? {
-        let Some(stage) = Stage::parse(&name).filter(|s| invites(*s)) else {
+        let Some(stage) = Stage::from_mark_key(&name).filter(|s| invites(*s)) else {
             continue;
         };
         let offer_id = crate::messages::offer_id_for(vin, &cycle_id, &name);

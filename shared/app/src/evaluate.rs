@@ -258,10 +258,10 @@ pub(crate) async fn decide<S: Store>(
         .await?;
     // Reactions are kept by stage; a stage marked once per step (declined work) shares them.
     let strongest = |key: &str| {
-        let stage = Stage::parse(key);
+        let stage = Stage::from_mark_key(key);
         reactions
             .iter()
-            .filter(|(s, _, _)| stage.is_some() && Stage::parse(s) == stage)
+            .filter(|(s, _, _)| stage.is_some() && Stage::from_mark_key(s) == stage)
             .map(|(_, _, mark)| mark.reaction)
             .max_by_key(|r| strength(*r))
     };
@@ -269,7 +269,7 @@ pub(crate) async fn decide<S: Store>(
         .iter()
         .filter_map(|(stage, mark)| {
             Some(ContactRecord {
-                stage: Stage::parse(stage)?,
+                stage: Stage::from_mark_key(stage)?,
                 sent_at: mark.send_at,
                 reaction: strongest(stage),
             })

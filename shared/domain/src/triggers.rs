@@ -58,14 +58,21 @@ impl Stage {
         }
     }
 
-    /// Parses a stage name, or a mark key ([`Stage::mark_key`]) to its stage.
+    /// Parses a stage name exactly (campaign switches, template lists, the dashboard).
     pub fn parse(text: &str) -> Option<Stage> {
-        let name = match text.split_once('#') {
-            Some((name, "1" | "2" | "3")) => name,
-            Some(_) => return None,
-            None => text,
-        };
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The stage a cycle's mark key ([`Stage::mark_key`]) belongs to: a stage name, or
+    /// `declined_work#<step>` (1 to 3).
+    pub fn from_mark_key(key: &str) -> Option<Stage> {
+        match key.split_once('#') {
+            Some((name, "1" | "2" | "3")) => {
+                Self::parse(name).filter(|s| *s == Stage::DeclinedWork)
+            }
+            Some(_) => None,
+            None => Self::parse(key),
+        }
     }
 
     /// The key the stage is marked under in a cycle (once per key): the stage's name, and for

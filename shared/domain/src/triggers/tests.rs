@@ -564,13 +564,22 @@ fn declined_work_is_followed_up_on_days_3_10_and_30_soonest_for_safety() {
         Stage::DeclinedWork.mark_key(&first.reason),
         "declined_work#1"
     );
-    assert_eq!(Stage::parse("declined_work#1"), Some(Stage::DeclinedWork));
-    assert_eq!(Stage::parse("declined_work#4"), None);
+    assert_eq!(
+        Stage::from_mark_key("declined_work#1"),
+        Some(Stage::DeclinedWork)
+    );
+    assert_eq!(
+        Stage::parse("declined_work#1"),
+        None,
+        "a switch names a whole stage"
+    );
+    assert_eq!(Stage::from_mark_key("soft_reminder#1"), None);
+    assert_eq!(Stage::from_mark_key("declined_work#4"), None);
     assert_eq!(Stage::DeclinedWork.mark_keys().len(), 3);
     assert!(Stage::DeclinedWork
         .mark_keys()
         .iter()
-        .all(|k| Stage::parse(k) == Some(Stage::DeclinedWork)));
+        .all(|k| Stage::from_mark_key(k) == Some(Stage::DeclinedWork)));
     // Once sent, nothing until the second step's day.
     let case = case.sent(Stage::DeclinedWork, "2024-01-13 12:00", None);
     assert_eq!(declined_work(&case, "2024-01-19 12:00"), None);
