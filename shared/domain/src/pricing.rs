@@ -287,7 +287,11 @@ pub fn declined_work_lines(
                 LineKind::Part,
                 r.parts_estimate,
                 parts_share,
-                format!("Запчасти: {}", r.name),
+                // A name at the length limit is cut to leave room for the prefix.
+                format!("Запчасти: {}", r.name)
+                    .chars()
+                    .take(crate::values::LINE_NAME_MAX)
+                    .collect(),
             ),
         ];
         for (kind, price, share, name) in jobs {

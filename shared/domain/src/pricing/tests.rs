@@ -499,6 +499,15 @@ fn declined_work_is_costed_at_the_recommending_visits_cost_shares() {
         (LineKind::Part, money("4433.33"))
     );
     assert_eq!(lines[1].name, "Запчасти: Замена передних тормозных колодок");
+    // A name at the contract's limit keeps its parts line, the name cut to fit.
+    let long = Recommendation {
+        name: "к".repeat(200),
+        ..brake_pads()
+    };
+    let lines = declined_work_lines(&[&long], &last_maintenance());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[1].name.chars().count(), 200);
+    assert_eq!(lines[1].total_price(), money("5600.00"));
     // Without lines of a kind the estimate is taken at cost: no room for a discount.
     let labour_only = [line(LineKind::Labor, "TO-60", "1", "6500.00", "2600.00")];
     let lines = declined_work_lines(&[&pads], &labour_only);

@@ -30,6 +30,7 @@ pub use visit::{
     CustomerDto, FieldError, Visit, VisitDto, VisitError, VisitErrors, VisitKind, VisitKindError,
     VisitParts,
 };
+pub(crate) use work_order::LINE_NAME_MAX;
 pub use work_order::{
     LineDto, LineError, LineErrors, LineKind, Quantity, QuantityError, WorkOrderLine,
 };

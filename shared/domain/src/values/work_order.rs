@@ -179,7 +179,7 @@ impl fmt::Display for LineErrors {
 impl std::error::Error for LineErrors {}
 
 const LINE_CODE_MAX: usize = 40;
-const LINE_NAME_MAX: usize = 200;
+pub(crate) const LINE_NAME_MAX: usize = 200;
 
 pub(super) fn parse_code(text: &str) -> Result<String, LineError> {
     let trimmed = text.trim();
