@@ -131,6 +131,30 @@ async fn the_old_owners_queued_message_is_not_sent_and_the_new_owner_gets_the_ne
 }
 
 #[tokio::test]
+async fn the_old_owners_sent_reminder_converts_nothing_the_new_owner_does_even_delivered_again() {
+    let w = world().await;
+    let queued = w
+        .night(VIN, "2027-11-01", "2027-11-01T01:00:05+03:00")
+        .await;
+    w.compose(&queued, "2027-11-01T10:00:00+03:00").await;
+    assert!(!w.telegram.calls().is_empty(), "the old owner was reminded");
+    // The car comes in with its new owner the next day; the CRM delivers it twice (the old
+    // owner's cycle is still open until the night).
+    for delivered in ["2027-11-02T12:05:00+03:00", "2027-11-02T12:06:00+03:00"] {
+        let recorded = app::record_visit(
+            &w.repos,
+            &w.policy,
+            &new_owners_visit("A3C0002001", "2027-11-02T12:00:00+03:00", 104_000),
+            at(delivered),
+        )
+        .await
+        .unwrap();
+        assert_eq!(recorded.converted, None, "delivered at {delivered}");
+    }
+    assert!(!w.repos.cycles.is_closed(VIN, "A3C0001116").await.unwrap());
+}
+
+#[tokio::test]
 async fn an_older_visit_of_the_previous_owner_does_not_move_the_car_back() {
     let w = world().await;
     app::record_visit(

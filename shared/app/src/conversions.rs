@@ -41,7 +41,7 @@ fn invites(stage: Stage) -> bool {
 }
 
 /// Credits the vehicle's open cycle with `visit` when a reminder or an offer of the cycle was
-/// sent before it. Idempotent: a cycle is credited once, so the same visit delivered again (or
+/// sent to the visit's customer before it. Idempotent: a cycle is credited once, so the same visit delivered again (or
 /// a later one) changes nothing. The credit when made now, else `None`.
 pub async fn credit_conversion<S: Store>(
     repos: &Repos<S>,
@@ -78,6 +78,10 @@ pub async fn credit_conversion<S: Store>(
         let Some(offer) = repos.offers.get::<OfferRecord>(&offer_id).await? else {
             continue;
         };
+        // A message to another customer (the car's previous owner) brought nobody in.
+        if offer.customer_id != visit.customer().id.as_str() {
+            continue;
+        }
         let Some(sent_at) = offer.sent_at.filter(|at| *at <= visit_at) else {
             continue;
         };

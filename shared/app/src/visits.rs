@@ -139,11 +139,7 @@ pub async fn record_visit<S: Store>(
         ownership,
         opted_out,
     } = store_visit_owned(repos, policy, &visit).await?;
-    // The old owner's messages converted nothing the new owner did.
-    let converted = match ownership {
-        Some(_) => None,
-        None => crate::conversions::credit_conversion(repos, policy, &visit).await?,
-    };
+    let converted = crate::conversions::credit_conversion(repos, policy, &visit).await?;
     let vehicle = visit.vehicle();
     let today = now.with_timezone(&policy.time_zone()).date_naive();
     let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
