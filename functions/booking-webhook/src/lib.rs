@@ -436,7 +436,10 @@ async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
     let replies = app::handle_update(&deps.repos, &deps.policy, &deps.settings, update, now)
         .await
         .map_err(|e| api_error(e, update.from.messenger()))?;
+    // What the update changed is told first: a reply that fails to go out fails the update,
+    // and handled again it would change (and publish) nothing.
     count_bookings(&replies.events);
+    publish(deps, &replies.events).await;
     for message in &replies.messages {
         deliver(deps, message).await.context("sending a reply")?;
     }
@@ -446,7 +449,6 @@ async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
             .await
             .context("answering the callback")?;
     }
-    publish(deps, &replies.events).await;
     app::finish_update(&deps.repos, update, now)
         .await
         .context("recording the update")?;
@@ -454,8 +456,8 @@ async fn run_update<S: Store, T: TelegramOut, W: WhatsAppOut>(
 }
 
 /// Publishes the update's business events. The sink retried already; the update's own effects
-/// happened and the messages went out, so a failure is logged (with the event ids) rather than
-/// failing the update: handled again, it would be refused and publish nothing.
+/// happened, so a failure is logged (with the event ids) rather than failing the update:
+/// handled again, it would be refused and publish nothing.
 pub(crate) async fn publish<S, T, W>(deps: &Deps<S, T, W>, events: &[app::BusinessEvent]) {
     if let Err(e) = deps.events.publish(events).await {
         for event in events {

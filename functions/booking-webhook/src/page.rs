@@ -82,10 +82,10 @@ async fn finish<S: Store, T: TelegramOut, W: WhatsAppOut>(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     crate::count_bookings(&step.events);
+    crate::publish(deps, &step.events).await;
     for message in &step.deliver {
         deliver(deps, message).await?;
     }
-    crate::publish(deps, &step.events).await;
     app::finish_update(&deps.repos, &step.update, now).await?;
     Ok(())
 }

@@ -160,3 +160,63 @@ async fn hold_confirm_cancel_and_stop_are_published_as_valid_events() {
     assert_eq!(published[3].detail()["by"], "customer");
     assert_eq!(published[4].detail()["scope"], "all");
 }
+
+/// A hold whose replies cannot be delivered (the Bot API refuses them) is still published:
+/// the store changed, and a retry of the update would find the slot held and publish nothing.
+#[tokio::test]
+async fn a_hold_is_published_even_when_its_replies_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(test_store(dir.path()));
+    let telegram = FakeTelegram::start("7:BOT").unwrap();
+    let policy = Policy::default();
+    let sent_at = at("2027-11-01T10:00:00+03:00");
+    let good = TelegramBot::new(telegram.base_url(), "7:BOT");
+    let evaluation = app::fixtures::example_visit_evaluated(&repos, &policy, sent_at)
+        .await
+        .unwrap();
+    app::compose_and_send(&repos, &policy, &good, &evaluation.compose[0], "t", sent_at)
+        .await
+        .unwrap();
+    let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
+    repos
+        .capacity
+        .define_slot(tomorrow, "10:00", 1)
+        .await
+        .unwrap();
+    let events = CollectedEvents::default();
+    let deps = |bot| Deps {
+        repos: repos.clone(),
+        policy: policy.clone(),
+        bot,
+        settings: BookingSettings {
+            advisor_chat_id: ADVISOR_CHAT,
+            max_slots_shown: 6,
+        },
+        whatsapp: WhatsApp {
+            client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
+            app_secret: "app-secret".into(),
+            verify_token: "verify".into(),
+        },
+        webhook_secret: SECRET.into(),
+        sms: None,
+        links: None,
+        events: app::Events::new(events.clone()),
+    };
+    let now = at("2027-11-01T10:05:00+03:00");
+    let book = press(
+        11,
+        CUSTOMER_CHAT,
+        &button(&telegram, CUSTOMER_CHAT, "Записаться"),
+    );
+    let up = deps(good);
+    assert_eq!(handle(&up, &headers(), &book, now).await.status, 200);
+    let slot = press(
+        12,
+        CUSTOMER_CHAT,
+        &button(&telegram, CUSTOMER_CHAT, "10:00"),
+    );
+    let down = deps(TelegramBot::new(telegram.base_url(), "7:REVOKED"));
+    let reply = handle(&down, &headers(), &slot, now).await;
+    assert_ne!(reply.status, 200, "the replies could not be sent");
+    assert_eq!(events.names(), ["BookingHeld"]);
+}
