@@ -102,6 +102,7 @@ pub fn import_file(
     if dry_run {
         return Ok(export.dry_summary());
     }
+    let events_url = crate::serve::config::events_url(std::env::var("AUTODRIVE_EVENTS_URL").ok())?;
     let store = open_store(store_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -117,10 +118,7 @@ pub fn import_file(
         store.commit().await?;
         // After the commit: the events say what the store now holds.
         let data_dir = store_path.parent().unwrap_or(Path::new("."));
-        let url = std::env::var("AUTODRIVE_EVENTS_URL")
-            .ok()
-            .filter(|v| !v.is_empty());
-        crate::serve::events::LocalEvents::new(data_dir, url)
+        crate::serve::events::LocalEvents::new(data_dir, events_url)
             .publish_and_wait(&summary.events)
             .await?;
         anyhow::Ok(summary)

@@ -228,3 +228,28 @@ fn declined_work_is_stored_and_an_earlier_stop_is_written_as_an_opted_out_event(
         .collect();
     assert_eq!(codes, ["BRK-F"]);
 }
+
+/// A bad `AUTODRIVE_EVENTS_URL` is refused before anything is stored, as `serve` refuses it.
+#[test]
+fn a_bad_events_url_is_refused_before_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, export("90 000")).unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_autodrive"))
+        .arg("import")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .env("AUTODRIVE_EVENTS_URL", "ftp://dms.example/events")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("AUTODRIVE_EVENTS_URL: \"ftp://dms.example/events\" is not an http(s) URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!data.join("store.redb").exists());
+}

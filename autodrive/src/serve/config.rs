@@ -140,12 +140,7 @@ impl ServeConfig {
         };
         let public_url = url("AUTODRIVE_PUBLIC_URL", &format!("http://{addr}"))?;
         let link_key = value("BOOKING_LINK_KEY");
-        let events_url = match value("AUTODRIVE_EVENTS_URL") {
-            Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
-                bail!("AUTODRIVE_EVENTS_URL: {v:?} is not an http(s) URL")
-            }
-            v => v,
-        };
+        let events_url = events_url(value("AUTODRIVE_EVENTS_URL"))?;
         if let Some(key) = &link_key {
             app::booking_link::BookingLinks::new(key.as_bytes(), &public_url)
                 .map_err(|e| anyhow::anyhow!("BOOKING_LINK_KEY: {e}"))?;
@@ -178,6 +173,17 @@ impl ServeConfig {
             },
             events_url,
         })
+    }
+}
+
+/// `AUTODRIVE_EVENTS_URL` (the value as set, blank as unset): where business events are POSTed
+/// besides `events.jsonl`; an http(s) URL or nothing.
+pub fn events_url(value: Option<String>) -> Result<Option<String>> {
+    match value.filter(|v| !v.trim().is_empty()) {
+        Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
+            bail!("AUTODRIVE_EVENTS_URL: {v:?} is not an http(s) URL")
+        }
+        v => Ok(v),
     }
 }
 

@@ -73,17 +73,28 @@ async fn post(client: reqwest::Client, url: String, body: serde_json::Value, ids
 }
 
 impl LocalEvents {
+    /// Appends the events; the POST of them to the URL, when one is set, for the caller to await
+    /// or spawn.
+    fn append_then_post(
+        &self,
+        events: &[BusinessEvent],
+    ) -> anyhow::Result<Option<impl std::future::Future<Output = ()> + Send + 'static>> {
+        self.append(events)?;
+        Ok(self.post.as_ref().map(|(client, url)| {
+            let body = serde_json::Value::Array(events.iter().map(|e| e.envelope()).collect());
+            let ids = events.iter().map(|e| e.event_id.clone()).collect();
+            post(client.clone(), url.clone(), body, ids)
+        }))
+    }
+
     /// Appends the events and, when a URL is set, POSTs them before returning: for a command
     /// that exits right after (`autodrive import`), where a background POST would be cut off.
     pub async fn publish_and_wait(&self, events: &[BusinessEvent]) -> anyhow::Result<()> {
         if events.is_empty() {
             return Ok(());
         }
-        self.append(events)?;
-        if let Some((client, url)) = &self.post {
-            let body = serde_json::Value::Array(events.iter().map(|e| e.envelope()).collect());
-            let ids = events.iter().map(|e| e.event_id.clone()).collect();
-            post(client.clone(), url.clone(), body, ids).await;
+        if let Some(posting) = self.append_then_post(events)? {
+            posting.await;
         }
         Ok(())
     }
@@ -92,11 +103,8 @@ impl LocalEvents {
 impl EventSink for LocalEvents {
     fn publish<'a>(&'a self, events: &'a [BusinessEvent]) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            self.append(events)?;
-            if let Some((client, url)) = &self.post {
-                let body = serde_json::Value::Array(events.iter().map(|e| e.envelope()).collect());
-                let ids = events.iter().map(|e| e.event_id.clone()).collect();
-                tokio::spawn(post(client.clone(), url.clone(), body, ids));
+            if let Some(posting) = self.append_then_post(events)? {
+                tokio::spawn(posting);
             }
             Ok(())
         })

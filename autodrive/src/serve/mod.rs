@@ -6,7 +6,7 @@
 //! handlers publish go to `<data dir>/events.jsonl` and `AUTODRIVE_EVENTS_URL` (`events`).
 //! SIGINT/SIGTERM stop accepting, finish the work in hand, save what waits for later, and exit 0.
 
-mod config;
+pub(crate) mod config;
 pub(crate) mod events;
 mod outbound;
 mod queues;
