@@ -42,10 +42,6 @@ impl EventBus {
         self
     }
 
-    pub fn bus_name(&self) -> &str {
-        &self.bus_name
-    }
-
     fn entry(&self, event: &BusinessEvent) -> anyhow::Result<PutEventsRequestEntry> {
         let time =
             aws_sdk_eventbridge::primitives::DateTime::from_secs(event.occurred_at.timestamp());

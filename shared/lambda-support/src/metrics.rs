@@ -49,17 +49,6 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
-        Metric::MessagesSent,
-        Metric::SendFailures,
-        Metric::BookingsHeld,
-        Metric::BookingsConfirmed,
-        Metric::BookingsCancelled,
-        Metric::NoShows,
-        Metric::VisitsRecorded,
-        Metric::Conversions,
-    ];
-
     /// The metric's name in CloudWatch.
     pub fn name(self) -> &'static str {
         match self {
@@ -84,8 +73,6 @@ pub enum Dimension {
     Channel,
     /// The id of the policy's offer rule that priced the offer.
     Rule,
-    /// Where a visit came from.
-    Source,
 }
 
 impl Dimension {
@@ -95,7 +82,6 @@ impl Dimension {
             Dimension::Stage => "Stage",
             Dimension::Channel => "Channel",
             Dimension::Rule => "Rule",
-            Dimension::Source => "Source",
         }
     }
 }

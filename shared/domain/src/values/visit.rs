@@ -281,11 +281,6 @@ impl Visit {
         &self.recommendations
     }
 
-    /// Whether the visit has a line with the labour or part code `code` (the work was done).
-    pub fn has_line_code(&self, code: &str) -> bool {
-        self.lines.iter().any(|l| l.code == code)
-    }
-
     pub fn labor_lines(&self) -> impl Iterator<Item = &WorkOrderLine> {
         self.lines.iter().filter(|l| l.kind == LineKind::Labor)
     }
