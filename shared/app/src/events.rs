@@ -162,8 +162,9 @@ impl EventKind {
         }
     }
 
-    /// The ids that make one occurrence of this event (what its id is derived from).
-    fn key(&self) -> String {
+    /// The ids that make one occurrence of this event (what its id is derived from). An opt-out
+    /// counts with its time: the same customer may opt out again after undoing it.
+    fn key(&self, occurred_at: DateTime<Utc>) -> String {
         let booking = |b: &BookingIds| {
             format!(
                 "{}#{}#{}#{}",
@@ -184,8 +185,9 @@ impl EventKind {
                 vehicle_id,
                 ..
             } => format!(
-                "{customer_id}#{scope:?}#{}",
-                vehicle_id.as_deref().unwrap_or_default()
+                "{customer_id}#{scope:?}#{}#{}",
+                vehicle_id.as_deref().unwrap_or_default(),
+                occurred_at.timestamp()
             ),
             EventKind::VehicleSold {
                 vehicle_id,
@@ -209,7 +211,7 @@ impl BusinessEvent {
     /// The event of `kind` at `occurred_at`, its id derived from the kind's ids.
     pub fn new(kind: EventKind, occurred_at: DateTime<Utc>) -> Self {
         BusinessEvent {
-            event_id: event_id(kind.name(), &kind.key()),
+            event_id: event_id(kind.name(), &kind.key(occurred_at)),
             occurred_at,
             kind,
             repeat: false,

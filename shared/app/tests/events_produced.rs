@@ -110,6 +110,14 @@ async fn do_not_send_and_sold_answers_are_opted_out_and_vehicle_sold() {
     assert_eq!(detail["scope"], "vehicle_marketing");
     assert_eq!(detail["vehicle_id"], MIKHAIL_VIN);
     assert_eq!(detail["offer_id"], "o1");
+    // Undone, then pressed again a day later: another opt-out, another id.
+    w.press(MIKHAIL, "unmute:o1", "2027-11-01T11:00:00+03:00")
+        .await;
+    let again = w
+        .press(MIKHAIL, "mute:o1", "2027-11-02T10:00:00+03:00")
+        .await;
+    assert_eq!(again.events.len(), 1);
+    assert_ne!(again.events[0].event_id, muted.events[0].event_id);
 
     let sold = w.press(ANNA, "dw:s:o2", "2027-11-01T10:00:00+03:00").await;
     let [(name, detail)] = checked(&sold.events).try_into().unwrap();
