@@ -169,8 +169,26 @@ async fn a_car_without_signs_or_too_young_is_no_lead() {
     body["vehicle"]["warranty_until"] = "2026-10-15".into();
     let (_dir, repos) = store_with(&[(serde_json::to_vec(&body).unwrap(), closed_at)]).await;
     let events = CollectedEvents::default();
-    let deps = deps(&repos, app::Events::new(events.clone()));
-    assert!(night(&deps, &events, "2026-11-20T01:00:05+03:00")
+    let young = deps(&repos, app::Events::new(events.clone()));
+    assert!(night(&young, &events, "2026-11-20T01:00:05+03:00")
+        .await
+        .is_empty());
+
+    // A car with every sign, whose owner sent STOP: no lead for sales to call about.
+    let (_dir, repos) = store_with_visits(&[
+        ("W1", "2025-12-01T12:00:00+03:00", 60_000, "maintenance"),
+        ("W2", "2026-02-10T12:00:00+03:00", 63_000, "repair"),
+        ("W3", "2026-06-10T12:00:00+03:00", 68_000, "repair"),
+        ("W4", "2026-10-10T12:00:00+03:00", 73_000, "repair"),
+    ])
+    .await;
+    repos
+        .customers
+        .opt_out(OWNER, at("2026-11-01T10:00:00+03:00"))
+        .await
+        .unwrap();
+    let stopped = deps(&repos, app::Events::new(events.clone()));
+    assert!(night(&stopped, &events, "2026-11-20T01:00:05+03:00")
         .await
         .is_empty());
 }

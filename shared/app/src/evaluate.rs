@@ -223,28 +223,31 @@ pub(crate) async fn decide<S: Store>(
         Mode::Commit => open_cycle(repos, vin, &cycle_id, started_at).await?,
         Mode::DryRun => !repos.cycles.is_closed(vin, &cycle_id).await?,
     };
+    // The car as a trade-in lead for sales, judged on committed runs only, and never for a
+    // customer who sent STOP.
+    let leads = mode == Mode::Commit && !opted_out;
+    let trade_in = |rating| {
+        crate::trade_in::consider(
+            repos,
+            policy,
+            &vehicle.vehicle,
+            customer.id.as_str(),
+            &own,
+            rating,
+            now,
+        )
+    };
     if !open {
         tracing::info!(vehicle_id = %vin, cycle_id = %cycle_id, "cycle closed by the customer's answer");
         let mut evaluation = Evaluation::default();
-        if mode == Mode::Commit
+        if leads
             && domain::trade_in::old_enough(policy, vehicle.vehicle.first_registration(), today)
         {
             let reactions = repos
                 .cycles
                 .reactions::<ReactionMark>(vin, &cycle_id)
                 .await?;
-            let rating = last_rating(&reactions);
-            let lead = crate::trade_in::consider(
-                repos,
-                policy,
-                &vehicle.vehicle,
-                customer.id.as_str(),
-                &own,
-                rating,
-                now,
-            )
-            .await?;
-            evaluation.raise(lead);
+            evaluation.raise(trade_in(last_rating(&reactions)).await?);
         }
         return Ok(evaluation);
     }
@@ -323,18 +326,8 @@ pub(crate) async fn decide<S: Store>(
     let checked = apply_contact_policy(policy, &recipient, &contacts, started_at, decisions);
 
     let mut evaluation = Evaluation::default();
-    if mode == Mode::Commit {
-        let lead = crate::trade_in::consider(
-            repos,
-            policy,
-            &vehicle.vehicle,
-            customer.id.as_str(),
-            &own,
-            last_rating(&reactions),
-            now,
-        )
-        .await?;
-        evaluation.raise(lead);
+    if leads {
+        evaluation.raise(trade_in(last_rating(&reactions)).await?);
     }
     for d in switched_off {
         let stage = d.stage;
