@@ -1,7 +1,6 @@
 //! HTML building blocks of the dashboard: escaping, Russian number and date formats, the page
 //! frame with its inline style.
 
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 /// `text` safe inside HTML text and quoted attributes (`& < > " '`).
@@ -33,10 +32,7 @@ pub fn path_segment(text: &str) -> String {
     out
 }
 
-/// `01.12.2026`.
-pub fn date_ru(date: NaiveDate) -> String {
-    date.format("%d.%m.%Y").to_string()
-}
+pub(crate) use crate::reports::export::date_ru;
 
 /// `12,5 %`, or `—` for nothing.
 pub fn percent(value: Option<Decimal>) -> String {
@@ -74,7 +70,7 @@ pub fn decimal(value: Option<Decimal>) -> String {
 
 /// A decimal as a float for drawing (0 when it does not fit).
 pub fn to_f64(value: Decimal) -> f64 {
-    value.to_string().parse().unwrap_or(0.0)
+    rust_decimal::prelude::ToPrimitive::to_f64(&value).unwrap_or(0.0)
 }
 
 const STYLE: &str = "\
@@ -130,6 +126,8 @@ pub fn document(title: &str, nav: &str, body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
 
     #[test]

@@ -266,13 +266,7 @@ pub(crate) struct Declined {
 
 impl Declined {
     fn dto(&self, texts: &Texts) -> RecommendationDto {
-        RecommendationDto {
-            code: texts.get(self.code).to_owned(),
-            name: texts.get(self.name).to_owned(),
-            urgency: self.urgency.as_str().to_owned(),
-            labor_estimate: Money::from_kopecks(self.labor).to_string(),
-            parts_estimate: Money::from_kopecks(self.parts).to_string(),
-        }
+        RecommendationDto::from(self.recommendation(texts))
     }
 
     fn recommendation(&self, texts: &Texts) -> Recommendation {

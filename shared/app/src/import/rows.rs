@@ -229,7 +229,7 @@ pub(crate) fn parse_row<'r>(
             Column::Urgency,
             Err::<Option<Urgency>, _>(URGENCY_MISSING.to_owned()),
         ),
-        (Some(RowKind::Recommended(_)), "") | (_, "") => Some(None),
+        (_, "") => Some(None),
         (Some(RowKind::Line(_)), _) => parsed.keep(
             Column::Urgency,
             Err(
