@@ -200,4 +200,16 @@ async fn the_bonus_goes_on_the_idle_days_and_moves_when_they_fill_up() {
         first.bonus_dates,
         second.bonus_dates
     );
+
+    // The advisors close the next idle day (/close in their chat): it has no lifts to fill,
+    // so the bonus does not go there either.
+    let closed = second.bonus_dates[0];
+    assert!(deps.repos.capacity.close_day(closed).await.unwrap());
+    let (_, third, _) = offer(&deps, &telegram, "c3", now).await;
+    assert_eq!(third.bonus_dates.len(), 2);
+    assert!(
+        !third.bonus_dates.contains(&closed),
+        "{closed} closed, yet {:?}",
+        third.bonus_dates
+    );
 }

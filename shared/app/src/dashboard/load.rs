@@ -1,7 +1,7 @@
 //! The coming weeks' load against the workshop's capacity: per day, the vehicles whose stored
 //! forecast falls due that day, the units of its slots held or booked, and the units it has
 //! (lifts × slots). Read only: a day whose slots are not stored yet counts the workshop plan's
-//! lifts, as the booking would derive them.
+//! lifts, as the booking would derive them; a day or lift the advisors closed counts none.
 
 use chrono::{Days, NaiveDate};
 use domain::policy::Policy;
@@ -33,15 +33,24 @@ pub async fn coming_load<S: Store>(
     let mut out = Vec::with_capacity(days as usize);
     for date in (0..days).filter_map(|n| from.checked_add_days(Days::new(u64::from(n)))) {
         let due = repos.forecasts.due_on(date).await?.len();
-        let stored = repos.capacity.slots_on(date).await?;
+        let day = repos.capacity.stored_day(date).await?;
         let plan = policy.workshop().slots_on(date);
-        let mut capacity: u32 = stored.iter().map(|s| s.capacity).sum();
-        capacity += plan
-            .iter()
-            .filter(|p| !stored.iter().any(|s| s.start == p.start))
-            .map(|p| p.lifts)
-            .sum::<u32>();
-        let booked = stored
+        // A day an advisor closed offers nothing; a closed lift is a unit fewer per slot (the
+        // stored slots have it taken off already, the ones still to derive have not).
+        let capacity = if day.closed {
+            0
+        } else {
+            let closed_lifts = u32::try_from(day.closed_lifts.len()).unwrap_or(u32::MAX);
+            let stored: u32 = day.slots.iter().map(|s| s.capacity).sum();
+            stored
+                + plan
+                    .iter()
+                    .filter(|p| !day.slots.iter().any(|s| s.start == p.start))
+                    .map(|p| p.lifts.saturating_sub(closed_lifts))
+                    .sum::<u32>()
+        };
+        let booked = day
+            .slots
             .iter()
             .map(|s| s.capacity.saturating_sub(s.remaining))
             .sum();

@@ -55,7 +55,8 @@ pub enum LiftClosure {
 }
 
 impl<S: Store> Capacity<S> {
-    async fn read_day(&self, date: NaiveDate) -> Result<DayCapacity, StoreError> {
+    /// The day's capacity as stored (its slots and closures), nothing derived: a read.
+    pub async fn stored_day(&self, date: NaiveDate) -> Result<DayCapacity, StoreError> {
         let items = query_all(&self.store, Query::partition(format!("CAP#{date}"))).await?;
         let mut day = DayCapacity {
             date,
@@ -86,7 +87,7 @@ impl<S: Store> Capacity<S> {
         date: NaiveDate,
         plan: &[PlannedSlot],
     ) -> Result<DayCapacity, StoreError> {
-        let day = self.read_day(date).await?;
+        let day = self.stored_day(date).await?;
         if day.closed {
             return Ok(day);
         }
@@ -94,7 +95,7 @@ impl<S: Store> Capacity<S> {
             .derive(date, plan, day.closed_lifts.len(), &day.slots)
             .await?
         {
-            return self.read_day(date).await;
+            return self.stored_day(date).await;
         }
         Ok(day)
     }
@@ -135,7 +136,7 @@ impl<S: Store> Capacity<S> {
         if lift == 0 || lift > lifts {
             return Ok(LiftClosure::NoSuchLift);
         }
-        let mut day = self.read_day(date).await?;
+        let mut day = self.stored_day(date).await?;
         if day.closed_lifts.contains(&lift) {
             return Ok(LiftClosure::AlreadyClosed);
         }
@@ -143,7 +144,7 @@ impl<S: Store> Capacity<S> {
             .derive(date, plan, day.closed_lifts.len(), &day.slots)
             .await?
         {
-            day = self.read_day(date).await?;
+            day = self.stored_day(date).await?;
         }
         let starts: Vec<String> = day
             .slots
