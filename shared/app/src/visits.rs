@@ -6,8 +6,7 @@ use domain::policy::Policy;
 use domain::{ServiceDue, Vehicle, Visit, VisitErrors};
 use serde::de::IgnoredAny;
 use store::repo::{
-    ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, StoredVehicle,
-    VehicleRecord,
+    ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, VehicleRecord,
 };
 use store::{Store, StoreError};
 
@@ -203,8 +202,9 @@ pub async fn store_visit_owned<S: Store>(
         .get::<Vehicle>(vin)
         .await?
         .filter(|v| v.customer_id != customer_id);
-    let mut keep = None;
-    if let Some(previous) = &previous {
+    // An older visit of another customer (a back-fill) leaves the vehicle with its owner.
+    let mut keep = false;
+    if previous.is_some() {
         let last = repos
             .visits
             .for_vehicle::<Visit>(vin)
@@ -212,36 +212,33 @@ pub async fn store_visit_owned<S: Store>(
             .iter()
             .map(|v| v.visit.closed_at())
             .max();
-        if last.is_some_and(|last| visit.closed_at() <= last) {
-            keep = Some(previous);
-        }
+        keep = last.is_some_and(|last| visit.closed_at() <= last);
     }
     let stored = store_visits_kept(repos, policy, &[visit], &[keep]).await?;
     let newly_stored = stored.first().copied().unwrap_or(false);
     let mut ownership = None;
     if let (true, Some(previous)) = (newly_stored, &previous) {
-        match keep {
-            Some(kept) => restore_answers(repos, kept).await?,
-            None => {
-                repos
-                    .answers
-                    .unmute_marketing(vin, &previous.customer_id)
-                    .await?;
-                let change = OwnershipChanged {
-                    vin: vin.to_owned(),
-                    from_customer_id: previous.customer_id.clone(),
-                    to_customer_id: customer_id.to_owned(),
-                    work_order_id: visit.work_order_id().as_str().to_owned(),
-                };
-                tracing::info!(
-                    vehicle_id = %change.vin,
-                    from_customer_id = %change.from_customer_id,
-                    to_customer_id = %change.to_customer_id,
-                    work_order_id = %change.work_order_id,
-                    "ownership changed"
-                );
-                ownership = Some(change);
-            }
+        if keep {
+            tracing::info!(vehicle_id = %vin, customer_id = %previous.customer_id, "older visit of a previous owner: the vehicle stays with its owner");
+        } else {
+            repos
+                .answers
+                .unmute_marketing(vin, &previous.customer_id)
+                .await?;
+            let change = OwnershipChanged {
+                vin: vin.to_owned(),
+                from_customer_id: previous.customer_id.clone(),
+                to_customer_id: customer_id.to_owned(),
+                work_order_id: visit.work_order_id().as_str().to_owned(),
+            };
+            tracing::info!(
+                vehicle_id = %change.vin,
+                from_customer_id = %change.from_customer_id,
+                to_customer_id = %change.to_customer_id,
+                work_order_id = %change.work_order_id,
+                "ownership changed"
+            );
+            ownership = Some(change);
         }
     }
     let opted_out = honour_earlier_stop(repos, visit.customer())
@@ -253,25 +250,6 @@ pub async fn store_visit_owned<S: Store>(
         ownership,
         opted_out,
     })
-}
-
-/// Puts back the current owner's answers on a vehicle a back-filled visit stored again.
-async fn restore_answers<S: Store>(
-    repos: &Repos<S>,
-    kept: &StoredVehicle<Vehicle>,
-) -> Result<(), StoreError> {
-    let (vin, owner) = (kept.vin.as_str(), kept.customer_id.as_str());
-    if let Some(at) = kept.contact.sold_at {
-        repos.answers.mark_sold(vin, owner, at).await?;
-    }
-    if let Some(snooze) = &kept.contact.snooze {
-        repos.answers.snooze(vin, owner, snooze).await?;
-    }
-    if let Some(awaiting) = &kept.contact.awaiting_km {
-        repos.answers.await_km(vin, owner, awaiting).await?;
-    }
-    tracing::info!(vehicle_id = %vin, customer_id = %owner, "older visit of a previous owner: the vehicle stays with its owner");
-    Ok(())
 }
 
 /// [`store_visit`] for several visits at once (bulk loads), without the STOP check: the caller
@@ -288,13 +266,13 @@ pub async fn store_visits<S: Store>(
     store_visits_kept(repos, policy, visits, &[]).await
 }
 
-/// [`store_visits`] where `keep[i]`, when given, is the stored vehicle the i-th visit writes
-/// again as it is (owner and data) instead of its own.
+/// [`store_visits`] where `keep[i]` true leaves the i-th visit's vehicle as stored (owner, data
+/// and answers), in the same transaction as the visit.
 async fn store_visits_kept<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
     visits: &[&Visit],
-    keep: &[Option<&StoredVehicle<Vehicle>>],
+    keep: &[bool],
 ) -> Result<Vec<bool>, StoreError> {
     let tz = policy.time_zone();
     let new: Vec<_> = visits
@@ -302,24 +280,17 @@ async fn store_visits_kept<S: Store>(
         .enumerate()
         .map(|(i, visit)| {
             let customer = visit.customer();
-            let vehicle = match keep.get(i).copied().flatten() {
-                Some(kept) => VehicleRecord {
-                    vin: kept.vin.as_str(),
-                    customer_id: kept.customer_id.as_str(),
-                    vehicle: &kept.vehicle,
-                },
-                None => VehicleRecord {
-                    vin: visit.vehicle().vin().as_str(),
-                    customer_id: customer.id.as_str(),
-                    vehicle: visit.vehicle(),
-                },
-            };
             NewVisit {
                 work_order_id: visit.work_order_id().as_str(),
                 closed_on: visit.closed_on(tz),
                 odometer_km: visit.odometer().km(),
                 visit: *visit,
-                vehicle,
+                vehicle: VehicleRecord {
+                    vin: visit.vehicle().vin().as_str(),
+                    customer_id: customer.id.as_str(),
+                    vehicle: visit.vehicle(),
+                },
+                keep_vehicle: keep.get(i).copied().unwrap_or(false),
                 customer: CustomerRecord {
                     customer_id: customer.id.as_str(),
                     telegram_chat_id: customer.telegram_chat_id.map(|c| c.get()),
@@ -332,11 +303,11 @@ async fn store_visits_kept<S: Store>(
     let before = crate::kpi::accuracy::forecasts_before_visits(repos, visits).await?;
     let outcomes = repos.visits.record_many(&new).await?;
     for (i, visit) in visits.iter().enumerate() {
-        let vehicle = keep
-            .get(i)
-            .copied()
-            .flatten()
-            .map_or(visit.vehicle(), |kept| &kept.vehicle);
+        // A kept vehicle is indexed under its plate already.
+        if keep.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let vehicle = visit.vehicle();
         if let Some(plate) = vehicle.plate() {
             repos
                 .vehicles

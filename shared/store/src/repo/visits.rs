@@ -82,6 +82,9 @@ pub struct NewVisit<'a, V, Veh, C> {
     pub odometer_km: u32,
     pub visit: &'a V,
     pub vehicle: VehicleRecord<'a, Veh>,
+    /// The vehicle item is left as stored (its owner and answers): the visit is an older one of
+    /// another customer, back-filled. Only `vehicle.vin` is read then.
+    pub keep_vehicle: bool,
     pub customer: CustomerRecord<'a, C>,
 }
 
@@ -372,9 +375,11 @@ where
         let reference = format!("WO#{}", visit.work_order_id);
         rest.push(WriteOp::put(reading_item(vin, &reading, &reference)?));
 
-        match vehicles.iter_mut().find(|v| v.vin == vin) {
-            Some(last) => *last = &visit.vehicle,
-            None => vehicles.push(&visit.vehicle),
+        if !visit.keep_vehicle {
+            match vehicles.iter_mut().find(|v| v.vin == vin) {
+                Some(last) => *last = &visit.vehicle,
+                None => vehicles.push(&visit.vehicle),
+            }
         }
         match customers.iter_mut().find(|c| c.customer_id == customer_id) {
             Some(last) => *last = &visit.customer,

@@ -78,6 +78,7 @@ fn new_visit(order: &Order) -> NewVisit<'_, Visit, Car, Profile> {
             customer_id: order.customer,
             vehicle: &order.car,
         },
+        keep_vehicle: false,
         customer: CustomerRecord {
             customer_id: order.customer,
             telegram_chat_id: None,

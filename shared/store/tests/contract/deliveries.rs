@@ -172,6 +172,7 @@ pub async fn the_forecast_before_a_visit_is_kept_on_it_once<S: Store>(s: S) {
                 customer_id: "C-1",
                 vehicle: &body,
             },
+            keep_vehicle: false,
             customer: CustomerRecord {
                 customer_id: "C-1",
                 telegram_chat_id: None,

@@ -68,6 +68,7 @@ async fn record<S: Store>(repos: &Repos<S>, work_order_id: &str, day: u32, owner
                 customer_id: owner,
                 vehicle: &vehicle,
             },
+            keep_vehicle: false,
             customer: CustomerRecord {
                 customer_id: owner,
                 telegram_chat_id: Some(CHAT),

@@ -12,6 +12,7 @@ use store::{Store, StoreError};
 
 crate::contract!(repos:
     the_same_work_order_recorded_20_times_concurrently_gives_one_visit_and_one_reading,
+    a_visit_that_keeps_the_vehicle_leaves_its_owner_and_answers_as_stored,
     fifty_concurrent_holds_on_three_units_let_exactly_three_through,
     a_cancelled_booking_returns_its_unit_and_a_lapsed_hold_can_be_released,
     an_offer_is_claimed_by_one_of_many_concurrent_senders_and_sent_once,
@@ -63,6 +64,62 @@ fn vehicle() -> Vehicle {
     }
 }
 
+/// A visit of `customer_id` to the example car.
+fn new_visit<'a>(
+    work_order_id: &'a str,
+    closed_on: NaiveDate,
+    customer_id: &'a str,
+    keep_vehicle: bool,
+    (visit, vehicle, profile): (&'a Visit, &'a Vehicle, &'a Profile),
+) -> NewVisit<'a, Visit, Vehicle, Profile> {
+    NewVisit {
+        work_order_id,
+        closed_on,
+        odometer_km: 90_000,
+        visit,
+        vehicle: VehicleRecord {
+            vin: "XW7BE40K70S025476",
+            customer_id,
+            vehicle,
+        },
+        keep_vehicle,
+        customer: CustomerRecord {
+            customer_id,
+            telegram_chat_id: None,
+            phone: None,
+            profile,
+        },
+    }
+}
+
+/// A back-filled older visit of another customer is stored with its reading, and the vehicle
+/// item is not written: its owner and the owner's answers stay, in the same transaction.
+pub async fn a_visit_that_keeps_the_vehicle_leaves_its_owner_and_answers_as_stored<S: Store>(s: S) {
+    let repos = Repos::new(s);
+    let visit = Visit {
+        kind: "maintenance".into(),
+        total: "7700.00".into(),
+    };
+    let (vehicle, profile) = (vehicle(), profile());
+    let parts = (&visit, &vehicle, &profile);
+    let vin = "XW7BE40K70S025476";
+    let owner = new_visit("W2", day(2026, 11, 12), "C-2002", false, parts);
+    repos.visits.record(&owner).await.unwrap();
+    let sold = at(12);
+    repos.answers.mark_sold(vin, "C-2002", sold).await.unwrap();
+    let older = new_visit("W1", day(2025, 6, 1), "C-1001", true, parts);
+    assert_eq!(
+        repos.visits.record(&older).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+    let stored = repos.vehicles.get::<Vehicle>(vin).await.unwrap().unwrap();
+    assert_eq!(stored.customer_id, "C-2002");
+    assert_eq!(stored.contact.sold_at, Some(sold));
+    let visits = repos.visits.for_vehicle::<Visit>(vin).await.unwrap();
+    assert_eq!(visits.len(), 2);
+    assert_eq!(repos.readings.for_vehicle(vin).await.unwrap().len(), 2);
+}
+
 fn profile() -> Profile {
     Profile {
         first_name: "Михаил".into(),
@@ -98,6 +155,7 @@ pub async fn the_same_work_order_recorded_20_times_concurrently_gives_one_visit_
                         customer_id: "C-1001",
                         vehicle: &vehicle,
                     },
+                    keep_vehicle: false,
                     customer: CustomerRecord {
                         customer_id: "C-1001",
                         telegram_chat_id: None,
@@ -641,6 +699,7 @@ pub async fn an_opt_out_survives_a_later_visit_and_a_new_profile_and_the_first_t
                         customer_id: "C-1001",
                         vehicle: &vehicle,
                     },
+                    keep_vehicle: false,
                     customer: CustomerRecord {
                         customer_id: "C-1001",
                         telegram_chat_id: telegram,
