@@ -3,25 +3,12 @@
 
 mod common;
 
-use app::BookingSettings;
-use booking_webhook::{handle, Deps, WhatsApp};
+use booking_webhook::handle;
 use channels::fake_telegram::FakeTelegram;
-use channels::{TelegramBot, WhatsAppCloud};
-use common::{at, test_store};
-use domain::policy::Policy;
-use lambda_http::http::HeaderMap;
+use channels::TelegramBot;
+use common::{at, deps, headers, reminded, ADVISOR_CHAT, CUSTOMER_CHAT};
 use serde_json::json;
-use store::repo::{BookingState, Repos};
-
-const CUSTOMER_CHAT: i64 = 5550001;
-const ADVISOR_CHAT: i64 = -100777;
-const SECRET: &str = "telegram-webhook-secret";
-
-fn headers() -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(booking_webhook::SECRET_HEADER, SECRET.parse().unwrap());
-    h
-}
+use store::repo::BookingState;
 
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
     lambda_support::test_events::telegram_callback(update_id, chat_id, data)
@@ -38,39 +25,14 @@ fn say(update_id: i64, chat_id: i64, text: &str) -> Vec<u8> {
 #[tokio::test]
 async fn advisors_close_a_day_in_their_chat_and_a_lapsed_hold_is_refused_through_the_webhook() {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
     let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
-    let policy = Policy::default();
-    let sent_at = at("2027-11-01T10:00:00+03:00");
-    let evaluation = app::fixtures::example_visit_evaluated(&repos, &policy, sent_at)
-        .await
-        .unwrap();
-    app::compose_and_send(&repos, &policy, &bot, &evaluation.compose[0], "t", sent_at)
-        .await
-        .unwrap();
+    let repos = reminded(dir.path(), &bot).await;
     let book = telegram.calls()[0].body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         .as_str()
         .unwrap()
         .to_owned();
-    let deps = Deps {
-        repos: repos.clone(),
-        policy,
-        bot,
-        settings: BookingSettings {
-            advisor_chat_id: ADVISOR_CHAT,
-            max_slots_shown: 6,
-        },
-        whatsapp: WhatsApp {
-            client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
-            app_secret: "app-secret".into(),
-            verify_token: "verify".into(),
-        },
-        webhook_secret: SECRET.into(),
-        sms: None,
-        links: None,
-        events: app::Events::none(),
-    };
+    let deps = deps(&repos, bot, app::Events::none());
     let last_to = |chat: i64| {
         telegram
             .calls()

@@ -5,26 +5,12 @@
 mod common;
 
 use app::events::CollectedEvents;
-use app::BookingSettings;
-use booking_webhook::{handle, Deps, WhatsApp};
+use booking_webhook::handle;
 use channels::fake_telegram::FakeTelegram;
-use channels::{TelegramBot, WhatsAppCloud};
+use channels::TelegramBot;
 use chrono::NaiveDate;
-use common::{at, test_store};
-use domain::policy::Policy;
-use lambda_http::http::HeaderMap;
+use common::{at, deps, headers, reminded, ADVISOR_CHAT, CUSTOMER_CHAT};
 use serde_json::json;
-use store::repo::Repos;
-
-const CUSTOMER_CHAT: i64 = 5550001;
-const ADVISOR_CHAT: i64 = -100777;
-const SECRET: &str = "telegram-webhook-secret";
-
-fn headers() -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(booking_webhook::SECRET_HEADER, SECRET.parse().unwrap());
-    h
-}
 
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
     lambda_support::test_events::telegram_callback(update_id, chat_id, data)
@@ -60,17 +46,9 @@ fn button(telegram: &FakeTelegram, chat: i64, label: &str) -> String {
 #[tokio::test]
 async fn hold_confirm_cancel_and_stop_are_published_as_valid_events() {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
     let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
-    let policy = Policy::default();
-    let sent_at = at("2027-11-01T10:00:00+03:00");
-    let evaluation = app::fixtures::example_visit_evaluated(&repos, &policy, sent_at)
-        .await
-        .unwrap();
-    app::compose_and_send(&repos, &policy, &bot, &evaluation.compose[0], "t", sent_at)
-        .await
-        .unwrap();
+    let repos = reminded(dir.path(), &bot).await;
     let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
     repos
         .capacity
@@ -78,24 +56,7 @@ async fn hold_confirm_cancel_and_stop_are_published_as_valid_events() {
         .await
         .unwrap();
     let events = CollectedEvents::default();
-    let deps = Deps {
-        repos: repos.clone(),
-        policy,
-        bot,
-        settings: BookingSettings {
-            advisor_chat_id: ADVISOR_CHAT,
-            max_slots_shown: 6,
-        },
-        whatsapp: WhatsApp {
-            client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
-            app_secret: "app-secret".into(),
-            verify_token: "verify".into(),
-        },
-        webhook_secret: SECRET.into(),
-        sms: None,
-        links: None,
-        events: app::Events::new(events.clone()),
-    };
+    let deps = deps(&repos, bot, app::Events::new(events.clone()));
     let now = at("2027-11-01T10:05:00+03:00");
     let mut update = 10;
     let mut post = |body: fn(i64, i64, &str) -> Vec<u8>, chat: i64, data: String| {
@@ -166,17 +127,9 @@ async fn hold_confirm_cancel_and_stop_are_published_as_valid_events() {
 #[tokio::test]
 async fn a_hold_is_published_even_when_its_replies_fail() {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
-    let policy = Policy::default();
-    let sent_at = at("2027-11-01T10:00:00+03:00");
     let good = TelegramBot::new(telegram.base_url(), "7:BOT");
-    let evaluation = app::fixtures::example_visit_evaluated(&repos, &policy, sent_at)
-        .await
-        .unwrap();
-    app::compose_and_send(&repos, &policy, &good, &evaluation.compose[0], "t", sent_at)
-        .await
-        .unwrap();
+    let repos = reminded(dir.path(), &good).await;
     let tomorrow = NaiveDate::from_ymd_opt(2027, 11, 2).unwrap();
     repos
         .capacity
@@ -184,24 +137,7 @@ async fn a_hold_is_published_even_when_its_replies_fail() {
         .await
         .unwrap();
     let events = CollectedEvents::default();
-    let deps = |bot| Deps {
-        repos: repos.clone(),
-        policy: policy.clone(),
-        bot,
-        settings: BookingSettings {
-            advisor_chat_id: ADVISOR_CHAT,
-            max_slots_shown: 6,
-        },
-        whatsapp: WhatsApp {
-            client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
-            app_secret: "app-secret".into(),
-            verify_token: "verify".into(),
-        },
-        webhook_secret: SECRET.into(),
-        sms: None,
-        links: None,
-        events: app::Events::new(events.clone()),
-    };
+    let deps = |bot| deps(&repos, bot, app::Events::new(events.clone()));
     let now = at("2027-11-01T10:05:00+03:00");
     let book = press(
         11,

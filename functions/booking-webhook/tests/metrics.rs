@@ -4,21 +4,14 @@
 
 mod common;
 
-use app::BookingSettings;
-use booking_webhook::{handle_request, Deps, WhatsApp};
+use booking_webhook::{handle_request, Deps};
 use channels::fake_telegram::FakeTelegram;
-use channels::{TelegramBot, WhatsAppCloud};
+use channels::TelegramBot;
 use chrono::{DateTime, Utc};
-use common::{at, test_store};
-use domain::policy::Policy;
+use common::{at, deps, reminded, ADVISOR_CHAT, CUSTOMER_CHAT, SECRET};
 use lambda_support::metrics::capture;
 use serde_json::Value;
-use store::repo::Repos;
 use store::RedbStore;
-
-const CUSTOMER_CHAT: i64 = 5550001;
-const ADVISOR_CHAT: i64 = -100777;
-const SECRET: &str = "telegram-webhook-secret";
 
 /// A button press through API Gateway, as the Lambda runtime hands it over.
 fn press(update_id: i64, chat_id: i64, data: &str) -> lambda_http::Request {
@@ -61,17 +54,9 @@ async fn metric_lines(
 #[tokio::test]
 async fn booking_webhook_handle_request_counts_a_hold_its_confirmation_and_its_cancellation() {
     let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
     let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
-    let policy = Policy::default();
-    let sent_at = at("2027-11-01T10:00:00+03:00");
-    let evaluation = app::fixtures::example_visit_evaluated(&repos, &policy, sent_at)
-        .await
-        .unwrap();
-    app::compose_and_send(&repos, &policy, &bot, &evaluation.compose[0], "t", sent_at)
-        .await
-        .unwrap();
+    let repos = reminded(dir.path(), &bot).await;
     let button = |chat: i64, row: usize| {
         telegram
             .calls()
@@ -85,24 +70,7 @@ async fn booking_webhook_handle_request_counts_a_hold_its_confirmation_and_its_c
             .to_owned()
     };
     let book = button(CUSTOMER_CHAT, 0);
-    let deps = Deps {
-        repos: repos.clone(),
-        policy,
-        bot,
-        settings: BookingSettings {
-            advisor_chat_id: ADVISOR_CHAT,
-            max_slots_shown: 6,
-        },
-        whatsapp: WhatsApp {
-            client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
-            app_secret: "app-secret".into(),
-            verify_token: "verify".into(),
-        },
-        webhook_secret: SECRET.into(),
-        sms: None,
-        links: None,
-        events: app::Events::none(),
-    };
+    let deps = deps(&repos, bot, app::Events::none());
     let now = at("2027-11-01T10:05:00+03:00");
 
     let opened = metric_lines(&deps, press(1, CUSTOMER_CHAT, &book), now).await;
