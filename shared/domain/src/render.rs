@@ -84,23 +84,17 @@ fn lower_first(text: &str) -> String {
     }
 }
 
-/// The accusative of a weekday name as the offer uses it (`tue` → «вторник»).
-fn weekday_ru(name: &str) -> Option<&'static str> {
-    let i = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .position(|d| *d == name)?;
-    Some(
-        [
-            "понедельник",
-            "вторник",
-            "среду",
-            "четверг",
-            "пятницу",
-            "субботу",
-            "воскресенье",
-        ][i],
-    )
-}
+/// A weekday in Russian, Monday first: (nominative, accusative) — «вторник–четверг» is a span,
+/// «в понедельник или среду» a choice.
+const WEEKDAYS_RU: [(&str, &str); 7] = [
+    ("понедельник", "понедельник"),
+    ("вторник", "вторник"),
+    ("среда", "среду"),
+    ("четверг", "четверг"),
+    ("пятница", "пятницу"),
+    ("суббота", "субботу"),
+    ("воскресенье", "воскресенье"),
+];
 
 /// `a, b или c`.
 fn either_ru(items: &[String]) -> String {
@@ -126,32 +120,27 @@ pub fn bonus_days_ru(offer: &Offer) -> Option<String> {
             either_ru(&dates)
         ));
     }
-    let order = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let mut idx: Vec<usize> = offer
+    let mut days: Vec<usize> = offer
         .weekday_bonus_days
         .iter()
-        .filter_map(|d| order.iter().position(|o| o == d))
+        .filter_map(|d| d.parse::<chrono::Weekday>().ok())
+        .map(|d| d.num_days_from_monday() as usize)
         .collect();
-    idx.sort_unstable();
-    idx.dedup();
-    let names: Vec<String> = idx
-        .iter()
-        .filter_map(|&i| weekday_ru(order[i]).map(str::to_owned))
-        .collect();
-    let run = idx.windows(2).all(|w| w[1] == w[0] + 1);
-    match names.as_slice() {
+    days.sort_unstable();
+    days.dedup();
+    let run = days.windows(2).all(|w| w[1] == w[0] + 1);
+    match days.as_slice() {
         [] => None,
-        [first, .., last] if run && names.len() >= 3 => {
-            // «вторник–четверг» reads as a span in the nominative.
-            let nominative = |w: &str| match w {
-                "среду" => "среда".to_owned(),
-                "пятницу" => "пятница".to_owned(),
-                "субботу" => "суббота".to_owned(),
-                other => other.to_owned(),
-            };
-            Some(format!("{}–{}", nominative(first), nominative(last)))
-        }
-        _ => Some(either_ru(&names)),
+        [first, .., last] if run && days.len() >= 3 => Some(format!(
+            "{}–{}",
+            WEEKDAYS_RU[*first].0, WEEKDAYS_RU[*last].0
+        )),
+        _ => Some(either_ru(
+            &days
+                .iter()
+                .map(|&d| WEEKDAYS_RU[d].1.to_owned())
+                .collect::<Vec<_>>(),
+        )),
     }
 }
 
