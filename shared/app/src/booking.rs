@@ -277,10 +277,11 @@ async fn dispatch<S: Store>(
         return Err(UpdateError::Malformed);
     }
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
-        guard::offer_for(repos, offer_id, from, guard::Need::OpenCycle).await?;
-        let (_, offer) = reserve::offer_of_sender(repos, offer_id, from).await?;
+        let offer = guard::offer_for(repos, offer_id, from, guard::Need::OpenCycle)
+            .await?
+            .offer;
         reserve::react(repos, &offer, Reaction::Clicked, now).await?;
-        let mut picker = reserve::slot_picker(repos, policy, settings, offer_id, from, now).await?;
+        let mut picker = reserve::slot_picker(repos, policy, settings, &offer, from, now).await?;
         // An expired priced offer is refused before a time is chosen: its price, perks and
         // gift are gone (the hold agrees no terms of it), the visit can still be booked.
         if let Some(until) = offer.offer.priced.as_ref().map(|p| p.expires_at) {

@@ -81,17 +81,17 @@ pub(super) async fn slot_picker<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
     settings: &BookingSettings,
-    offer_id: &str,
+    offer: &StoredOffer<OfferRecord>,
     to: &Address,
     now: DateTime<Utc>,
 ) -> Result<UpdateReplies, UpdateError> {
     let shown = settings.max_slots_shown.min(to.max_buttons());
+    let offer_id = offer.offer_id.as_str();
     // The `load` bonus's idle days are marked (the weekdays mode's are named in the offer).
-    let priced = repos
-        .offers
-        .get::<OfferRecord>(offer_id)
-        .await?
-        .and_then(|o| o.offer.priced)
+    let priced = offer
+        .offer
+        .priced
+        .as_ref()
         .filter(|p| !p.bonus_dates.is_empty() && p.weekday_bonus_points > 0);
     let mut marked = false;
     let buttons: Vec<Vec<Button>> = free_slots(repos, policy, now, shown, None)
@@ -174,12 +174,12 @@ async fn picker_after<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
     settings: &BookingSettings,
-    offer_id: &str,
+    offer: &StoredOffer<OfferRecord>,
     to: &Address,
     now: DateTime<Utc>,
     why: String,
 ) -> Result<UpdateReplies, UpdateError> {
-    let mut replies = slot_picker(repos, policy, settings, offer_id, to, now).await?;
+    let mut replies = slot_picker(repos, policy, settings, offer, to, now).await?;
     if let Some(first) = replies.messages.first_mut() {
         first.text = format!("{why} {}", first.text);
     }
@@ -206,7 +206,7 @@ pub(super) async fn hold<S: Store>(
     let when = slot_label(date, start);
     if !bookable(policy, date, now) {
         let why = format!("Время {when} недоступно для записи.");
-        return picker_after(repos, policy, settings, offer_id, from, now, why).await;
+        return picker_after(repos, policy, settings, &offer, from, now, why).await;
     }
     if let Some(before) = repos.capacity.booking::<BookingRecord>(&booking_id).await? {
         if before.lapsed_at(now) {
@@ -285,7 +285,7 @@ pub(super) async fn hold<S: Store>(
         }
         HoldOutcome::Full => {
             let why = format!("Время {when} уже занято.");
-            picker_after(repos, policy, settings, offer_id, from, now, why).await
+            picker_after(repos, policy, settings, &offer, from, now, why).await
         }
     }
 }
