@@ -514,7 +514,8 @@ impl Forecaster {
     ///   tails: the fleet has taxis and garage queens) centred where the measured cars drive;
     /// - every stretch between two trusted readings observes the level of its middle with the
     ///   noise of its length (`daily_log_var / days`): a short stretch is noisier, never
-    ///   ignored, and splitting a stretch by an extra reading on the same line adds nothing;
+    ///   ignored, and splitting a stretch by an extra reading on the same line adds next to
+    ///   nothing (each stretch weighs a possible change of habits, so not exactly nothing);
     /// - the stretch from first registration (0 km) to the first reading is evidence with its
     ///   own measured noise (`lifetime_log_var`: first owner, time on the lot);
     /// - between stretches the level drifts (`drift_log_var` a year: habits change, so recent
