@@ -376,3 +376,29 @@ async fn a_later_visit_ends_the_follow_ups_and_done_already_stops_them() {
     assert!(w.night("2026-12-11").await.is_empty());
     assert!(!w.w.repos.cycles.is_closed(VIN, VISIT).await.unwrap());
 }
+
+/// One message about the car a day (the contact policy, on the evaluator's path): on day 3 the
+/// safety follow-up and the satisfaction request are both due; the follow-up goes, the request
+/// waits for the next night, inside its window.
+#[tokio::test]
+async fn on_day_3_the_safety_follow_up_goes_and_the_satisfaction_request_the_next_night() {
+    let w = Car::new().await;
+    let day_3 =
+        w.w.night(VIN, "2026-12-04", "2026-12-04T01:00:05+03:00")
+            .await;
+    let stages: Vec<Stage> = day_3.iter().map(ComposeOffer::stage).collect();
+    assert_eq!(stages, [Stage::DeclinedWork], "{day_3:?}");
+    assert_eq!(w.send(&day_3, "2026-12-04").await.len(), 1);
+
+    let day_4 =
+        w.w.night(VIN, "2026-12-05", "2026-12-05T01:00:05+03:00")
+            .await;
+    let stages: Vec<Stage> = day_4.iter().map(ComposeOffer::stage).collect();
+    assert_eq!(stages, [Stage::SatisfactionRequest], "{day_4:?}");
+    assert_eq!(w.send(&day_4, "2026-12-05").await.len(), 1);
+    assert!(w
+        .w
+        .night(VIN, "2026-12-06", "2026-12-06T01:00:05+03:00")
+        .await
+        .is_empty());
+}

@@ -30,7 +30,8 @@ pub enum Veto {
     },
     /// The decision belongs to a cycle a later visit has closed.
     CycleClosed,
-    /// A more important stage of the same cycle goes out in this evaluation.
+    /// Another message about the car goes out the same day (the more important one, or one
+    /// sent earlier that day): one message a day, this one may go on a later night.
     Superseded { by: Stage },
 }
 
@@ -201,7 +202,12 @@ pub fn apply_contact_policy(
         .map(|c| c.sent_at)
         .chain(recipient.last_marketing_at)
         .max();
-    let mut due_stage_going: Option<Stage> = None;
+    // One message about the car a day: a message already sent today counts.
+    let today = |at: DateTime<Utc>| at.with_timezone(&policy.time_zone()).date_naive();
+    let mut going: Option<(Stage, NaiveDate)> = history
+        .iter()
+        .max_by_key(|c| c.sent_at)
+        .map(|c| (c.stage, today(c.sent_at)));
 
     decisions
         .into_iter()
@@ -216,13 +222,13 @@ pub fn apply_contact_policy(
                     current_cycle,
                     gap,
                     last_marketing,
-                    due_stage_going,
+                    going: going
+                        .filter(|&(_, day)| day == today(next_allowed_instant(policy, decision.at)))
+                        .map(|(stage, _)| stage),
                 },
             );
             if let Some(at) = verdict.send_at() {
-                if decision.stage.is_due_stage() {
-                    due_stage_going = Some(decision.stage);
-                }
+                going = Some((decision.stage, today(at)));
                 if decision.class == ContactClass::Marketing {
                     last_marketing = Some(last_marketing.map_or(at, |l| l.max(at)));
                 }
@@ -239,7 +245,8 @@ struct Context {
     current_cycle: DateTime<Utc>,
     gap: Days,
     last_marketing: Option<DateTime<Utc>>,
-    due_stage_going: Option<Stage>,
+    /// A message about the car that goes out (or went) on the decision's day.
+    going: Option<Stage>,
 }
 
 fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context) -> Verdict {
@@ -257,7 +264,7 @@ fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context
     if marketing && cx.control {
         return veto(Veto::ControlGroup);
     }
-    if let (true, Some(by)) = (d.stage.is_due_stage(), cx.due_stage_going) {
+    if let (true, Some(by)) = (d.stage.is_due_stage(), cx.going) {
         return veto(Veto::Superseded { by });
     }
     let at = next_allowed_instant(policy, d.at);
@@ -273,6 +280,9 @@ fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context
                 });
             }
         }
+    }
+    if let Some(by) = cx.going {
+        return veto(Veto::Superseded { by });
     }
     if at == d.at {
         Verdict::Send { at }

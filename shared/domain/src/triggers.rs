@@ -335,7 +335,9 @@ pub struct Decision {
 }
 
 /// The stages due for one vehicle at `input.at`, most important first: critical offer, personal
-/// offer, soft reminder, odometer request, then the satisfaction request and the tyre season.
+/// offer, soft reminder, odometer request, then the declined-work follow-up (its day is set by
+/// the policy; the satisfaction request has a window of days to wait in), the satisfaction
+/// request and the tyre season.
 pub fn evaluate_triggers(policy: &Policy, input: &TriggerInput<'_>) -> Vec<Decision> {
     let tz = policy.time_zone();
     let today = input.at.with_timezone(&tz).date_naive();
@@ -423,6 +425,12 @@ pub fn evaluate_triggers(policy: &Policy, input: &TriggerInput<'_>) -> Vec<Decis
         }
     }
 
+    if !booked {
+        if let Some(reason) = declined_work(policy, input, today, visit_day) {
+            push(Stage::DeclinedWork, reason);
+        }
+    }
+
     let t = policy.triggers();
     let since_visit = (today - visit_day).num_days();
     let after = i64::from(t.satisfaction_after_days);
@@ -434,12 +442,6 @@ pub fn evaluate_triggers(policy: &Policy, input: &TriggerInput<'_>) -> Vec<Decis
             Stage::SatisfactionRequest,
             Reason::AfterVisit { visit: visit_day },
         );
-    }
-
-    if !booked {
-        if let Some(reason) = declined_work(policy, input, today, visit_day) {
-            push(Stage::DeclinedWork, reason);
-        }
     }
 
     if !sent.contains(Stage::SeasonalTires) {

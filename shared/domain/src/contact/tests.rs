@@ -315,6 +315,53 @@ fn only_the_most_important_due_stage_goes_out() {
 }
 
 #[test]
+fn one_message_about_the_car_a_day_the_second_waits_for_a_later_night() {
+    // Day 3 after a visit with declined brake work: the satisfaction request and the safety
+    // follow-up are both service messages and neither is a due stage.
+    let id = treated_id();
+    let at = msk("2024-12-11 12:00");
+    let verdicts = check(
+        &id,
+        BOTH,
+        &[],
+        vec![
+            decision(Stage::SatisfactionRequest, at),
+            decision(Stage::DeclinedWork, at),
+        ],
+    );
+    assert_eq!(verdicts[0], Verdict::Send { at });
+    assert_eq!(
+        verdicts[1].veto(),
+        Some(Veto::Superseded {
+            by: Stage::SatisfactionRequest
+        })
+    );
+    // A message sent earlier the same day counts; the next day the follow-up goes.
+    let sent = ContactRecord {
+        stage: Stage::SatisfactionRequest,
+        sent_at: msk("2024-12-11 10:00"),
+        reaction: None,
+    };
+    let later = check(&id, BOTH, &[sent], vec![decision(Stage::DeclinedWork, at)]);
+    assert_eq!(
+        later[0].veto(),
+        Some(Veto::Superseded {
+            by: Stage::SatisfactionRequest
+        })
+    );
+    let next_day = msk("2024-12-12 12:00");
+    assert_eq!(
+        check(
+            &id,
+            BOTH,
+            &[sent],
+            vec![decision(Stage::DeclinedWork, next_day)]
+        ),
+        [Verdict::Send { at: next_day }]
+    );
+}
+
+#[test]
 fn the_control_group_gets_no_marketing_but_does_get_service_messages() {
     let id = control_id();
     let at = msk("2024-12-11 12:00");
