@@ -30,8 +30,9 @@ pub enum Veto {
     },
     /// The decision belongs to a cycle a later visit has closed.
     CycleClosed,
-    /// Another message about the car goes out the same day (the more important one, or one
-    /// sent earlier that day): one message a day, this one may go on a later night.
+    /// Another message about the car goes out the same day (a more important one, or one sent
+    /// earlier that day): a due stage after a due stage, or a service request (satisfaction,
+    /// safety follow-up) after any message; it may go on a later night.
     Superseded { by: Stage },
 }
 
@@ -202,8 +203,9 @@ pub fn apply_contact_policy(
         .map(|c| c.sent_at)
         .chain(recipient.last_marketing_at)
         .max();
-    // One message about the car a day: a message already sent today counts.
+    // The message about the car going out on a day: one sent earlier that day counts.
     let today = |at: DateTime<Utc>| at.with_timezone(&policy.time_zone()).date_naive();
+    let mut due_stage_going: Option<Stage> = None;
     let mut going: Option<(Stage, NaiveDate)> = history
         .iter()
         .max_by_key(|c| c.sent_at)
@@ -222,12 +224,16 @@ pub fn apply_contact_policy(
                     current_cycle,
                     gap,
                     last_marketing,
+                    due_stage_going,
                     going: going
                         .filter(|&(_, day)| day == today(next_allowed_instant(policy, decision.at)))
                         .map(|(stage, _)| stage),
                 },
             );
             if let Some(at) = verdict.send_at() {
+                if decision.stage.is_due_stage() {
+                    due_stage_going = Some(decision.stage);
+                }
                 going = Some((decision.stage, today(at)));
                 if decision.class == ContactClass::Marketing {
                     last_marketing = Some(last_marketing.map_or(at, |l| l.max(at)));
@@ -245,6 +251,7 @@ struct Context {
     current_cycle: DateTime<Utc>,
     gap: Days,
     last_marketing: Option<DateTime<Utc>>,
+    due_stage_going: Option<Stage>,
     /// A message about the car that goes out (or went) on the decision's day.
     going: Option<Stage>,
 }
@@ -264,7 +271,7 @@ fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context
     if marketing && cx.control {
         return veto(Veto::ControlGroup);
     }
-    if let (true, Some(by)) = (d.stage.is_due_stage(), cx.going) {
+    if let (true, Some(by)) = (d.stage.is_due_stage(), cx.due_stage_going) {
         return veto(Veto::Superseded { by });
     }
     let at = next_allowed_instant(policy, d.at);
@@ -281,7 +288,10 @@ fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context
             }
         }
     }
-    if let Some(by) = cx.going {
+    // A request about the car outside the due stages (the satisfaction request, a safety
+    // follow-up) does not stack on another message the same day: it waits for the next night.
+    let request = d.class == ContactClass::Service && !d.stage.is_due_stage();
+    if let (true, Some(by)) = (request, cx.going) {
         return veto(Veto::Superseded { by });
     }
     if at == d.at {

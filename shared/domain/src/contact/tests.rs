@@ -315,9 +315,9 @@ fn only_the_most_important_due_stage_goes_out() {
 }
 
 #[test]
-fn one_message_about_the_car_a_day_the_second_waits_for_a_later_night() {
-    // Day 3 after a visit with declined brake work: the satisfaction request and the safety
-    // follow-up are both service messages and neither is a due stage.
+fn a_service_request_never_stacks_on_another_message_the_same_day() {
+    // Day 3 after a visit with declined brake work: the follow-up and the satisfaction
+    // request are both due and neither is a due stage.
     let id = treated_id();
     let at = msk("2024-12-11 12:00");
     let verdicts = check(
@@ -325,38 +325,33 @@ fn one_message_about_the_car_a_day_the_second_waits_for_a_later_night() {
         BOTH,
         &[],
         vec![
-            decision(Stage::SatisfactionRequest, at),
             decision(Stage::DeclinedWork, at),
+            decision(Stage::SatisfactionRequest, at),
         ],
     );
     assert_eq!(verdicts[0], Verdict::Send { at });
     assert_eq!(
         verdicts[1].veto(),
         Some(Veto::Superseded {
-            by: Stage::SatisfactionRequest
+            by: Stage::DeclinedWork
         })
     );
-    // A message sent earlier the same day counts; the next day the follow-up goes.
+    // A message sent earlier the same day counts; the next day the request goes.
     let sent = ContactRecord {
-        stage: Stage::SatisfactionRequest,
+        stage: Stage::DeclinedWork,
         sent_at: msk("2024-12-11 10:00"),
         reaction: None,
     };
-    let later = check(&id, BOTH, &[sent], vec![decision(Stage::DeclinedWork, at)]);
+    let request = |at| vec![decision(Stage::SatisfactionRequest, at)];
     assert_eq!(
-        later[0].veto(),
+        check(&id, BOTH, &[sent], request(at))[0].veto(),
         Some(Veto::Superseded {
-            by: Stage::SatisfactionRequest
+            by: Stage::DeclinedWork
         })
     );
     let next_day = msk("2024-12-12 12:00");
     assert_eq!(
-        check(
-            &id,
-            BOTH,
-            &[sent],
-            vec![decision(Stage::DeclinedWork, next_day)]
-        ),
+        check(&id, BOTH, &[sent], request(next_day)),
         [Verdict::Send { at: next_day }]
     );
 }
