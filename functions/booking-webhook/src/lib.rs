@@ -313,7 +313,12 @@ fn parse_whatsapp_with_senders(
     Ok((updates, senders))
 }
 
+/// Whether `given` is the configured secret `expected`. A secret left unset (empty) matches
+/// nothing: a webhook whose secret is not configured refuses every request.
 fn same_secret(expected: &str, given: &[u8]) -> bool {
+    if expected.is_empty() {
+        return false;
+    }
     // Constant-time: compare MACs of both under a fixed key.
     let tag = |bytes: &[u8]| {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"booking-webhook-secret-compare")
@@ -326,7 +331,12 @@ fn same_secret(expected: &str, given: &[u8]) -> bool {
 }
 
 /// Whether `header` is `sha256=<hex HMAC-SHA256 of body under app_secret>` (constant time).
+/// Without an app secret (unset, empty) nothing is signed: anyone can compute a MAC under the
+/// empty key.
 pub fn signed_by(app_secret: &str, header: Option<&[u8]>, body: &[u8]) -> bool {
+    if app_secret.is_empty() {
+        return false;
+    }
     let Some(given) = header
         .and_then(|h| h.strip_prefix(b"sha256="))
         .and_then(|hex| hex::decode(hex).ok())
