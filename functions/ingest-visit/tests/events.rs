@@ -36,6 +36,29 @@ async fn a_visit_and_its_repeat_publish_the_same_visit_recorded() {
     assert_eq!(detail["vehicle_id"], "XW7BE40K70S025476");
     assert_eq!(detail["newly_stored"], true);
     assert_eq!(published[1].detail()["newly_stored"], false);
+
+    // The same work order again with another VIN and odometer: nothing changes, and the answer
+    // and the event are the stored visit's.
+    let mut changed = app::fixtures::example_visit();
+    changed["vehicle"]["vin"] = "XW7BE40K70S099080".into();
+    changed["odometer_km"] = 10.into();
+    let changed = serde_json::to_vec(&changed).unwrap();
+    let headers = signed_headers(&changed, now().timestamp());
+    let reply = ingest_visit::handle(&deps, &headers, &changed, now()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["vin"], "XW7BE40K70S025476", "{}", reply.body);
+    assert!(reply.body["due_date"].is_string(), "{}", reply.body);
+    let repeat = events.take();
+    assert_eq!(repeat.len(), 1);
+    assert_eq!(repeat[0].event_id, published[0].event_id);
+    assert_eq!(repeat[0].detail(), published[1].detail());
+    assert!(deps
+        .repos
+        .vehicles
+        .get::<serde_json::Value>("XW7BE40K70S099080")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]

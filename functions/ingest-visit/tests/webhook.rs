@@ -81,6 +81,38 @@ async fn an_invalid_visit_gets_422_with_every_field_error_and_nothing_is_stored(
 }
 
 #[tokio::test]
+async fn a_visit_closed_after_now_gets_422_on_closed_at_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (deps, store) = deps(&dir);
+    let send = |closed_at: String| {
+        let mut visit = app::fixtures::example_visit();
+        visit["closed_at"] = closed_at.into();
+        serde_json::to_vec(&visit).unwrap()
+    };
+    let skew = chrono::Duration::seconds(app::visits::CLOCK_SKEW_SECONDS);
+    for closed_at in [
+        (now() + skew + chrono::Duration::seconds(1)).to_rfc3339(),
+        "2099-06-01T10:00:00+03:00".to_owned(),
+    ] {
+        let body = send(closed_at.clone());
+        let headers = signed_headers(&body, now().timestamp());
+        let reply = ingest_visit::handle(&deps, &headers, &body, now()).await;
+        assert_eq!(reply.status, 422, "{closed_at}: {}", reply.body);
+        assert_eq!(
+            reply.body["errors"][0]["field"], "closed_at",
+            "{}",
+            reply.body
+        );
+        assert_eq!(item_count(&store).await, 0, "{closed_at}");
+    }
+    // A CRM clock a little ahead of ours is within the signature's window: stored.
+    let body = send((now() + skew).to_rfc3339());
+    let headers = signed_headers(&body, now().timestamp());
+    let reply = ingest_visit::handle(&deps, &headers, &body, now()).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn an_api_gateway_http_event_reaches_the_handler_and_other_routes_get_404() {
     let dir = tempfile::tempdir().unwrap();
     let (deps, _store) = deps(&dir);

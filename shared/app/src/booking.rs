@@ -110,7 +110,9 @@ pub struct BookingRecord {
 /// Why an update was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
-    #[error("{0} may not do this")]
+    /// The sender (kept for the caller, never in the message: a chat id or a phone number is
+    /// personal data, and this text goes to the logs).
+    #[error("the sender may not do this")]
     Forbidden(Address),
     #[error("{0} not found")]
     NotFound(String),

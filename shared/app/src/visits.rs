@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
-use domain::{ServiceDue, Vehicle, Visit, VisitErrors};
+use domain::{FieldError, ServiceDue, Vehicle, Visit, VisitErrors};
 use serde::de::IgnoredAny;
 use store::repo::{
     ContactHandle, CustomerRecord, NewVisit, OptOutOutcome, RecordOutcome, Repos, VehicleRecord,
@@ -124,6 +124,10 @@ pub async fn honour_earlier_stop<S: Store>(
     Ok(Some(EarlierStop { event, now }))
 }
 
+/// How far a visit's `closed_at` may lie after our clock: the CRM's clock may run ahead by as
+/// much as the webhook signature's freshness window allows.
+pub const CLOCK_SKEW_SECONDS: i64 = 300;
+
 /// Parses the webhook body and stores the visit, its odometer reading, the vehicle and the
 /// customer once per work-order id, then re-forecasts the vehicle as of `now`'s dealer day.
 pub async fn record_visit<S: Store>(
@@ -133,12 +137,43 @@ pub async fn record_visit<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<RecordedVisit, RecordVisitError> {
     let visit = Visit::parse_json(body).map_err(RecordVisitError::Invalid)?;
+    if visit.closed_at() > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS) {
+        // A work order cannot close after it reaches us: storing it would move the car's
+        // cycle, its owner and every report to a day that has not come.
+        return Err(RecordVisitError::Invalid(VisitErrors(vec![
+            FieldError::new(
+                "closed_at",
+                format_args!(
+                    "is later than now ({}): a visit is sent after it closes",
+                    now.to_rfc3339()
+                ),
+            ),
+        ])));
+    }
     let StoredVisitOutcome {
         newly_stored,
         ownership,
         opted_out,
     } = store_visit_owned(repos, policy, &visit).await?;
-    let converted = crate::conversions::credit_conversion(repos, policy, &visit).await?;
+    // A repeat answers and publishes what was stored, whatever the repeat says (a changed
+    // field, another VIN): a repeated delivery changes nothing, its answer and event included.
+    let stored_before;
+    let visit = if newly_stored {
+        &visit
+    } else {
+        match repos
+            .visits
+            .by_work_order::<Visit>(visit.work_order_id().as_str())
+            .await?
+        {
+            Some(stored) => {
+                stored_before = stored.visit;
+                &stored_before
+            }
+            None => &visit,
+        }
+    };
+    let converted = crate::conversions::credit_conversion(repos, policy, visit).await?;
     let vehicle = visit.vehicle();
     let today = now.with_timezone(&policy.time_zone()).date_naive();
     let due = crate::forecast_vehicle(repos, policy, vehicle, today).await?;
