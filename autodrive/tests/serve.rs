@@ -414,3 +414,41 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
     );
     assert!(again.stop().success());
 }
+
+/// The admin routes refuse what an operator cannot mean, with 422 and nothing changed: a night
+/// a century back or a week ahead, an unreadable `drain`, a slot in the past or with a field
+/// the route does not know.
+#[tokio::test]
+async fn admin_inputs_out_of_range_get_422_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let telegram = FakeTelegram::start(BOT_TOKEN).unwrap();
+    let server = Server::start(dir.path(), &telegram);
+    for path in [
+        "/v1/admin/nightly?date=1900-01-01",
+        "/v1/admin/nightly?date=2027-11-09",
+        "/v1/admin/nightly?drain=maybe",
+    ] {
+        let (status, reply) = admin(&server, path, None).await;
+        assert_eq!(status, 422, "{path}: {reply}");
+    }
+    assert!(health(&server).await["last_nightly"].is_null());
+    let (status, _) = admin(&server, "/v1/admin/nightly?date=2027-10-31", None).await;
+    assert_eq!(status, 200, "a missed night can be run again");
+
+    for slot in [
+        serde_json::json!({"date": "2027-10-30", "time": "10:00", "capacity": 2}),
+        serde_json::json!({"date": "2029-01-01", "time": "10:00", "capacity": 2}),
+        serde_json::json!({"date": "2027-11-02", "time": "10:00", "capacity": 2, "x": 1}),
+    ] {
+        let (status, reply) = admin(&server, "/v1/admin/slots", Some(slot.clone())).await;
+        assert_eq!(status, 422, "{slot}: {reply}");
+    }
+    let ok = serde_json::json!({"date": "2027-11-02", "time": "10:00", "capacity": 2});
+    let (status, reply) = admin(&server, "/v1/admin/slots", Some(ok)).await;
+    assert_eq!(
+        (status, reply["created"].as_bool()),
+        (200, Some(true)),
+        "{reply}"
+    );
+    assert!(server.stop().success());
+}

@@ -153,7 +153,20 @@ async fn health(State(app): State<Arc<App>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Runs the nightly forecast now: `?date=YYYY-MM-DD` (default: the dealer's today);
+/// How far back `POST /v1/admin/nightly?date=` may re-run a night, days.
+const NIGHT_RERUN_DAYS: u64 = 366;
+
+/// A 422 answer with `message`.
+fn invalid(message: String) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({"error": "invalid", "message": message})),
+    )
+        .into_response()
+}
+
+/// Runs the nightly forecast now: `?date=YYYY-MM-DD` (default: the dealer's today, at most a
+/// year back or one day ahead);
 /// `?drain=true` answers only when the evaluations and messages it queued are handled.
 async fn nightly(State(app): State<Arc<App>>, method: Method, request: Request) -> Response {
     if let Some(response) = rejected(&app, request.headers()) {
@@ -175,12 +188,26 @@ async fn nightly(State(app): State<Arc<App>>, method: Method, request: Request) 
                             .into_response()
                     }
                 },
-                "drain" => drain = v == "true" || v == "1",
+                "drain" => match v.as_ref() {
+                    "true" | "1" => drain = true,
+                    "false" | "0" => drain = false,
+                    _ => return invalid(format!("drain {v:?} is true or false")),
+                },
                 _ => {}
             }
         }
     }
-    let run_date = date.unwrap_or_else(|| app::run_date_of(&app.policy, app.clock.now()));
+    let today = app::run_date_of(&app.policy, app.clock.now());
+    let run_date = date.unwrap_or(today);
+    // A night re-run for a missed date goes back a year at most; a night ahead of tomorrow's
+    // would queue messages for days that have not come (and show as the last night run).
+    let earliest = today - chrono::Days::new(NIGHT_RERUN_DAYS);
+    if run_date < earliest || run_date > today + chrono::Days::new(1) {
+        return invalid(format!(
+            "date {run_date} is outside {earliest} ..= {}",
+            today + chrono::Days::new(1)
+        ));
+    }
     match app.run_night(run_date).await {
         Ok(summary) => {
             if drain {
@@ -196,6 +223,7 @@ async fn nightly(State(app): State<Arc<App>>, method: Method, request: Request) 
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SlotRequest {
     date: chrono::NaiveDate,
     /// `HH:MM`, dealer time.
@@ -204,7 +232,11 @@ struct SlotRequest {
     capacity: u32,
 }
 
-/// Opens workshop capacity: `{"date": "2027-11-02", "time": "10:00", "capacity": 2}`.
+/// How far ahead `POST /v1/admin/slots` opens capacity, days.
+const SLOT_DAYS_AHEAD: u64 = 366;
+
+/// Opens workshop capacity: `{"date": "2027-11-02", "time": "10:00", "capacity": 2}` (from
+/// today to a year ahead; unknown fields refused).
 async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Some(response) = rejected(&app, request.headers()) {
         return response;
@@ -225,11 +257,13 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
     };
     let valid_time = chrono::NaiveTime::parse_from_str(&slot.time, "%H:%M").is_ok();
     if !valid_time || slot.capacity == 0 {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"error": "invalid", "message": "time is HH:MM and capacity at least 1"})),
-        )
-            .into_response();
+        return invalid("time is HH:MM and capacity at least 1".to_owned());
+    }
+    // Capacity is opened for days to come, within the year customers may book ahead.
+    let today = app::run_date_of(&app.policy, app.clock.now());
+    let last = today + chrono::Days::new(SLOT_DAYS_AHEAD);
+    if slot.date < today || slot.date > last {
+        return invalid(format!("date {} is outside {today} ..= {last}", slot.date));
     }
     match app
         .repos

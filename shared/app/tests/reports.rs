@@ -322,6 +322,50 @@ async fn rfm_scores_every_customer_and_names_the_segment_and_the_action() {
     assert!(matches!(&row[7], app::reports::Cell::Text(t) if t.contains("Звонок")));
 }
 
+/// A typo in a self-reported odometer (1,900,000 km a day after 105,000) is flagged by the
+/// forecast and left out of the km driven; so is a rollback.
+#[tokio::test]
+async fn the_mileage_analysis_leaves_out_readings_the_forecast_does_not_trust() {
+    let (_dir, repos, _) = dealership().await;
+    let policy = Policy::default();
+    for (date, km, reference) in [
+        ("2027-11-11", 1_900_000, "typo"),
+        ("2027-11-11", 10_000, "rollback"),
+    ] {
+        let reading = domain::Reading {
+            date: day(date),
+            km,
+            source: domain::ReadingSource::CustomerReported,
+        };
+        repos
+            .readings
+            .append(EXAMPLE_VIN, &reading, reference)
+            .await
+            .unwrap();
+    }
+    let vehicle = repos
+        .vehicles
+        .get::<domain::Vehicle>(EXAMPLE_VIN)
+        .await
+        .unwrap()
+        .unwrap()
+        .vehicle;
+    let due = app::forecast_vehicle(&repos, &policy, &vehicle, report_day())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(due.flags.len(), 2, "{:?}", due.flags);
+    let base = base(&repos).await;
+    let report = mileage_report(&repos, &base, report_day()).await.unwrap();
+    let row = report.rows.iter().find(|r| r.vin == EXAMPLE_VIN).unwrap();
+    assert_eq!(row.start_km, 105_000);
+    // Two days at the car's pace since the visit of 10 November, not 1.8 million km or none.
+    assert!(
+        row.end_km > row.start_km && row.driven_km < 1_000,
+        "{row:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_mileage_analysis_groups_vehicles_by_planned_date_with_km_since_the_last_maintenance() {
     let (_dir, repos, _) = dealership().await;

@@ -2,7 +2,7 @@
 //! far the planned date is from the report day, with the mileage since the last maintenance.
 
 use chrono::NaiveDate;
-use domain::{DueLimit, ServiceDue};
+use domain::{DueLimit, ReadingFlag, ServiceDue};
 use store::repo::Repos;
 use store::{Store, StoreError};
 
@@ -223,12 +223,22 @@ async fn row<S: Store>(
                 closed_on: v.closed_on,
             })
     });
+    // The latest reading the forecast trusts: a typo or a rollback it flagged would make the
+    // km driven a million or nothing.
+    let untrusted = |r: &domain::Reading| {
+        due.flags.iter().any(|f| match *f {
+            ReadingFlag::Rollback { date, km } | ReadingFlag::ImpossibleJump { date, km } => {
+                date == r.date && km == r.km
+            }
+            ReadingFlag::ClusterReplaced { .. } => false,
+        })
+    };
     let last_reading = repos
         .readings
         .for_vehicle(&vehicle.vin)
         .await?
         .into_iter()
-        .filter(|r| r.date <= at)
+        .filter(|r| r.date <= at && !untrusted(r))
         .max_by_key(|r| (r.date, r.km));
     let start_km = due.service.km;
     let end_km = match last_reading {
