@@ -417,7 +417,7 @@ async fn serve_takes_signed_visits_runs_the_night_books_through_telegram_and_kee
 
 /// The admin routes refuse what an operator cannot mean, with 422 and nothing changed: a night
 /// a century back or a week ahead, an unreadable `drain`, a slot in the past or with a field
-/// the route does not know.
+/// the route does not know, a switch by a 65-character «name».
 #[tokio::test]
 async fn admin_inputs_out_of_range_get_422_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -449,6 +449,25 @@ async fn admin_inputs_out_of_range_get_422_and_change_nothing() {
         (status, reply["created"].as_bool()),
         (200, Some(true)),
         "{reply}"
+    );
+
+    // Who turns a switch is a name, not a text.
+    let long = serde_json::json!({"by": "x".repeat(65)});
+    let path = "/v1/admin/campaigns/soft_reminder/off";
+    let (status, reply) = admin(&server, path, Some(long)).await;
+    assert_eq!(status, 422, "{reply}");
+    // The scheme of the admin token is case-insensitive, as HTTP has it.
+    let lower = client()
+        .get(format!("{}/v1/admin/campaigns", server.base))
+        .header("authorization", format!("bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status().as_u16(), 200);
+    let campaigns: Value = lower.json().await.unwrap();
+    assert!(
+        !campaigns.to_string().contains("xxxxxxxx"),
+        "nothing was switched: {campaigns}"
     );
     assert!(server.stop().success());
 }

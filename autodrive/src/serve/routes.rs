@@ -111,17 +111,10 @@ pub fn rejected(app: &App, headers: &HeaderMap) -> Option<Response> {
                 .into_response(),
         );
     };
-    let given = headers
+    let same = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let same = given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+        .is_some_and(|v| app::dashboard::auth::bearer_is(v, token));
     (!same).then(|| error(StatusCode::UNAUTHORIZED, "unauthorized"))
 }
 
@@ -332,7 +325,10 @@ async fn switch_campaign(
     match app::campaigns::switch(&app.repos, &app.policy, &name, on, &by, now).await {
         Ok(state) => (StatusCode::OK, Json(json!(state))).into_response(),
         Err(app::campaigns::SwitchError::Unknown(_)) => error(StatusCode::NOT_FOUND, "not_found"),
-        Err(e @ app::campaigns::SwitchError::NoOperator) => invalid(e.to_string()),
+        Err(
+            e @ (app::campaigns::SwitchError::NoOperator
+            | app::campaigns::SwitchError::OperatorTooLong),
+        ) => invalid(e.to_string()),
         Err(app::campaigns::SwitchError::Store(e)) => {
             tracing::error!(error = %e, "switching a campaign");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -100,6 +100,9 @@ pub enum SwitchError {
     /// A switch must say who turned it.
     #[error("who turns the switch must be given")]
     NoOperator,
+    /// A name, not a text: at most `OPERATOR_MAX_CHARS` characters.
+    #[error("who turns the switch is at most {OPERATOR_MAX_CHARS} characters")]
+    OperatorTooLong,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -147,6 +150,9 @@ pub async fn list<S: Store>(
 }
 
 /// Turns a stage or an offer rule on or off as `by` at `at`; the next evaluation honours it.
+/// The longest name of who turns a switch (a login or a person's name).
+pub const OPERATOR_MAX_CHARS: usize = 64;
+
 pub async fn switch<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
@@ -159,6 +165,9 @@ pub async fn switch<S: Store>(
     let by = by.trim();
     if by.is_empty() {
         return Err(SwitchError::NoOperator);
+    }
+    if by.chars().count() > OPERATOR_MAX_CHARS {
+        return Err(SwitchError::OperatorTooLong);
     }
     let record = SwitchRecord {
         on,

@@ -14,8 +14,7 @@ pub fn authorised<'a>(
     if token.is_empty() {
         return false;
     }
-    let bearer = authorization.and_then(|v| v.strip_prefix("Bearer "));
-    if bearer.is_some_and(|given| same_secret(given, token)) {
+    if authorization.is_some_and(|v| bearer_is(v, token)) {
         return true;
     }
     let session = session_value(token);
@@ -24,6 +23,15 @@ pub fn authorised<'a>(
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .any(|(name, value)| name == SESSION_COOKIE && same_secret(value, &session))
+}
+
+/// Whether an `Authorization` header value is `Bearer <token>` (the scheme in any case, as
+/// HTTP has it; the token compared in constant time). An empty token matches nothing.
+pub fn bearer_is(authorization: &str, token: &str) -> bool {
+    let Some((scheme, given)) = authorization.split_once(' ') else {
+        return false;
+    };
+    !token.is_empty() && scheme.eq_ignore_ascii_case("bearer") && same_secret(given, token)
 }
 
 #[cfg(test)]
@@ -38,6 +46,9 @@ mod tests {
         assert!(authorised(None, [session.as_str()], token));
         let among = format!("theme=dark; {session}; lang=ru");
         assert!(authorised(None, [among.as_str()], token));
+        assert!(authorised(Some("bearer admin-token-1"), [], token));
+        assert!(authorised(Some("BEARER admin-token-1"), [], token));
+        assert!(!authorised(Some("Basic admin-token-1"), [], token));
         assert!(!authorised(Some("Bearer admin-token-2"), [], token));
         assert!(!authorised(Some("admin-token-1"), [], token));
         assert!(!authorised(
