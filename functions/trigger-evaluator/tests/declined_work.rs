@@ -383,22 +383,21 @@ async fn a_later_visit_ends_the_follow_ups_and_done_already_stops_them() {
 #[tokio::test]
 async fn on_day_3_the_safety_follow_up_goes_and_the_satisfaction_request_the_next_night() {
     let w = Car::new().await;
-    let day_3 =
-        w.w.night(VIN, "2026-12-04", "2026-12-04T01:00:05+03:00")
-            .await;
-    let stages: Vec<Stage> = day_3.iter().map(ComposeOffer::stage).collect();
-    assert_eq!(stages, [Stage::DeclinedWork], "{day_3:?}");
-    assert_eq!(w.send(&day_3, "2026-12-04").await.len(), 1);
-
-    let day_4 =
-        w.w.night(VIN, "2026-12-05", "2026-12-05T01:00:05+03:00")
-            .await;
-    let stages: Vec<Stage> = day_4.iter().map(ComposeOffer::stage).collect();
-    assert_eq!(stages, [Stage::SatisfactionRequest], "{day_4:?}");
-    assert_eq!(w.send(&day_4, "2026-12-05").await.len(), 1);
-    assert!(w
-        .w
-        .night(VIN, "2026-12-06", "2026-12-06T01:00:05+03:00")
-        .await
-        .is_empty());
+    // The night's batch for the car (every stage), sent at 10:00; the stages that went.
+    let night_sent = |night: &'static str| {
+        let w = &w;
+        async move {
+            let batch =
+                w.w.night(VIN, night, &format!("{night}T01:00:05+03:00"))
+                    .await;
+            assert_eq!(w.send(&batch, night).await.len(), batch.len());
+            batch
+                .iter()
+                .map(ComposeOffer::stage)
+                .collect::<Vec<Stage>>()
+        }
+    };
+    assert_eq!(night_sent("2026-12-04").await, [Stage::DeclinedWork]);
+    assert_eq!(night_sent("2026-12-05").await, [Stage::SatisfactionRequest]);
+    assert!(night_sent("2026-12-06").await.is_empty());
 }
