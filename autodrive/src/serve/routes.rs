@@ -173,13 +173,7 @@ async fn nightly(State(app): State<Arc<App>>, method: Method, request: Request) 
             match k.as_ref() {
                 "date" => match v.parse() {
                     Ok(d) => date = Some(d),
-                    Err(_) => {
-                        return (
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            Json(json!({"error": "invalid", "message": format!("date {v:?} is not YYYY-MM-DD")})),
-                        )
-                            .into_response()
-                    }
+                    Err(_) => return invalid(format!("date {v:?} is not YYYY-MM-DD")),
                 },
                 "drain" => match v.as_ref() {
                     "true" | "1" => drain = true,
@@ -240,13 +234,7 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
     };
     let slot: SlotRequest = match serde_json::from_slice(&bytes) {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"error": "invalid", "message": e.to_string()})),
-            )
-                .into_response()
-        }
+        Err(e) => return invalid(e.to_string()),
     };
     let valid_time = chrono::NaiveTime::parse_from_str(&slot.time, "%H:%M").is_ok();
     if !valid_time || slot.capacity == 0 {
@@ -306,13 +294,6 @@ async fn switch_campaign(
         "off" => false,
         _ => return error(StatusCode::NOT_FOUND, "not_found"),
     };
-    let invalid = |message: String| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"error": "invalid", "message": message})),
-        )
-            .into_response()
-    };
     let bytes = match to_bytes(request.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -358,11 +339,7 @@ async fn campaign_preview(State(app): State<Arc<App>>, request: Request) -> Resp
             other => Err(format!("unknown parameter {other:?}")),
         };
         if let Err(message) = parsed {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"error": "invalid", "message": message})),
-            )
-                .into_response();
+            return invalid(message);
         }
     }
     match app::campaigns::preview(&app.repos, &app.policy, from, days).await {

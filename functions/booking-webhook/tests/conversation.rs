@@ -10,11 +10,10 @@ mod common;
 use app::booking::reminder::{reminders_due, send_reminder, ReminderOutcome};
 use app::booking::BookingRecord;
 use app::outreach::TelegramOnly;
-use app::BookingSettings;
-use booking_webhook::{handle, Deps, WhatsApp};
+use booking_webhook::{handle, Deps};
 use channels::fake_telegram::{Call, FakeTelegram};
-use channels::{TelegramBot, WhatsAppCloud};
-use common::{at, test_store};
+use channels::TelegramBot;
+use common::{at, test_store, SECRET};
 use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
 use serde_json::{json, Value};
@@ -24,7 +23,6 @@ use store::RedbStore;
 const CUSTOMER: i64 = 5550001;
 const STRANGER: i64 = 5559999;
 const ADVISORS: i64 = -100777;
-const SECRET: &str = "telegram-webhook-secret";
 
 struct Script {
     _dir: tempfile::TempDir,
@@ -125,24 +123,7 @@ impl Script {
             .unwrap();
         let book = sent(&telegram.calls()[0]).unwrap().buttons[0].1.clone();
         assert!(book.starts_with("book:"), "{book}");
-        let deps = Deps {
-            repos: repos.clone(),
-            policy,
-            bot,
-            settings: BookingSettings {
-                advisor_chat_id: ADVISORS,
-                max_slots_shown: 6,
-            },
-            whatsapp: WhatsApp {
-                client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
-                app_secret: "app-secret".into(),
-                verify_token: "verify".into(),
-            },
-            webhook_secret: SECRET.into(),
-            sms: None,
-            links: None,
-            events: app::Events::none(),
-        };
+        let deps = common::deps(&repos, bot, app::Events::none());
         let script = Script {
             _dir: dir,
             repos,

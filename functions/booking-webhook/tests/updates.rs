@@ -2,34 +2,20 @@
 
 mod common;
 
-use app::BookingSettings;
-use booking_webhook::{handle, Deps, WhatsApp};
+use booking_webhook::handle;
 use channels::fake_telegram::FakeTelegram;
-use channels::{TelegramBot, WhatsAppCloud};
+use channels::TelegramBot;
 use chrono::NaiveDate;
-use common::{at, test_store};
+use common::{at, deps, test_store, ADVISOR_CHAT, CUSTOMER_CHAT, SECRET};
 use domain::policy::Policy;
 use lambda_http::http::HeaderMap;
 use store::repo::{BookingState, Repos};
 use store::RedbStore;
 
-const CUSTOMER_CHAT: i64 = 5550001;
-const ADVISOR_CHAT: i64 = -100777;
-const SECRET: &str = "telegram-webhook-secret";
-
 fn headers(secret: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(booking_webhook::SECRET_HEADER, secret.parse().unwrap());
     h
-}
-
-/// A WhatsApp side nothing in these tests reaches.
-fn unused_whatsapp() -> WhatsApp {
-    WhatsApp {
-        client: WhatsAppCloud::new("http://127.0.0.1:9", "106540352242922", "token"),
-        app_secret: "app-secret".into(),
-        verify_token: "verify".into(),
-    }
 }
 
 fn press(update_id: i64, chat_id: i64, data: &str) -> Vec<u8> {
@@ -65,20 +51,7 @@ async fn the_booking_flow_through_the_webhook_sends_each_reply_once() {
         .define_slot(tomorrow, "10:00", 1)
         .await
         .unwrap();
-    let deps = Deps {
-        repos: repos.clone(),
-        policy: Policy::default(),
-        bot,
-        settings: BookingSettings {
-            advisor_chat_id: ADVISOR_CHAT,
-            max_slots_shown: 6,
-        },
-        whatsapp: unused_whatsapp(),
-        webhook_secret: SECRET.into(),
-        sms: None,
-        links: None,
-        events: app::Events::none(),
-    };
+    let deps = deps(&repos, bot, app::Events::none());
     let now = at("2027-11-01T10:05:00+03:00");
 
     let reply = handle(
@@ -179,20 +152,11 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
     let dir = tempfile::tempdir().unwrap();
     let repos = Repos::new(test_store(dir.path()));
     let telegram = FakeTelegram::start("7:BOT").unwrap();
-    let deps = Deps {
-        repos,
-        policy: Policy::default(),
-        bot: TelegramBot::new(telegram.base_url(), "7:BOT"),
-        settings: BookingSettings {
-            advisor_chat_id: ADVISOR_CHAT,
-            max_slots_shown: 6,
-        },
-        whatsapp: unused_whatsapp(),
-        webhook_secret: SECRET.into(),
-        sms: None,
-        links: None,
-        events: app::Events::none(),
-    };
+    let deps = deps(
+        &repos,
+        TelegramBot::new(telegram.base_url(), "7:BOT"),
+        app::Events::none(),
+    );
     let now = at("2027-11-01T10:05:00+03:00");
     let body = press(1, CUSTOMER_CHAT, "book:o0000000000000000");
     assert_eq!(

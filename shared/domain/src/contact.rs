@@ -225,9 +225,7 @@ pub fn apply_contact_policy(
                     gap,
                     last_marketing,
                     due_stage_going,
-                    going: going
-                        .filter(|&(_, day)| day == today(next_allowed_instant(policy, decision.at)))
-                        .map(|(stage, _)| stage),
+                    going,
                 },
             );
             if let Some(at) = verdict.send_at() {
@@ -252,8 +250,8 @@ struct Context {
     gap: Days,
     last_marketing: Option<DateTime<Utc>>,
     due_stage_going: Option<Stage>,
-    /// A message about the car that goes out (or went) on the decision's day.
-    going: Option<Stage>,
+    /// The latest message about the car going out (or sent) and its local day.
+    going: Option<(Stage, NaiveDate)>,
 }
 
 fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context) -> Verdict {
@@ -291,8 +289,10 @@ fn verdict(policy: &Policy, recipient: &Recipient<'_>, d: &Decision, cx: Context
     // A request about the car outside the due stages (the satisfaction request, a safety
     // follow-up) does not stack on another message the same day: it waits for the next night.
     let request = d.class == ContactClass::Service && !d.stage.is_due_stage();
-    if let (true, Some(by)) = (request, cx.going) {
-        return veto(Veto::Superseded { by });
+    if let (true, Some((by, day))) = (request, cx.going) {
+        if day == at.with_timezone(&policy.time_zone()).date_naive() {
+            return veto(Veto::Superseded { by });
+        }
     }
     if at == d.at {
         Verdict::Send { at }

@@ -2,7 +2,7 @@
 //! far the planned date is from the report day, with the mileage since the last maintenance.
 
 use chrono::NaiveDate;
-use domain::{DueLimit, ReadingFlag, ServiceDue};
+use domain::{DueLimit, ServiceDue};
 use store::repo::Repos;
 use store::{Store, StoreError};
 
@@ -225,14 +225,7 @@ async fn row<S: Store>(
     });
     // The latest reading the forecast trusts: a typo or a rollback it flagged would make the
     // km driven a million or nothing.
-    let untrusted = |r: &domain::Reading| {
-        due.flags.iter().any(|f| match *f {
-            ReadingFlag::Rollback { date, km } | ReadingFlag::ImpossibleJump { date, km } => {
-                date == r.date && km == r.km
-            }
-            ReadingFlag::ClusterReplaced { .. } => false,
-        })
-    };
+    let untrusted = |r: &domain::Reading| due.flags.iter().any(|f| f.sets_aside(r));
     let last_reading = repos
         .readings
         .for_vehicle(&vehicle.vin)

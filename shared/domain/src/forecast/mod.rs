@@ -99,6 +99,22 @@ pub enum ReadingFlag {
     ClusterReplaced { date: NaiveDate, km: u32 },
 }
 
+impl ReadingFlag {
+    /// Whether the flag is about `reading` (its date and km).
+    pub fn is_about(&self, reading: &Reading) -> bool {
+        let (ReadingFlag::Rollback { date, km }
+        | ReadingFlag::ImpossibleJump { date, km }
+        | ReadingFlag::ClusterReplaced { date, km }) = *self;
+        date == reading.date && km == reading.km
+    }
+
+    /// Whether the reading flagged was set aside (a rollback or an impossible jump), not moved
+    /// onto a new cluster's scale.
+    pub fn sets_aside(&self, reading: &Reading) -> bool {
+        !matches!(self, ReadingFlag::ClusterReplaced { .. }) && self.is_about(reading)
+    }
+}
+
 /// The forecast for one vehicle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDue {

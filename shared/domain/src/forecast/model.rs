@@ -293,7 +293,7 @@ impl Forecaster {
         }
         let mut next = chain.iter().peekable();
         for (i, r) in readings.iter().enumerate() {
-            if next.next_if(|&&c| c == i).is_some() || flags.iter().any(|f| flag_is(f, r)) {
+            if next.next_if(|&&c| c == i).is_some() || flags.iter().any(|f| f.is_about(r)) {
                 continue;
             }
             let below = chain
@@ -441,7 +441,7 @@ impl Forecaster {
             readings
                 .iter()
                 .zip(days)
-                .filter(|&(r, &d)| d > last_day && flags.iter().any(|f| flag_is(f, r)))
+                .filter(|&(r, &d)| d > last_day && flags.iter().any(|f| f.is_about(r)))
                 .map(|(r, _)| *r)
                 .collect()
         };
@@ -450,7 +450,7 @@ impl Forecaster {
             let end = *points.last().unwrap_or(&points[0]);
             let first = later[0];
             let shift = end.km + rate * (day(first.date) - end.day) as f64 - f64::from(first.km);
-            flags.retain(|f| !later.iter().any(|r| flag_is(f, r)));
+            flags.retain(|f| !later.iter().any(|r| f.is_about(r)));
             flags.push(ReadingFlag::ClusterReplaced {
                 date: first.date,
                 km: first.km,
@@ -778,15 +778,6 @@ struct RateEstimate {
     km_per_day: f64,
     log_sd: f64,
     basis: RateBasis,
-}
-
-fn flag_is(flag: &ReadingFlag, r: &Reading) -> bool {
-    let (date, km) = match *flag {
-        ReadingFlag::Rollback { date, km }
-        | ReadingFlag::ImpossibleJump { date, km }
-        | ReadingFlag::ClusterReplaced { date, km } => (date, km),
-    };
-    date == r.date && km == r.km
 }
 
 /// Keeps one point per day (the highest; same-day readings are already plausible steps).
