@@ -153,6 +153,28 @@ pub async fn handle_update<S: Store>(
         Begin::Completed(_) => return Ok(UpdateReplies::default()),
         Begin::InProgress => return Err(UpdateError::InProgress(update.update_id.clone())),
     }
+    // One press on a booking at a time, until its replies went out: an advisor's «Подтвердить»
+    // and «Отменить» pressed together must not tell the customer «подтверждена» after the
+    // cancel. The other press is answered «in progress» and its messenger delivers it again.
+    if let Some(booking) = booking_subject(update) {
+        let lock = repos
+            .idempotency
+            .begin::<bool>(
+                BOOKING_LOCK,
+                &booking,
+                now,
+                Duration::seconds(60),
+                Duration::seconds(60),
+            )
+            .await?;
+        if !matches!(lock, Begin::Started) {
+            repos
+                .idempotency
+                .abandon(scope(update), &update.update_id)
+                .await?;
+            return Err(UpdateError::InProgress(update.update_id.clone()));
+        }
+    }
     let result = match dispatch(repos, policy, settings, update, now).await {
         Err(e) => refusal(update, e),
         ok => ok,
@@ -171,8 +193,48 @@ pub async fn handle_update<S: Store>(
             .idempotency
             .abandon(scope(update), &update.update_id)
             .await?;
+        release_booking(repos, update).await?;
     }
     result
+}
+
+/// The per-booking lock's scope in the idempotency records.
+const BOOKING_LOCK: &str = "booking-lock";
+
+/// The booking a press acts on: a hold (`s:<offer>:…`), a confirmation (`c:<booking>:…`) or a
+/// booking button (reschedule, cancel, proposals, no-show).
+fn booking_subject(update: &MessengerUpdate) -> Option<String> {
+    let UpdateKind::Callback { data, .. } = &update.kind else {
+        return None;
+    };
+    let id_in = |rest: &str| {
+        rest.split(':')
+            .next()
+            .filter(|id| !id.is_empty() && id.len() <= 40)
+            .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .map(str::to_owned)
+    };
+    if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
+        return id_in(rest).map(|offer| booking_id_of(&offer));
+    }
+    if let Some(rest) = data.strip_prefix(CONFIRM_PREFIX) {
+        return id_in(rest);
+    }
+    match buttons::parse(data) {
+        Some(Ok((_, pressed))) => Some(pressed.booking_id),
+        _ => None,
+    }
+}
+
+/// Lets the next press on the update's booking in.
+async fn release_booking<S: Store>(
+    repos: &Repos<S>,
+    update: &MessengerUpdate,
+) -> Result<(), StoreError> {
+    match booking_subject(update) {
+        Some(booking) => repos.idempotency.abandon(BOOKING_LOCK, &booking).await,
+        None => Ok(()),
+    }
 }
 
 /// A press of a Telegram or WhatsApp button that is refused (not the sender's, not found,
@@ -218,7 +280,8 @@ pub async fn finish_update<S: Store>(
             now,
             Duration::days(7),
         )
-        .await
+        .await?;
+    release_booking(repos, update).await
 }
 
 /// Update ids are unique per messenger only.

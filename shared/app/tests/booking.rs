@@ -444,6 +444,10 @@ async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp
     let held = app::handle_update(&repos, &policy, &settings, &choose("wamid.2", &slot), now)
         .await
         .unwrap();
+    // Delivered: the next press on the booking may go in.
+    app::finish_update(&repos, &choose("wamid.2", &slot), now)
+        .await
+        .unwrap();
     assert_eq!(held.messages[0].to, customer_whatsapp());
     assert_eq!(held.messages[1].to, Address::Telegram(ADVISOR_CHAT));
     let confirm = held.messages[1].buttons[0][0].callback_data.clone();
@@ -456,6 +460,9 @@ async fn a_whatsapp_customer_sees_at_most_ten_slots_and_is_confirmed_on_whatsapp
     )
     .await;
     let refused = by_whatsapp.unwrap();
+    app::finish_update(&repos, &choose("wamid.3", &confirm), now)
+        .await
+        .unwrap();
     assert!(
         refused.messages[0].text.contains("не для вас"),
         "{refused:?}"
