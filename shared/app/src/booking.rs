@@ -18,6 +18,7 @@ pub mod answers;
 pub mod buttons;
 pub mod client;
 mod guard;
+mod join;
 mod pressed;
 pub mod reminder;
 mod reschedule;
@@ -346,23 +347,12 @@ async fn dispatch<S: Store>(
             .await?
             .offer;
         reserve::react(repos, &offer, Reaction::Clicked, now).await?;
-        let mut picker = reserve::slot_picker(repos, policy, settings, &offer, from, now).await?;
-        // An expired priced offer is refused before a time is chosen: its price, perks and
-        // gift are gone (the hold agrees no terms of it), the visit can still be booked.
-        if let Some(until) = offer.offer.priced.as_ref().map(|p| p.expires_at) {
-            if now > until {
-                let day = until.with_timezone(&policy.time_zone()).format("%d.%m.%Y");
-                if let Some(first) = picker.messages.first_mut() {
-                    first.text = format!(
-                        "Срок предложения истёк {day}: скидка и подарки больше не действуют. \
-                         Записаться можно по обычной цене. {}",
-                        first.text
-                    );
-                }
-                picker.callback_answer = Some((String::new(), "Срок предложения истёк".into()));
-            }
+        let open = join::open_booking_of_car(repos, policy, &offer, now).await?;
+        if let Some(open) = open {
+            join::join_visit(repos, policy, settings, &offer, &open, from, now).await?
+        } else {
+            book_picker(repos, policy, settings, &offer, from, now).await?
         }
-        picker
     } else if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
         let mut parts = rest.splitn(3, ':');
         let (Some(offer_id), Some(date), Some(start)) = (parts.next(), parts.next(), parts.next())
@@ -416,6 +406,33 @@ async fn dispatch<S: Store>(
         (id.clone(), text)
     });
     Ok(replies)
+}
+
+/// The slot picker for `offer`'s «Записаться»; an expired priced offer says first that its
+/// price, perks and gift are gone (the hold agrees no terms of it), the visit can still be booked.
+async fn book_picker<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    settings: &BookingSettings,
+    offer: &store::repo::StoredOffer<crate::compose::OfferRecord>,
+    from: &Address,
+    now: DateTime<Utc>,
+) -> Result<UpdateReplies, UpdateError> {
+    let mut picker = reserve::slot_picker(repos, policy, settings, offer, from, now).await?;
+    if let Some(until) = offer.offer.priced.as_ref().map(|p| p.expires_at) {
+        if now > until {
+            let day = until.with_timezone(&policy.time_zone()).format("%d.%m.%Y");
+            if let Some(first) = picker.messages.first_mut() {
+                first.text = format!(
+                    "Срок предложения истёк {day}: скидка и подарки больше не действуют. \
+                         Записаться можно по обычной цене. {}",
+                    first.text
+                );
+            }
+            picker.callback_answer = Some((String::new(), "Срок предложения истёк".into()));
+        }
+    }
+    Ok(picker)
 }
 
 /// The odometer in a customer's text reply («52 000», «52000 км», «52.000»): digits with

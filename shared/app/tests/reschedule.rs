@@ -415,17 +415,17 @@ async fn at_once(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_customers_racing_for_the_last_unit_one_holds_it_and_the_other_is_offered_the_next_free_times(
 ) {
-    let w = Arc::new(World::new().await);
     let starts = ["09:00", "10:00", "11:00", "12:00", "13:00"];
-    for start in starts {
+    let now = "2027-11-01T10:00:00+03:00";
+    // Each round on a fresh store: a car already booked adds another offer's work to its visit
+    // instead of taking a second lift, so a round's winner would not race again.
+    for (round, start) in starts.iter().enumerate() {
+        let w = Arc::new(World::new().await);
         w.repos
             .capacity
             .define_slot(day("2027-11-02"), start, 1)
             .await
             .unwrap();
-    }
-    let now = "2027-11-01T10:00:00+03:00";
-    for (round, start) in starts.iter().enumerate() {
         let (m, a) = (format!("om{round}"), format!("oa{round}"));
         w.offer(&m, "C-1001", MIKHAIL_VIN, now).await;
         w.offer(&a, "C-1002", ANNA_VIN, now).await;
@@ -467,23 +467,23 @@ async fn two_customers_racing_for_the_last_unit_one_holds_it_and_the_other_is_of
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_move_racing_a_new_booking_for_the_last_unit_never_double_books() {
-    let w = Arc::new(World::new().await);
     let contested = ["15:00", "16:00", "17:00", "18:00", "19:00"];
-    for start in contested {
+    let now = "2027-11-01T10:00:00+03:00";
+    let mut moves_won = 0;
+    // Each round on a fresh store: Anna's car, once booked, would add another offer's work to
+    // that visit instead of racing for a second lift.
+    for (round, start) in contested.iter().enumerate() {
+        let w = Arc::new(World::new().await);
         w.repos
             .capacity
             .define_slot(day("2027-11-02"), start, 1)
             .await
             .unwrap();
-    }
-    let now = "2027-11-01T10:00:00+03:00";
-    w.offer("om", "C-1001", MIKHAIL_VIN, now).await;
-    let held = w.press(MIKHAIL, "s:om:2027-11-02:09:00", now).await;
-    let confirm = to(&held, ADVISORS).buttons[0][0].callback_data.clone();
-    w.press(ADVISORS, &confirm, now).await;
-    let id = booking_of(&confirm);
-    let mut moves_won = 0;
-    for (round, start) in contested.iter().enumerate() {
+        w.offer("om", "C-1001", MIKHAIL_VIN, now).await;
+        let held = w.press(MIKHAIL, "s:om:2027-11-02:09:00", now).await;
+        let confirm = to(&held, ADVISORS).buttons[0][0].callback_data.clone();
+        w.press(ADVISORS, &confirm, now).await;
+        let id = booking_of(&confirm);
         let before = w.booking(&id).await;
         let anna = format!("oa{round}");
         w.offer(&anna, "C-1002", ANNA_VIN, now).await;

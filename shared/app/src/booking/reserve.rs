@@ -7,7 +7,7 @@ use domain::policy::Policy;
 use domain::triggers::Reaction;
 use domain::Customer;
 use serde::{Deserialize, Serialize};
-use store::repo::{Booking, BookingState, HoldOutcome, NewHold, Repos, StoredOffer};
+use store::repo::{Begin, Booking, BookingState, HoldOutcome, NewHold, Repos, StoredOffer};
 use store::{Store, StoreError};
 
 use super::buttons::{confirmed_row, customer_row};
@@ -201,12 +201,59 @@ pub(super) async fn hold<S: Store>(
 ) -> Result<UpdateReplies, UpdateError> {
     let (customer_id, offer) = offer_of_sender(repos, offer_id, from).await?;
     let booking_id = booking_id_of(offer_id);
+    // One hold of a car at a time: two offers' times pressed together must not take two lifts.
+    let lock = repos
+        .idempotency
+        .begin::<bool>(
+            CAR_LOCK,
+            &offer.vin,
+            now,
+            Duration::seconds(30),
+            Duration::seconds(30),
+        )
+        .await?;
+    if !matches!(lock, Begin::Started) {
+        return Err(UpdateError::InProgress(booking_id));
+    }
+    let held = hold_car(
+        repos,
+        policy,
+        settings,
+        (customer_id, &offer),
+        (date, start),
+        from,
+        now,
+    )
+    .await;
+    repos.idempotency.abandon(CAR_LOCK, &offer.vin).await?;
+    held
+}
+
+/// The hold-lock's scope in the idempotency records (keyed by VIN).
+const CAR_LOCK: &str = "car-hold";
+
+/// [`hold`] under the car's lock: a car with another booking open gets the offer's work added
+/// to that visit instead of a second lift.
+async fn hold_car<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    settings: &BookingSettings,
+    (customer_id, offer): (String, &StoredOffer<OfferRecord>),
+    (date, start): (NaiveDate, &str),
+    from: &Address,
+    now: DateTime<Utc>,
+) -> Result<UpdateReplies, UpdateError> {
+    let offer_id = offer.offer_id.as_str();
+    let booking_id = booking_id_of(offer_id);
+    if let Some(open) = super::join::open_booking_of_car(repos, policy, offer, now).await? {
+        return super::join::join_visit(repos, policy, settings, offer, &open, from, now).await;
+    }
     let tz = policy.time_zone();
     let workshop = policy.workshop();
     let when = slot_label(date, start);
     if !bookable(policy, date, now) {
         let why = format!("Время {when} недоступно для записи.");
-        return picker_after(repos, policy, settings, &offer, from, now, why).await;
+        return picker_after(repos, policy, settings, offer, from, now, why).await;
     }
     if let Some(before) = repos.capacity.booking::<BookingRecord>(&booking_id).await? {
         if before.lapsed_at(now) {
@@ -245,7 +292,7 @@ pub(super) async fn hold<S: Store>(
                 .ok_or_else(|| UpdateError::NotFound(format!("booking {booking_id}")))?;
             let attempt = held.attempt;
             tracing::info!(booking_id = %booking_id, offer_id = %offer_id, attempt, "slot held");
-            react(repos, &offer, Reaction::Replied, now).await?;
+            react(repos, offer, Reaction::Replied, now).await?;
             let agreed = describe(&terms, tz, false);
             let mut to_customer = format!(
                 "Заявка на {when} отправлена мастеру-консультанту. Он подтвердит её в ближайшее время."
@@ -285,14 +332,14 @@ pub(super) async fn hold<S: Store>(
         }
         HoldOutcome::Full => {
             let why = format!("Время {when} уже занято.");
-            picker_after(repos, policy, settings, &offer, from, now, why).await
+            picker_after(repos, policy, settings, offer, from, now, why).await
         }
     }
 }
 
 /// The work a priced offer is for, as the advisors' card names it: its labour lines (the
 /// declined work a follow-up offers, the maintenance of a reminder).
-fn work_of(offer: &OfferRecord) -> Option<String> {
+pub(super) fn work_of(offer: &OfferRecord) -> Option<String> {
     let names: Vec<&str> = offer
         .priced
         .as_ref()?
