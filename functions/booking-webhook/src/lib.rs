@@ -145,9 +145,12 @@ pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
     let update: Update = serde_json::from_slice(body).map_err(|e| unprocessable("$", e))?;
     let update_id = update.update_id.to_string();
     if let Some(query) = update.callback_query {
-        let (Some(data), Some(message)) = (query.data, query.message) else {
+        // Without the message there is no chat to answer in; a press without data is still
+        // answered (refused as unreadable), or the customer's client spins.
+        let Some(message) = query.message else {
             return Ok(None);
         };
+        let data = query.data.unwrap_or_default();
         return Ok(Some(MessengerUpdate {
             update_id,
             from: Address::Telegram(message.chat.id),

@@ -192,4 +192,23 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
     );
     assert!(calls[2].body["text"].as_str().unwrap().contains("устарело"));
     assert!(calls[3].body["text"].as_str().unwrap().contains("устарело"));
+    // A press without data (a game button, a client's bug) is answered too: the customer's
+    // client would spin until answerCallbackQuery.
+    let mut no_data: serde_json::Value =
+        serde_json::from_slice(&press(3, CUSTOMER_CHAT, "x")).unwrap();
+    no_data["callback_query"]
+        .as_object_mut()
+        .unwrap()
+        .remove("data");
+    let no_data = serde_json::to_vec(&no_data).unwrap();
+    assert_eq!(
+        handle(&deps, &headers(SECRET), &no_data, now).await.status,
+        200
+    );
+    let answered = telegram.calls().pop().unwrap();
+    assert_eq!(answered.method, "answerCallbackQuery");
+    assert!(answered.body["text"]
+        .as_str()
+        .unwrap()
+        .contains("не работает"));
 }

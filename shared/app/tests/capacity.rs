@@ -187,6 +187,18 @@ async fn a_fresh_deployment_offers_slots_from_the_policy_and_skips_holidays_and_
     assert!(!labels
         .iter()
         .any(|l| l.starts_with("04.11") || l.starts_with("07.11")));
+    // A time that is no slot start (forged or from another plan) cannot be booked at all; it
+    // is not «занято», and the button's answer says so too.
+    let odd = w
+        .press(
+            CUSTOMER_CHAT,
+            "s:o1:2027-11-02:09:30",
+            "2027-11-01T10:01:00+03:00",
+        )
+        .await;
+    let why = "Время 02.11 09:30 недоступно для записи.";
+    assert!(to(&odd, CUSTOMER_CHAT).starts_with(why), "{odd:?}");
+    assert_eq!(odd.callback_answer.unwrap().1, why);
     let slot = picker.messages[0].buttons[0][0].callback_data.clone();
     let held = w
         .press(CUSTOMER_CHAT, &slot, "2027-11-01T10:01:00+03:00")

@@ -183,6 +183,8 @@ async fn picker_after<S: Store>(
     if let Some(first) = replies.messages.first_mut() {
         first.text = format!("{why} {}", first.text);
     }
+    // The button's answer says why too, not «Готово».
+    replies.callback_answer = Some((String::new(), why));
     Ok(replies)
 }
 
@@ -251,9 +253,11 @@ async fn hold_car<S: Store>(
     let tz = policy.time_zone();
     let workshop = policy.workshop();
     let when = slot_label(date, start);
+    // A day out of the booking window, closed since, or a time that is no slot start of it is
+    // not «занято»: it cannot be booked at all.
+    let unavailable = format!("Время {when} недоступно для записи.");
     if !bookable(policy, date, now) {
-        let why = format!("Время {when} недоступно для записи.");
-        return picker_after(repos, policy, settings, offer, from, now, why).await;
+        return picker_after(repos, policy, settings, offer, from, now, unavailable).await;
     }
     if let Some(before) = repos.capacity.booking::<BookingRecord>(&booking_id).await? {
         if before.lapsed_at(now) {
@@ -262,27 +266,26 @@ async fn hold_car<S: Store>(
     }
     repos.capacity.release_lapsed_on(date, now).await?;
     let day = repos.capacity.day(date, &workshop.slots_on(date)).await?;
+    if day.closed || !day.slots.iter().any(|s| s.start == start) {
+        return picker_after(repos, policy, settings, offer, from, now, unavailable).await;
+    }
     let terms = agree(offer.offer.priced.as_ref(), date, now);
-    let outcome = if day.closed || !day.slots.iter().any(|s| s.start == start) {
-        HoldOutcome::Full
-    } else {
-        repos
-            .capacity
-            .hold(&NewHold {
-                booking_id: &booking_id,
-                date,
-                start,
-                customer_id: &customer_id,
-                vin: &offer.vin,
-                hold_until: now + Duration::minutes(i64::from(workshop.hold_minutes)),
-                booking: &BookingRecord {
-                    offer_id: offer_id.to_owned(),
-                    channel: from.messenger(),
-                    terms: Some(terms.clone()),
-                },
-            })
-            .await?
-    };
+    let outcome = repos
+        .capacity
+        .hold(&NewHold {
+            booking_id: &booking_id,
+            date,
+            start,
+            customer_id: &customer_id,
+            vin: &offer.vin,
+            hold_until: now + Duration::minutes(i64::from(workshop.hold_minutes)),
+            booking: &BookingRecord {
+                offer_id: offer_id.to_owned(),
+                channel: from.messenger(),
+                terms: Some(terms.clone()),
+            },
+        })
+        .await?;
     match outcome {
         HoldOutcome::Held => {
             let held = repos
