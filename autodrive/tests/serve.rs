@@ -450,6 +450,14 @@ async fn admin_inputs_out_of_range_get_422_and_change_nothing() {
         (200, Some(true)),
         "{reply}"
     );
+    // Posted again with another capacity, the slot takes it (none of its units is taken).
+    let more = serde_json::json!({"date": "2027-11-02", "time": "10:00", "capacity": 3});
+    let (status, reply) = admin(&server, "/v1/admin/slots", Some(more)).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (&reply["created"], &reply["capacity"], &reply["was"]),
+        (&Value::Bool(false), &Value::from(3), &Value::from(2))
+    );
 
     // Who turns a switch is a name, not a text.
     let long = serde_json::json!({"by": "x".repeat(65)});

@@ -15,6 +15,8 @@ use axum::{Json, Router};
 use lambda_http::RequestExt;
 use serde_json::json;
 
+use store::repo::Resize;
+
 use super::App;
 
 /// The largest request body taken (a webhook is a few kilobytes).
@@ -222,8 +224,9 @@ struct SlotRequest {
 /// How far ahead `POST /v1/admin/slots` opens capacity, days.
 const SLOT_DAYS_AHEAD: u64 = 366;
 
-/// Opens workshop capacity: `{"date": "2027-11-02", "time": "10:00", "capacity": 2}` (from
-/// today to a year ahead; unknown fields refused).
+/// Opens workshop capacity, or sets it for a slot that exists: `{"date": "2027-11-02",
+/// "time": "10:00", "capacity": 2}` (from today to a year ahead; unknown fields refused; 409
+/// below the units held or booked).
 async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Some(response) = rejected(&app, request.headers()) {
         return response;
@@ -246,13 +249,28 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
     if slot.date < today || slot.date > last {
         return invalid(format!("date {} is outside {today} ..= {last}", slot.date));
     }
-    match app
+    let resized = app
         .repos
         .capacity
-        .define_slot(slot.date, &slot.time, slot.capacity)
-        .await
-    {
-        Ok(created) => (StatusCode::OK, Json(json!({"created": created}))).into_response(),
+        .resize_slot(slot.date, &slot.time, slot.capacity)
+        .await;
+    let ok = |body: serde_json::Value| (StatusCode::OK, Json(body)).into_response();
+    match resized {
+        Ok(Resize::Created) => ok(json!({"created": true, "capacity": slot.capacity})),
+        Ok(Resize::Unchanged) => ok(json!({"created": false, "capacity": slot.capacity})),
+        Ok(Resize::Resized { was }) => {
+            tracing::info!(date = %slot.date, time = %slot.time, was, capacity = slot.capacity, "slot resized");
+            ok(json!({"created": false, "capacity": slot.capacity, "was": was}))
+        }
+        Ok(Resize::BelowTaken { taken }) => (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": "capacity_below_taken",
+                "detail": format!("{taken} units of the slot are held or booked; cancel or move them first"),
+                "taken": taken,
+            })),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "defining a slot");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal")

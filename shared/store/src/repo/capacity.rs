@@ -187,6 +187,20 @@ fn booking_of<P: DeserializeOwned>(item: &Item) -> Result<Booking<P>, StoreError
     })
 }
 
+/// What [`Capacity::resize_slot`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resize {
+    Created,
+    Unchanged,
+    Resized {
+        was: u32,
+    },
+    /// Not changed: `taken` units are held or booked.
+    BelowTaken {
+        taken: u32,
+    },
+}
+
 /// Slots, holds and bookings.
 #[derive(Clone)]
 pub struct Capacity<S> {
@@ -215,6 +229,48 @@ impl<S: Store> Capacity<S> {
             Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Sets a slot's capacity, creating it when absent: the units taken stay taken, so the
+    /// remaining ones move by the difference (conditional on the capacity read, retried when
+    /// another change came first). Refused when fewer units than are held or booked.
+    pub async fn resize_slot(
+        &self,
+        date: NaiveDate,
+        start: &str,
+        capacity: u32,
+    ) -> Result<Resize, StoreError> {
+        if self.define_slot(date, start, capacity).await? {
+            return Ok(Resize::Created);
+        }
+        for _ in 0..8 {
+            let Some(slot) = self
+                .slots_on(date)
+                .await?
+                .into_iter()
+                .find(|s| s.start == start)
+            else {
+                continue;
+            };
+            let taken = slot.capacity.saturating_sub(slot.remaining);
+            if capacity == slot.capacity {
+                return Ok(Resize::Unchanged);
+            }
+            if capacity < taken {
+                return Ok(Resize::BelowTaken { taken });
+            }
+            let delta = i64::from(capacity) - i64::from(slot.capacity);
+            let update = Update::new(slot_key(date, start))
+                .set(CAPACITY, capacity)
+                .add(REMAINING, delta)
+                .when(Condition::eq(CAPACITY, slot.capacity).and(Condition::ge(REMAINING, -delta)));
+            match self.store.update(update).await {
+                Ok(_) => return Ok(Resize::Resized { was: slot.capacity }),
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::ConditionFailed)
     }
 
     /// The slots stored for a day, by start time (nothing is derived; see [`Capacity::day`]).

@@ -24,7 +24,7 @@ mod visits;
 pub use answers::{AwaitingKm, Snooze, VehicleAnswers, VehicleContact};
 pub use capacity::{
     Booking, BookingState, Capacity, DayCapacity, HoldOutcome, LiftClosure, MoveOutcome, MoveTo,
-    NewHold, NewSlot, ReminderClaim, Slot,
+    NewHold, NewSlot, ReminderClaim, Resize, Slot,
 };
 pub use conversions::{Conversions, NewConversion, StoredConversion};
 pub use customers::{

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::policy::PlannedSlot;
-use store::repo::{BookingState, HoldOutcome, LiftClosure, NewConversion, NewHold, Repos};
+use store::repo::{BookingState, HoldOutcome, LiftClosure, NewConversion, NewHold, Repos, Resize};
 use store::Store;
 
 crate::contract!(capacity:
     a_day_is_derived_from_the_plan_once_and_keeps_what_was_taken,
     concurrent_customers_deriving_and_holding_one_day_never_exceed_its_lifts,
     a_closed_day_offers_and_holds_nothing_until_it_is_opened,
+    a_slot_resized_keeps_its_units_taken_and_never_goes_below_them,
     a_closed_lift_takes_a_unit_from_every_slot_and_opening_gives_it_back,
     a_lapsed_hold_cannot_be_confirmed_and_its_booking_is_held_again_as_the_next_attempt,
     points_are_granted_once_per_booking_and_summed,
@@ -135,6 +136,34 @@ pub async fn a_closed_day_offers_and_holds_nothing_until_it_is_opened<S: Store>(
             .unwrap(),
         HoldOutcome::Held
     );
+}
+
+pub async fn a_slot_resized_keeps_its_units_taken_and_never_goes_below_them<S: Store>(s: S) {
+    let repos = Repos::new(s);
+    let slot = |repos: &Repos<S>| {
+        let repos = repos.clone();
+        async move {
+            let slots = repos.capacity.slots_on(day()).await.unwrap();
+            let slot = slots.iter().find(|s| s.start == "09:00").unwrap();
+            (slot.capacity, slot.remaining)
+        }
+    };
+    let resize = |capacity| repos.capacity.resize_slot(day(), "09:00", capacity);
+    assert_eq!(resize(2).await.unwrap(), Resize::Created);
+    for id in ["a", "b"] {
+        let held = repos.capacity.hold(&hold(id, "09:00", at(12, 0))).await;
+        assert_eq!(held.unwrap(), HoldOutcome::Held);
+    }
+    assert_eq!(slot(&repos).await, (2, 0));
+    assert_eq!(resize(2).await.unwrap(), Resize::Unchanged);
+    assert_eq!(resize(3).await.unwrap(), Resize::Resized { was: 2 });
+    assert_eq!(slot(&repos).await, (3, 1));
+    assert_eq!(resize(1).await.unwrap(), Resize::BelowTaken { taken: 2 });
+    assert_eq!(slot(&repos).await, (3, 1), "refused: nothing changed");
+    assert_eq!(resize(2).await.unwrap(), Resize::Resized { was: 3 });
+    assert_eq!(slot(&repos).await, (2, 0));
+    let full = repos.capacity.hold(&hold("c", "09:00", at(12, 0))).await;
+    assert_eq!(full.unwrap(), HoldOutcome::Full);
 }
 
 pub async fn a_closed_lift_takes_a_unit_from_every_slot_and_opening_gives_it_back<S: Store>(s: S) {
