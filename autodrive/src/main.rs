@@ -70,6 +70,10 @@ enum Command {
         /// Leave one log out: forecast each log with parameters measured on the others only.
         #[arg(long)]
         cross_validate: bool,
+        /// Every odometer reading times F (0.1–10): the same habits in a fleet that drives
+        /// farther or less (a robustness check, not the protocol).
+        #[arg(long, value_parser = backtest::parse_scale, default_value = "1")]
+        scale: f64,
     },
     /// How often the forecaster's 80 % interval holds on distance dues from rolling origins, and
     /// how a car's pace varies with the length of the stretch (the noise the forecaster assumes).
@@ -130,11 +134,13 @@ fn main() -> anyhow::Result<()> {
             schedule,
             sweep,
             cross_validate,
+            scale,
         } => {
             let options = backtest::Options {
                 raw,
                 schedule: schedule.unwrap_or(backtest::DEFAULT_SCHEDULE),
                 cross_validate,
+                scale,
             };
             let listed = if sweep {
                 let report = backtest::run_sweep(&data, options)?;
