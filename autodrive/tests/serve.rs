@@ -439,6 +439,7 @@ async fn admin_inputs_out_of_range_get_422_and_change_nothing() {
         serde_json::json!({"date": "2027-10-30", "time": "10:00", "capacity": 2}),
         serde_json::json!({"date": "2029-01-01", "time": "10:00", "capacity": 2}),
         serde_json::json!({"date": "2027-11-02", "time": "10:00", "capacity": 2, "x": 1}),
+        serde_json::json!({"date": "2027-11-02", "time": "10:00", "capacity": 100_000}),
     ] {
         let (status, reply) = admin(&server, "/v1/admin/slots", Some(slot.clone())).await;
         assert_eq!(status, 422, "{slot}: {reply}");

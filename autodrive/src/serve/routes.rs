@@ -221,6 +221,9 @@ struct SlotRequest {
     capacity: u32,
 }
 
+/// The most cars one slot takes: a workshop's lifts, not a typo's 100,000.
+const MAX_SLOT_CAPACITY: u32 = 100;
+
 /// How far ahead `POST /v1/admin/slots` opens capacity, days.
 const SLOT_DAYS_AHEAD: u64 = 366;
 
@@ -240,8 +243,10 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
         Err(e) => return invalid(e.to_string()),
     };
     let valid_time = chrono::NaiveTime::parse_from_str(&slot.time, "%H:%M").is_ok();
-    if !valid_time || slot.capacity == 0 {
-        return invalid("time is HH:MM and capacity at least 1".to_owned());
+    if !valid_time || !(1..=MAX_SLOT_CAPACITY).contains(&slot.capacity) {
+        return invalid(format!(
+            "time is HH:MM and capacity 1..={MAX_SLOT_CAPACITY}"
+        ));
     }
     // Capacity is opened for days to come, within the year customers may book ahead.
     let today = app::run_date_of(&app.policy, app.clock.now());
@@ -252,7 +257,7 @@ async fn define_slot(State(app): State<Arc<App>>, request: Request) -> Response 
     let resized = app
         .repos
         .capacity
-        .resize_slot(slot.date, &slot.time, slot.capacity)
+        .resize_slot(slot.date, &slot.time, slot.capacity, app.clock.now())
         .await;
     let ok = |body: serde_json::Value| (StatusCode::OK, Json(body)).into_response();
     match resized {

@@ -121,6 +121,8 @@ struct Update {
 #[derive(Debug, Deserialize)]
 struct CallbackQuery {
     id: String,
+    /// Who pressed: their private chat with the bot has their user id.
+    from: Option<Chat>,
     data: Option<String>,
     message: Option<Message>,
 }
@@ -145,15 +147,16 @@ pub fn parse_update(body: &[u8]) -> Result<Option<MessengerUpdate>, ApiError> {
     let update: Update = serde_json::from_slice(body).map_err(|e| unprocessable("$", e))?;
     let update_id = update.update_id.to_string();
     if let Some(query) = update.callback_query {
-        // Without the message there is no chat to answer in; a press without data is still
-        // answered (refused as unreadable), or the customer's client spins.
-        let Some(message) = query.message else {
+        // Every press is answered, or the customer's client spins: one without data is refused
+        // as unreadable, one without its message (too old, or inline) is answered to the
+        // presser's private chat.
+        let Some(chat) = query.message.map(|m| m.chat).or(query.from) else {
             return Ok(None);
         };
         let data = query.data.unwrap_or_default();
         return Ok(Some(MessengerUpdate {
             update_id,
-            from: Address::Telegram(message.chat.id),
+            from: Address::Telegram(chat.id),
             kind: UpdateKind::Callback {
                 callback_id: Some(query.id),
                 data,

@@ -211,4 +211,21 @@ async fn a_wrong_secret_gets_401_and_an_unreadable_update_gets_422() {
         .as_str()
         .unwrap()
         .contains("не работает"));
+    // Nor is a press whose message Telegram no longer sends (too old): it is answered as from
+    // the presser's private chat; and button data with a NUL is no id of ours.
+    for (update_id, data) in [(4, "book:o0000000000000000"), (5, "book:o1\u{0}")] {
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&press(update_id, CUSTOMER_CHAT, data)).unwrap();
+        let query = old["callback_query"].as_object_mut().unwrap();
+        query.remove("message");
+        query.insert(
+            "from".into(),
+            serde_json::json!({"id": CUSTOMER_CHAT, "is_bot": false}),
+        );
+        let old = serde_json::to_vec(&old).unwrap();
+        let reply = handle(&deps, &headers(SECRET), &old, now).await;
+        assert_eq!(reply.status, 200, "{data:?}: {}", reply.body);
+        let answered = telegram.calls().pop().unwrap();
+        assert_eq!(answered.method, "answerCallbackQuery", "{data:?}");
+    }
 }

@@ -339,7 +339,9 @@ async fn dispatch<S: Store>(
         }
     };
     let from = &update.from;
-    if data.is_empty() || data.len() > MAX_CALLBACK_DATA {
+    // Ids in button data are printable: a NUL or another control character is no button of
+    // ours (and no storage key).
+    if data.is_empty() || data.len() > MAX_CALLBACK_DATA || data.chars().any(char::is_control) {
         return Err(UpdateError::Malformed);
     }
     let mut replies = if let Some(offer_id) = data.strip_prefix(BOOK_PREFIX) {
@@ -347,11 +349,12 @@ async fn dispatch<S: Store>(
             .await?
             .offer;
         reserve::react(repos, &offer, Reaction::Clicked, now).await?;
-        let open = join::open_booking_of_car(repos, policy, &offer, now).await?;
-        if let Some(open) = open {
-            join::join_visit(repos, policy, settings, &offer, &open, from, now).await?
-        } else {
-            book_picker(repos, policy, settings, &offer, from, now).await?
+        // The car booked by another offer: this offer's work joins that visit.
+        match join::open_booking_of_car(repos, policy, &offer, now).await? {
+            Some(open) => {
+                join::join_visit(repos, policy, settings, &offer, &open, from, now).await?
+            }
+            None => book_picker(repos, policy, settings, &offer, from, now).await?,
         }
     } else if let Some(rest) = data.strip_prefix(SLOT_PREFIX) {
         let mut parts = rest.splitn(3, ':');

@@ -54,12 +54,31 @@ async fn a_second_offer_for_a_booked_car_joins_its_visit_instead_of_taking_anoth
     assert_eq!(booked[0].start, "10:00");
     assert_eq!(w.slot("2027-11-02", "14:00").await, (4, 4));
 
-    // «Записаться» on the second offer says the same at once, without a picker.
+    // The hold awaits the advisor: no «Перенести» to point at yet.
+    assert!(
+        told.ends_with("Запись ждёт подтверждения мастера-консультанта."),
+        "{told}"
+    );
+
+    // «Записаться» on the second offer says the same at once, without a picker, and the
+    // advisors are not told again.
     let again = w.press(MIKHAIL, &second, NOW).await;
     assert!(to(&again, MIKHAIL)
         .text
         .starts_with("Автомобиль уже записан на 02.11 10:00."));
     assert!(to(&again, MIKHAIL).buttons.is_empty());
+    assert_eq!(again.messages.len(), 1, "{again:#?}");
+
+    // Confirmed, the booking's message has «Перенести», and the answer says so.
+    let confirm = card.buttons[0][0].callback_data.clone();
+    w.press(ADVISORS, &confirm, NOW).await;
+    let confirmed = w.press(MIKHAIL, &second, NOW).await;
+    assert!(
+        to(&confirmed, MIKHAIL)
+            .text
+            .ends_with("нажмите «Перенести» в сообщении о записи."),
+        "{confirmed:#?}"
+    );
 
     // Another customer's car is not affected, and once the visit is cancelled the car books
     // from the second offer.

@@ -3,10 +3,10 @@
 //! not take a second lift at another hour. The offer's work is added to the visit booked: the
 //! customer is told so, and the advisors get a note with the work and its terms.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
 use domain::triggers::Reaction;
-use store::repo::{Booking, BookingState, Repos, StoredOffer};
+use store::repo::{Begin, Booking, BookingState, Repos, StoredOffer};
 use store::Store;
 
 use super::reserve::{booking_id_of, react, slot_label, work_of};
@@ -16,8 +16,8 @@ use crate::compose::OfferRecord;
 use crate::ports::{Address, OutgoingMessage};
 use crate::reports::ru::stage_ru;
 
-/// The car's booking still open at `now` (a hold not lapsed, or confirmed, today or later)
-/// other than `offer`'s own.
+/// The car's earliest booking still open at `now` (a hold not lapsed, or confirmed, today or
+/// later) other than `offer`'s own.
 pub(super) async fn open_booking_of_car<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
@@ -37,6 +37,16 @@ pub(super) async fn open_booking_of_car<S: Store>(
                 || (b.state == BookingState::Held && !b.lapsed_at(now))
         })
         .min_by(|a, b| (a.date, &a.start).cmp(&(b.date, &b.start))))
+}
+
+/// What the customer can do about the time of `open`: only a confirmed booking's message
+/// carries «Перенести».
+fn other_time(open: &Booking<BookingRecord>) -> &'static str {
+    if open.state == BookingState::Confirmed {
+        " Если удобнее другое время, нажмите «Перенести» в сообщении о записи."
+    } else {
+        " Запись ждёт подтверждения мастера-консультанта."
+    }
 }
 
 /// The offer's work goes with the visit `open`: the customer is told, the advisors get a note
@@ -62,19 +72,37 @@ pub(super) async fn join_visit<S: Store>(
         note.push(' ');
         note.push_str(&line);
     }
-    tracing::info!(booking_id = %open.booking_id, offer_id = %offer.offer_id, "offer joined to the car's booking");
+    let other_time = other_time(open);
+    let mut messages = vec![OutgoingMessage::text(
+        from.clone(),
+        format!(
+            "Автомобиль уже записан на {booked}. Мастер-консультант добавит к этому визиту: {work}.{other_time}"
+        ),
+    )];
+    // The advisors hear of an offer joining a booking once, however often it is pressed.
+    let first = repos
+        .idempotency
+        .begin::<bool>(
+            JOINED,
+            &format!("{}:{}:{}", offer.offer_id, open.booking_id, open.attempt),
+            now,
+            Duration::days(30),
+            Duration::days(30),
+        )
+        .await?;
+    if matches!(first, Begin::Started) {
+        tracing::info!(booking_id = %open.booking_id, offer_id = %offer.offer_id, "offer joined to the car's booking");
+        messages.push(OutgoingMessage::text(
+            Address::Telegram(settings.advisor_chat_id),
+            note,
+        ));
+    }
     Ok(UpdateReplies {
-        messages: vec![
-            OutgoingMessage::text(
-                from.clone(),
-                format!(
-                    "Автомобиль уже записан на {booked}. Мастер-консультант добавит к этому визиту: {work}. \
-                     Если удобнее другое время, нажмите «Перенести» в сообщении о записи."
-                ),
-            ),
-            OutgoingMessage::text(Address::Telegram(settings.advisor_chat_id), note),
-        ],
+        messages,
         callback_answer: Some((String::new(), "Добавим к визиту".into())),
         events: Vec::new(),
     })
 }
+
+/// The idempotency scope of the advisors' note that an offer joined a booking.
+const JOINED: &str = "offer-joined";

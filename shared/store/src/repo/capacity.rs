@@ -231,18 +231,21 @@ impl<S: Store> Capacity<S> {
         }
     }
 
-    /// Sets a slot's capacity, creating it when absent: the units taken stay taken, so the
-    /// remaining ones move by the difference (conditional on the capacity read, retried when
-    /// another change came first). Refused when fewer units than are held or booked.
+    /// Sets a slot's capacity at `now`, creating it when absent: the units taken stay taken,
+    /// so the remaining ones move by the difference (conditional on the capacity read, retried
+    /// when another change came first). Refused when fewer units than are held or booked;
+    /// holds lapsed by `now` are let go first and do not count.
     pub async fn resize_slot(
         &self,
         date: NaiveDate,
         start: &str,
         capacity: u32,
+        now: DateTime<Utc>,
     ) -> Result<Resize, StoreError> {
         if self.define_slot(date, start, capacity).await? {
             return Ok(Resize::Created);
         }
+        self.release_lapsed_on(date, now).await?;
         for _ in 0..8 {
             let Some(slot) = self
                 .slots_on(date)

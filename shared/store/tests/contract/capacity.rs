@@ -148,7 +148,11 @@ pub async fn a_slot_resized_keeps_its_units_taken_and_never_goes_below_them<S: S
             (slot.capacity, slot.remaining)
         }
     };
-    let resize = |capacity| repos.capacity.resize_slot(day(), "09:00", capacity);
+    let resize = |capacity| {
+        repos
+            .capacity
+            .resize_slot(day(), "09:00", capacity, at(11, 0))
+    };
     assert_eq!(resize(2).await.unwrap(), Resize::Created);
     for id in ["a", "b"] {
         let held = repos.capacity.hold(&hold(id, "09:00", at(12, 0))).await;
@@ -164,6 +168,14 @@ pub async fn a_slot_resized_keeps_its_units_taken_and_never_goes_below_them<S: S
     assert_eq!(slot(&repos).await, (2, 0));
     let full = repos.capacity.hold(&hold("c", "09:00", at(12, 0))).await;
     assert_eq!(full.unwrap(), HoldOutcome::Full);
+    // At 13:00 both holds (until 12:00) have lapsed: they do not count against a smaller slot.
+    let later = repos
+        .capacity
+        .resize_slot(day(), "09:00", 1, at(13, 0))
+        .await
+        .unwrap();
+    assert_eq!(later, Resize::Resized { was: 2 });
+    assert_eq!(slot(&repos).await, (1, 1));
 }
 
 pub async fn a_closed_lift_takes_a_unit_from_every_slot_and_opening_gives_it_back<S: Store>(s: S) {
