@@ -50,16 +50,8 @@ async fn a_cancel_pressed_while_the_confirmation_goes_out_is_told_after_it() {
     let telegram = FakeTelegram::start("7:BOT").unwrap();
     let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
     let repos = reminded(dir.path(), &bot).await;
-    let keyboard = |chat: i64| {
-        telegram
-            .calls()
-            .into_iter()
-            .rev()
-            .find(|c| c.method == "sendMessage" && c.body["chat_id"] == chat)
-            .expect("a message to the chat")
-            .body["reply_markup"]["inline_keyboard"]
-            .clone()
-    };
+    let keyboard =
+        |chat: i64| common::last_to(&telegram, chat)["reply_markup"]["inline_keyboard"].clone();
     let data = |keyboard: &serde_json::Value, row: usize, col: usize| {
         keyboard[row][col]["callback_data"]
             .as_str()

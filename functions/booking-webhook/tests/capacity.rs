@@ -33,15 +33,7 @@ async fn advisors_close_a_day_in_their_chat_and_a_lapsed_hold_is_refused_through
         .unwrap()
         .to_owned();
     let deps = deps(&repos, bot, app::Events::none());
-    let last_to = |chat: i64| {
-        telegram
-            .calls()
-            .into_iter()
-            .rev()
-            .find(|c| c.method == "sendMessage" && c.body["chat_id"] == chat)
-            .expect("a message to the chat")
-            .body
-    };
+    let last_to = |chat: i64| common::last_to(&telegram, chat);
     let now = at("2027-11-01T10:05:00+03:00");
 
     let reply = handle(

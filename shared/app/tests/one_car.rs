@@ -84,7 +84,7 @@ async fn a_second_offer_for_a_booked_car_joins_its_visit_instead_of_taking_anoth
     // from the second offer.
     let anna = w.offer("o3", "C-1002", ANNA_VIN, NOW).await;
     w.hold(ANNA, &anna, "02.11 10:00", NOW).await;
-    let cancel = button_of(&card, "Отменить");
+    let cancel = button_in(&card, "Отменить");
     w.press(ADVISORS, &cancel, NOW).await;
     w.hold(MIKHAIL, &second, "02.11 14:00", NOW).await;
     let booked = active_on(&w, "2027-11-02").await;
@@ -143,15 +143,4 @@ async fn two_offers_times_pressed_at_once_for_one_car_take_one_lift() {
         assert_eq!((held, joined), (1, 1), "round {round}");
         assert_eq!(active_on(&w, "2027-11-02").await.len(), 1, "round {round}");
     }
-}
-
-fn button_of(message: &app::ports::OutgoingMessage, text: &str) -> String {
-    message
-        .buttons
-        .iter()
-        .flatten()
-        .find(|b| b.text == text)
-        .unwrap_or_else(|| panic!("no button {text:?} in {message:#?}"))
-        .callback_data
-        .clone()
 }

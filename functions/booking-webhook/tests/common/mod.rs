@@ -3,6 +3,7 @@
 
 use app::BookingSettings;
 use booking_webhook::{Deps, WhatsApp};
+use channels::fake_telegram::FakeTelegram;
 use channels::{TelegramBot, WhatsAppCloud};
 use chrono::{DateTime, Utc};
 use domain::policy::Policy;
@@ -70,4 +71,15 @@ pub fn deps(repos: &Repos<RedbStore>, bot: TelegramBot, events: app::Events) -> 
         links: None,
         events,
     }
+}
+
+/// The body of the last `sendMessage` to `chat` the fake Bot API took.
+pub fn last_to(telegram: &FakeTelegram, chat: i64) -> serde_json::Value {
+    telegram
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.method == "sendMessage" && c.body["chat_id"] == chat)
+        .expect("a message to the chat")
+        .body
 }

@@ -226,7 +226,11 @@ pub fn to(replies: &UpdateReplies, chat: i64) -> &OutgoingMessage {
 
 /// The data of the button labelled `text` in the message to `chat`.
 pub fn button(replies: &UpdateReplies, chat: i64, text: &str) -> String {
-    let message = to(replies, chat);
+    button_in(to(replies, chat), text)
+}
+
+/// The data of the button labelled `text` in `message`.
+pub fn button_in(message: &OutgoingMessage, text: &str) -> String {
     message
         .buttons
         .iter()
