@@ -58,13 +58,7 @@ async fn booking_webhook_handle_request_counts_a_hold_its_confirmation_and_its_c
     let bot = TelegramBot::new(telegram.base_url(), "7:BOT");
     let repos = reminded(dir.path(), &bot).await;
     let button = |chat: i64, row: usize| {
-        telegram
-            .calls()
-            .into_iter()
-            .rev()
-            .find(|c| c.method == "sendMessage" && c.body["chat_id"] == chat)
-            .expect("a message to the chat")
-            .body["reply_markup"]["inline_keyboard"][row][0]["callback_data"]
+        common::last_to(&telegram, chat)["reply_markup"]["inline_keyboard"][row][0]["callback_data"]
             .as_str()
             .unwrap()
             .to_owned()
