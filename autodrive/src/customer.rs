@@ -69,9 +69,13 @@ fn erase(id: &str, data_dir: Option<PathBuf>) -> Result<()> {
 /// What the erasure did, for the operator (Russian, like the dealer's other outputs).
 pub fn describe(id: &str, erasure: app::Erasure) -> String {
     match erasure {
-        app::Erasure::Erased { visits } => format!(
+        app::Erasure::Erased {
+            visits,
+            holds_released,
+        } => format!(
             "Персональные данные клиента {id} удалены; история обслуживания ({visits} визит.) \
-             сохранена без них, сообщения на его телефон и чат больше не отправляются."
+             сохранена без них, сообщения на его телефон и чат больше не отправляются; \
+             неподтверждённых заявок снято: {holds_released}."
         ),
         app::Erasure::AlreadyErased { at } => format!(
             "Персональные данные клиента {id} уже удалены {}.",
@@ -96,7 +100,13 @@ mod tests {
             .unwrap();
         let now = Utc::now();
         let first = app::erase_customer(&repos, "C-1001", now).await.unwrap();
-        assert_eq!(first, app::Erasure::Erased { visits: 1 });
+        assert_eq!(
+            first,
+            app::Erasure::Erased {
+                visits: 1,
+                holds_released: 0
+            }
+        );
         assert!(describe("C-1001", first).contains("удалены"));
         let again = app::erase_customer(&repos, "C-1001", now).await.unwrap();
         assert!(describe("C-1001", again).contains("уже удалены"));

@@ -395,7 +395,9 @@ async fn dispatch<S: Store>(
         }
     } else if let Some(replies) = answers::on_callback(repos, policy, from, data, now).await? {
         replies
-    } else if let Some(replies) = rights::on_callback(repos, policy, from, data, now).await? {
+    } else if let Some(replies) =
+        rights::on_callback(repos, policy, &advisor, from, data, now).await?
+    {
         replies
     } else {
         return Err(UpdateError::Malformed);

@@ -708,7 +708,10 @@ async fn after_an_erasure_an_old_visit_stays_anonymous_and_a_new_one_with_consen
         app::erase_customer(&world.repos, "C-1001", erased_at)
             .await
             .unwrap(),
-        app::Erasure::Erased { visits: 1 }
+        app::Erasure::Erased {
+            visits: 1,
+            holds_released: 0
+        }
     );
     assert_eq!(
         app::erase_customer(&world.repos, "C-404", erased_at)

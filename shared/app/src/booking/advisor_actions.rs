@@ -55,20 +55,27 @@ pub(super) async fn cancel<S: Store>(
         return Err(refused(pressed::STALE));
     }
     tracing::info!(booking_id = %booking.booking_id, attempt = booking.attempt, "booking cancelled by an advisor");
-    let mut messages = vec![OutgoingMessage::text(
-        advisor.clone(),
-        format!(
-            "Запись на {when} отменена, автомобиль {}. Клиенту сообщили.",
-            booking.vin
-        ),
-    )];
+    let mut messages = Vec::new();
     let customer = repos
         .customers
         .get::<Customer>(&booking.customer_id)
         .await?;
-    if let Some((customer, to)) = customer
-        .and_then(|c| customer_address(&c.profile, booking.booking.channel).map(|to| (c, to)))
-    {
+    let told = customer
+        .and_then(|c| customer_address(&c.profile, booking.booking.channel).map(|to| (c, to)));
+    // The advisor reads whether the customer hears of it (not after an erasure of their data).
+    let outcome = if told.is_some() {
+        "Клиенту сообщили."
+    } else {
+        "Сообщить клиенту нельзя: его контактов больше нет."
+    };
+    messages.push(OutgoingMessage::text(
+        advisor.clone(),
+        format!(
+            "Запись на {when} отменена, автомобиль {}. {outcome}",
+            booking.vin
+        ),
+    ));
+    if let Some((customer, to)) = told {
         messages.push(OutgoingMessage {
             to,
             text: format!(

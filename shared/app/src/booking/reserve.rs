@@ -439,13 +439,16 @@ pub(super) async fn confirm<S: Store>(
         .await?
         .ok_or_else(not_found)?;
     let when = slot_label(booking.date, &booking.start);
+    // A customer who erased their data has no profile: the advisor still gets the booking's
+    // state, the customer nothing.
     let customer = repos
         .customers
         .get::<Customer>(&booking.customer_id)
         .await?
-        .ok_or_else(|| UpdateError::NotFound(format!("customer {}", booking.customer_id)))?
-        .profile;
-    let to_customer = customer_address(&customer, booking.booking.channel);
+        .map(|stored| stored.profile);
+    let to_customer = customer
+        .as_ref()
+        .and_then(|c| customer_address(c, booking.booking.channel).map(|to| (c, to)));
     let superseded = attempt.is_some_and(|a| a != booking.attempt);
     if !confirmed {
         let (note, customer_note) = match booking.state {
@@ -470,7 +473,7 @@ pub(super) async fn confirm<S: Store>(
             BookingState::NoShow => ("Запись закрыта: клиент не приехал.".to_owned(), None),
         };
         let mut messages = vec![text(&advisor, note)];
-        if let (Some(()), Some(to)) = (customer_note, to_customer) {
+        if let (Some(()), Some((_, to))) = (customer_note, to_customer) {
             messages.push(OutgoingMessage {
                 to,
                 text: format!(
@@ -501,7 +504,7 @@ pub(super) async fn confirm<S: Store>(
         text: format!("Запись на {when} подтверждена."),
         buttons: vec![confirmed_row(booking_id, booking.attempt)],
     }];
-    if let Some(to) = to_customer {
+    if let Some((customer, to)) = to_customer {
         let mut confirmation = format!(
             "{}, ваша запись на {when} подтверждена.",
             customer.first_name.as_str()

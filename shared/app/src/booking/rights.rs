@@ -14,11 +14,12 @@
 use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
 use domain::{Consents, Customer, FirstName, PhoneE164, Visit};
-use store::repo::{ContactHandle, OptOutOutcome, Repos};
+use store::repo::{Booking, BookingState, ContactHandle, OptOutOutcome, Repos};
 use store::{Store, StoreError};
 
 use super::answers::dealer_name;
-use super::{customer_at, UpdateError, UpdateReplies};
+use super::reserve::slot_label;
+use super::{customer_at, BookingRecord, UpdateError, UpdateReplies};
 use crate::ports::{Address, Button, OutgoingMessage};
 
 /// Customer texts that opt out of every message (compared trimmed and case-insensitively).
@@ -171,6 +172,7 @@ pub(super) fn ask_erasure(policy: &Policy, from: &Address, now: DateTime<Utc>) -
 pub(super) async fn on_callback<S: Store>(
     repos: &Repos<S>,
     policy: &Policy,
+    advisor: &Address,
     from: &Address,
     data: &str,
     now: DateTime<Utc>,
@@ -207,9 +209,11 @@ pub(super) async fn on_callback<S: Store>(
             "Хорошо, ничего не удаляем.",
         )));
     }
+    let mut to_advisors = Vec::new();
     match customer_at(repos, from).await? {
         Some(customer_id) => {
-            erase_customer(repos, &customer_id, now).await?;
+            let (_, bookings) = erase(repos, &customer_id, now).await?;
+            to_advisors = bookings.tell(advisor);
         }
         None => {
             // Nothing stored under this handle; it is suppressed all the same.
@@ -220,21 +224,27 @@ pub(super) async fn on_callback<S: Store>(
             tracing::info!(channel = %from.messenger(), "erasure asked by an unknown sender");
         }
     }
-    Ok(Some(UpdateReplies::answer(
+    let mut replies = UpdateReplies::answer(
         from,
         format!(
             "Готово: {} удалил ваши данные и больше не будет вам писать. Если вы снова \
              обратитесь в сервис, мы сохраним только то, что вы сообщите.",
             dealer_name(policy)
         ),
-    )))
+    );
+    replies.messages.extend(to_advisors);
+    Ok(Some(replies))
 }
 
 /// What erasing a customer did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Erasure {
-    /// The personal data is gone now; `visits` visits were anonymised.
-    Erased { visits: usize },
+    /// The personal data is gone now; `visits` visits were anonymised and `holds_released`
+    /// unconfirmed holds let go (no one can tell the customer of their confirmation).
+    Erased {
+        visits: usize,
+        holds_released: usize,
+    },
     /// It was erased before (at that time); nothing personal was left to erase.
     AlreadyErased { at: DateTime<Utc> },
     /// No customer with this id.
@@ -248,17 +258,86 @@ pub async fn erase_customer<S: Store>(
     customer_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Erasure, StoreError> {
+    Ok(erase(repos, customer_id, now).await?.0)
+}
+
+/// The customer's bookings an erasure touched: the holds it let go, the confirmed bookings
+/// still to come that stay (the customer may come; they can no longer be told of changes).
+#[derive(Debug, Default)]
+struct BookingsAtErasure {
+    released: Vec<Booking<BookingRecord>>,
+    kept: Vec<Booking<BookingRecord>>,
+}
+
+impl BookingsAtErasure {
+    /// What the advisors' chat is told of them.
+    fn tell(&self, advisor: &Address) -> Vec<OutgoingMessage> {
+        let say = |b: &Booking<BookingRecord>, what: &str, fate: &str| {
+            let when = slot_label(b.date, &b.start);
+            OutgoingMessage::text(
+                advisor.clone(),
+                format!(
+                    "Клиент удалил свои персональные данные: {what} на {when}, автомобиль {}, {fate}.",
+                    b.vin
+                ),
+            )
+        };
+        let released = self
+            .released
+            .iter()
+            .map(|b| say(b, "заявка", "снята, время освобождено"));
+        let kept = self.kept.iter().map(|b| {
+            say(
+                b,
+                "запись",
+                "остаётся в силе, но сообщить клиенту о ней больше нельзя",
+            )
+        });
+        released.chain(kept).collect()
+    }
+}
+
+/// [`erase_customer`], and what it did to the customer's open bookings.
+async fn erase<S: Store>(
+    repos: &Repos<S>,
+    customer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(Erasure, BookingsAtErasure), StoreError> {
     let Some(stored) = repos.customers.get::<Customer>(customer_id).await? else {
-        return Ok(match repos.erasure.erased_at(customer_id).await? {
+        let erasure = match repos.erasure.erased_at(customer_id).await? {
             Some(at) => Erasure::AlreadyErased { at },
             None => Erasure::UnknownCustomer,
-        });
+        };
+        return Ok((erasure, BookingsAtErasure::default()));
     };
     let erased = erase_profile(repos, &stored.profile, now).await?;
-    tracing::info!(customer_id = %customer_id, visits = erased.visits, "personal data erased");
-    Ok(Erasure::Erased {
-        visits: erased.visits,
-    })
+    let mut bookings = BookingsAtErasure::default();
+    for booking in repos
+        .capacity
+        .bookings_of_customer::<BookingRecord>(customer_id)
+        .await?
+    {
+        let open_hold = booking.state == BookingState::Held && !booking.lapsed_at(now);
+        if open_hold
+            && repos
+                .capacity
+                .cancel_attempt(&booking.booking_id, booking.attempt)
+                .await?
+        {
+            bookings.released.push(booking);
+        } else if booking.state == BookingState::Confirmed && booking.date >= now.date_naive() {
+            bookings.kept.push(booking);
+        }
+    }
+    let holds_released = bookings.released.len();
+    tracing::info!(customer_id = %customer_id, visits = erased.visits, holds_released, "personal data erased");
+    Ok((
+        Erasure::Erased {
+            visits: erased.visits,
+            holds_released,
+        },
+        bookings,
+    ))
 }
 
 async fn erase_profile<S: Store>(
