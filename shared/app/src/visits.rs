@@ -230,6 +230,43 @@ pub async fn store_visit_owned<S: Store>(
     policy: &Policy,
     visit: &Visit,
 ) -> Result<StoredVisitOutcome, StoreError> {
+    // Visits of one vehicle are recorded one at a time: two customers' visits delivered at once
+    // must leave the car with the newer one's customer, which is decided from what is stored.
+    let vin = visit.vehicle().vin().as_str();
+    let mut tries = 0;
+    loop {
+        let now = chrono::Utc::now();
+        let lease = chrono::Duration::seconds(30);
+        match repos
+            .idempotency
+            .begin::<bool>(VEHICLE_LOCK, vin, now, lease, lease)
+            .await?
+        {
+            store::repo::Begin::Started => break,
+            _ if tries < VEHICLE_LOCK_TRIES => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            // Still busy after about five seconds: the sender delivers the visit again.
+            _ => return Err(StoreError::Conflict),
+        }
+    }
+    let stored = store_vehicle_visit(repos, policy, visit).await;
+    repos.idempotency.abandon(VEHICLE_LOCK, vin).await?;
+    stored
+}
+
+/// The lock that records a vehicle's visits one at a time, keyed by VIN.
+const VEHICLE_LOCK: &str = "vehicle-visit";
+/// How many times (25 ms apart) a visit waits for its vehicle's lock.
+const VEHICLE_LOCK_TRIES: u32 = 200;
+
+/// [`store_visit_owned`] under the vehicle's lock.
+async fn store_vehicle_visit<S: Store>(
+    repos: &Repos<S>,
+    policy: &Policy,
+    visit: &Visit,
+) -> Result<StoredVisitOutcome, StoreError> {
     let vin = visit.vehicle().vin().as_str();
     let customer_id = visit.customer().id.as_str();
     let previous = repos

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -308,6 +308,11 @@ impl Visit {
     }
 }
 
+/// The earliest year a visit may have closed in.
+pub const EARLIEST_VISIT_YEAR: i32 = 1950;
+/// The earliest year a vehicle may have been first registered in.
+pub const EARLIEST_REGISTRATION_YEAR: i32 = 1900;
+
 fn check_registration(
     first_registration: NaiveDate,
     closed_at: &DateTime<FixedOffset>,
@@ -561,6 +566,19 @@ impl TryFrom<VisitDto> for Visit {
             if let Err(err) = check_registration(registered, closed_at) {
                 e.push(FieldError::new(err.field(), err));
             }
+        }
+        // Dates no dealer's system holds: a typo's century, which spreadsheets cannot show.
+        if closed_at.is_some_and(|t| t.year() < EARLIEST_VISIT_YEAR) {
+            e.push(FieldError::new(
+                "closed_at",
+                format!("is before {EARLIEST_VISIT_YEAR}: not a work order of a dealer's system"),
+            ));
+        }
+        if registered.is_some_and(|d| d.year() < EARLIEST_REGISTRATION_YEAR) {
+            e.push(FieldError::new(
+                "vehicle.first_registration",
+                format!("is before {EARLIEST_REGISTRATION_YEAR}"),
+            ));
         }
         let lines = lines_from_dto(dto.lines, e);
         let recommendations = recommendations_from_dto(dto.recommendations, e);

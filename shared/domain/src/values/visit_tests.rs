@@ -371,6 +371,24 @@ fn a_first_registration_in_another_date_format_is_rejected() {
     assert_eq!(errors.fields(), ["vehicle.first_registration"]);
 }
 
+/// A typo's century (1899 for 1999) is refused: no dealer's system holds it, and a spreadsheet
+/// cannot show it (ingest-visit answers 422 with these fields).
+#[test]
+fn a_visit_or_a_registration_from_a_century_no_dealer_system_holds_is_rejected() {
+    let errors = errors_with(|v| {
+        v["closed_at"] = json!("1899-06-01T10:00:00+03:00");
+        v["vehicle"]["first_registration"] = json!("1895-01-01");
+        v["vehicle"]["warranty_until"] = Value::Null;
+    });
+    assert_eq!(errors.fields(), ["closed_at", "vehicle.first_registration"]);
+    assert!(parse_with(|v| {
+        v["closed_at"] = json!("1950-01-02T10:00:00+03:00");
+        v["vehicle"]["first_registration"] = json!("1900-01-01");
+        v["vehicle"]["warranty_until"] = Value::Null;
+    })
+    .is_ok());
+}
+
 #[test]
 fn a_vehicle_registered_after_the_visit_closed_is_rejected() {
     let errors = errors_with(|v| {

@@ -90,12 +90,23 @@ fn write_cell(
         Cell::Text(text) => {
             sheet.write_string(row, col, text)?;
         }
-        Cell::Date(d) => {
-            sheet.write_datetime_with_format(row, col, excel_date(*d)?, format)?;
-        }
-        Cell::DateTime(t) => {
-            sheet.write_datetime_with_format(row, col, excel_datetime(*t)?, format)?;
-        }
+        // A date Excel cannot hold (before 1900) is written as text rather than failing the file.
+        Cell::Date(d) => match excel_date(*d) {
+            Ok(date) => {
+                sheet.write_datetime_with_format(row, col, date, format)?;
+            }
+            Err(_) => {
+                sheet.write_string(row, col, d.format("%d.%m.%Y").to_string())?;
+            }
+        },
+        Cell::DateTime(t) => match excel_datetime(*t) {
+            Ok(time) => {
+                sheet.write_datetime_with_format(row, col, time, format)?;
+            }
+            Err(_) => {
+                sheet.write_string(row, col, t.format("%d.%m.%Y %H:%M").to_string())?;
+            }
+        },
         Cell::Integer(n) => {
             sheet.write_number_with_format(row, col, *n as f64, format)?;
         }
@@ -140,4 +151,27 @@ fn row_num(i: usize) -> RowNum {
 
 fn col_num(i: usize) -> ColNum {
     ColNum::try_from(i).unwrap_or(ColNum::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+
+    use super::*;
+
+    /// A date before Excel's first (1900) is written as text; the file is still made and the
+    /// other dates stay Excel dates (the `mileage`, `lost` and `rfm` reports over old data).
+    #[test]
+    fn a_date_excel_cannot_hold_is_written_as_text_and_the_file_is_made() {
+        let mut table = Table::new("Даты", "Даты").column("Дата", ColumnKind::Date);
+        for date in ["1899-06-01", "2026-11-12"] {
+            table.push(vec![Cell::Date(date.parse().unwrap())]);
+        }
+        let bytes = write_xlsx(&table).unwrap();
+        let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range("Даты").unwrap();
+        let cells: Vec<&Data> = range.rows().skip(1).map(|row| &row[0]).collect();
+        assert_eq!(cells[0], &Data::String("01.06.1899".into()));
+        assert!(matches!(cells[1], Data::DateTime(_)), "{:?}", cells[1]);
+    }
 }
