@@ -149,7 +149,7 @@ async fn postpone<S, C, P: Postpone>(
 ) -> Result<(), RecordError> {
     let seconds = (send_at - now).num_seconds().clamp(1, MAX_POSTPONE_SECONDS);
     deps.postpone.postpone(record, seconds as i32).await?;
-    Err(RecordError::Retry(anyhow::anyhow!(
+    Err(RecordError::Postponed(format!(
         "not before {send_at}; postponed {seconds} s"
     )))
 }

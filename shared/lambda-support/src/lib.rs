@@ -174,6 +174,10 @@ pub enum RecordError {
     /// Infrastructure failed: the record is reported as a batch item failure and retried.
     #[error("retry: {0:#}")]
     Retry(#[from] anyhow::Error),
+    /// The record waits for its time (quiet hours): reported as a batch item failure so that
+    /// it comes back when its visibility ends, but no failure of the message.
+    #[error("postponed: {0}")]
+    Postponed(String),
 }
 
 /// The one place SQS record outcomes become a partial batch response.
@@ -191,6 +195,10 @@ pub fn batch_response(
             }
             Err(RecordError::Retry(e)) => {
                 tracing::error!(message_id = %id, error = %format!("{e:#}"), "message failed");
+                response.add_failure(id);
+            }
+            Err(RecordError::Postponed(until)) => {
+                tracing::info!(message_id = %id, %until, "message postponed");
                 response.add_failure(id);
             }
         }
@@ -376,5 +384,40 @@ mod panic_tests {
             record["fields"]["panicked_at"],
             format!("shared/lambda-support/src/lib.rs:{line}")
         );
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use aws_lambda_events::sqs::SqsMessage;
+
+    use super::*;
+
+    /// A postponed record comes back like a failed one (SQS redelivers it when its visibility
+    /// ends) and a rejected one does not; only the failure is an error in the logs.
+    #[test]
+    fn a_postponed_record_is_redelivered_like_a_failed_one_and_a_rejected_one_is_not() {
+        let record = |id: &str| {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(id.into());
+            message
+        };
+        let mut event = SqsEvent::default();
+        event.records = ["ok", "later", "bad", "broken"].map(record).to_vec();
+        let response = batch_response(
+            &event,
+            vec![
+                Ok(()),
+                Err(RecordError::Postponed("not before 09:00".into())),
+                Err(RecordError::Rejected("unreadable".into())),
+                Err(RecordError::Retry(anyhow!("store down"))),
+            ],
+        );
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["later", "broken"]);
     }
 }
