@@ -558,7 +558,8 @@ fn note(
         ComposeOutcome::AlreadySent
         | ComposeOutcome::NotYet { .. }
         | ComposeOutcome::NoConsent
-        | ComposeOutcome::Stale => {}
+        | ComposeOutcome::Stale
+        | ComposeOutcome::SwitchedOff => {}
     }
 }
 

@@ -135,7 +135,8 @@ async fn handle_record<S: Store, C: Outreach, P: Postpone>(
         ComposeOutcome::NoChannel
         | ComposeOutcome::NoConsent
         | ComposeOutcome::OptedOut
-        | ComposeOutcome::Stale => Ok(()),
+        | ComposeOutcome::Stale
+        | ComposeOutcome::SwitchedOff => Ok(()),
         ComposeOutcome::NotYet { send_at } => postpone(deps, record, send_at, now).await,
     }
 }

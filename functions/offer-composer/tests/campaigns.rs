@@ -104,3 +104,44 @@ async fn an_offer_rule_switched_off_is_left_out_of_the_next_offer_and_back_on_it
         .unwrap();
     assert_eq!(rules_priced(&deps, "c3").await[0], rule);
 }
+
+/// A stage switched off after the night queued its message (it waited for the end of the quiet
+/// hours) sends nothing when the message comes back; switched on again, the next one goes.
+#[tokio::test]
+async fn a_stage_switched_off_after_its_message_was_queued_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let policy = Policy::default();
+    app::fixtures::example_visit_evaluated(&repos, &policy, at("2027-11-05T01:00:00+03:00"))
+        .await
+        .unwrap();
+    let telegram = FakeTelegram::start("42:TOKEN").unwrap();
+    let deps = Deps {
+        repos,
+        policy,
+        channel: channels::Channels {
+            telegram: Some(TelegramBot::new(telegram.base_url(), "42:TOKEN")),
+            ..Default::default()
+        },
+        compose: Default::default(),
+        postpone: Never,
+        events: app::Events::none(),
+    };
+    let now = at("2027-11-05T10:00:00+03:00");
+    let stage = Stage::PersonalOffer.as_str();
+    app::campaigns::switch(&deps.repos, &deps.policy, stage, false, "anna", now)
+        .await
+        .unwrap();
+    let queued = personal_offer("c1", now);
+    let response = handle(&deps, sqs_event(queued.to_json()), "req", now).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(telegram.calls().is_empty(), "{:?}", telegram.calls());
+
+    app::campaigns::switch(&deps.repos, &deps.policy, stage, true, "anna", now)
+        .await
+        .unwrap();
+    let next = personal_offer("c2", now);
+    let response = handle(&deps, sqs_event(next.to_json()), "req", now).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(telegram.calls().len(), 1);
+}

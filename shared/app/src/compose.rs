@@ -63,6 +63,8 @@ pub enum ComposeOutcome {
     /// The vehicle moved to another customer after the message was queued: nothing is sent to
     /// the old owner.
     Stale,
+    /// The marketer switched the stage off after the message was queued: nothing is sent.
+    SwitchedOff,
 }
 
 /// Why composing failed.
@@ -147,6 +149,15 @@ pub async fn compose_and_deliver<S: Store, O: Outreach>(
     if stored_vehicle.customer_id != *customer_id {
         tracing::info!(offer_id = %offer_id, vehicle_id = %vin, customer_id = %customer_id, owner_id = %stored_vehicle.customer_id, "stale: the vehicle has another owner");
         return Ok(ComposeOutcome::Stale);
+    }
+    // A stage switched off after the night queued it (waiting for the end of the quiet hours)
+    // sends nothing: «off» means nothing more goes out.
+    if !crate::campaigns::Switches::load(repos)
+        .await?
+        .stage_on(*stage)
+    {
+        tracing::info!(offer_id = %offer_id, %stage, "stage switched off since it was queued");
+        return Ok(ComposeOutcome::SwitchedOff);
     }
     let Some(stored) = repos.customers.get::<Customer>(customer_id).await? else {
         if repos.erasure.erased_at(customer_id).await?.is_some() {
