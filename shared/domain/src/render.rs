@@ -25,23 +25,23 @@ pub struct MessageContext<'a> {
 
 /// `1 день`, `2 дня`, `5 дней`.
 pub fn days_ru(n: i64) -> String {
-    let n = n.abs();
-    let word = match (n % 10, n % 100) {
-        (1, x) if x != 11 => "день",
-        (2..=4, x) if !(12..=14).contains(&x) => "дня",
-        _ => "дней",
-    };
-    format!("{n} {word}")
+    let n = n.unsigned_abs();
+    format!("{n} {}", plural_ru(n, ["день", "дня", "дней"]))
 }
 
 /// `1 год`, `3 года`, `5 лет`.
 pub fn years_ru(n: u32) -> String {
-    let word = match (n % 10, n % 100) {
-        (1, x) if x != 11 => "год",
-        (2..=4, x) if !(12..=14).contains(&x) => "года",
-        _ => "лет",
-    };
-    format!("{n} {word}")
+    format!("{n} {}", plural_ru(u64::from(n), ["год", "года", "лет"]))
+}
+
+/// The Russian form of a noun after the number `n`: `forms` for 1, 2–4 and 5 (`клиент`,
+/// `клиента`, `клиентов`); 11–14 take the third.
+pub fn plural_ru(n: u64, forms: [&'static str; 3]) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, x) if x != 11 => forms[0],
+        (2..=4, x) if !(12..=14).contains(&x) => forms[1],
+        _ => forms[2],
+    }
 }
 
 /// `15.01.2025`.
@@ -331,6 +331,29 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// «1 клиент», «2 клиента», «5 клиентов» (the uplift's warning said «1 клиентов»).
+    #[test]
+    fn a_noun_takes_the_form_its_number_asks_for() {
+        let forms = ["клиент", "клиента", "клиентов"];
+        let got: Vec<&str> = [1, 2, 5, 11, 12, 21, 22, 111, 1001]
+            .map(|n| plural_ru(n, forms))
+            .to_vec();
+        assert_eq!(
+            got,
+            [
+                "клиент",
+                "клиента",
+                "клиентов",
+                "клиентов",
+                "клиентов",
+                "клиент",
+                "клиента",
+                "клиентов",
+                "клиент"
+            ]
+        );
     }
 
     fn cx<'a>(stage: Stage, reason: &'a Reason, offer: Option<&'a Offer>) -> MessageContext<'a> {

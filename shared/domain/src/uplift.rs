@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::thousands_ru;
+use crate::render::{plural_ru, thousands_ru};
 
 /// The standard normal quantile of 0.975: a two-sided 95 % interval, α = 0.05.
 pub const Z_95: f64 = 1.959_963_984_540_054;
@@ -169,10 +169,11 @@ impl Uplift {
                 thousands_ru(c)
             ),
             None => format!(
-                "Сравнивать не с чем: в контрольной группе {} клиентов{}, поэтому нельзя \
+                "Сравнивать не с чем: в контрольной группе {} {}{}, поэтому нельзя \
                  рассчитать, сколько клиентов нужно, чтобы увидеть рост на 20 %. Разница ниже \
                  может быть случайной.",
                 thousands_ru(c),
+                plural_ru(c, ["клиент", "клиента", "клиентов"]),
                 match self.control_rate {
                     Some(r) if r <= 0.0 => " и ни одного визита",
                     Some(_) => " и визиты у всех",
