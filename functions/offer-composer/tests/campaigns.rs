@@ -68,8 +68,13 @@ async fn rules_priced(
     stored.offer.priced.unwrap().rule_ids
 }
 
-#[tokio::test]
-async fn an_offer_rule_switched_off_is_left_out_of_the_next_offer_and_back_on_it_applies_again() {
+/// The example customer's visit evaluated on 5 November 2027 on a fresh store, and the
+/// composer's dependencies sending through a fake Bot API.
+async fn evaluated() -> (
+    tempfile::TempDir,
+    FakeTelegram,
+    Deps<RedbStore, channels::Channels, Never>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
     let policy = Policy::default();
@@ -88,6 +93,12 @@ async fn an_offer_rule_switched_off_is_left_out_of_the_next_offer_and_back_on_it
         postpone: Never,
         events: app::Events::none(),
     };
+    (dir, telegram, deps)
+}
+
+#[tokio::test]
+async fn an_offer_rule_switched_off_is_left_out_of_the_next_offer_and_back_on_it_applies_again() {
+    let (_dir, _telegram, deps) = evaluated().await;
     let first = rules_priced(&deps, "c1").await;
     let rule = first[0].clone();
     assert!(deps.policy.offers().iter().any(|r| r.id == rule));
@@ -109,24 +120,7 @@ async fn an_offer_rule_switched_off_is_left_out_of_the_next_offer_and_back_on_it
 /// hours) sends nothing when the message comes back; switched on again, the next one goes.
 #[tokio::test]
 async fn a_stage_switched_off_after_its_message_was_queued_sends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let repos = Repos::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
-    let policy = Policy::default();
-    app::fixtures::example_visit_evaluated(&repos, &policy, at("2027-11-05T01:00:00+03:00"))
-        .await
-        .unwrap();
-    let telegram = FakeTelegram::start("42:TOKEN").unwrap();
-    let deps = Deps {
-        repos,
-        policy,
-        channel: channels::Channels {
-            telegram: Some(TelegramBot::new(telegram.base_url(), "42:TOKEN")),
-            ..Default::default()
-        },
-        compose: Default::default(),
-        postpone: Never,
-        events: app::Events::none(),
-    };
+    let (_dir, telegram, deps) = evaluated().await;
     let now = at("2027-11-05T10:00:00+03:00");
     let stage = Stage::PersonalOffer.as_str();
     app::campaigns::switch(&deps.repos, &deps.policy, stage, false, "anna", now)
