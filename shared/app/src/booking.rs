@@ -158,17 +158,12 @@ pub async fn handle_update<S: Store>(
     // and «Отменить» pressed together must not tell the customer «подтверждена» after the
     // cancel. The other press is answered «in progress» and its messenger delivers it again.
     if let Some(booking) = booking_subject(update) {
-        let lock = repos
+        let lease = Duration::seconds(60);
+        if !repos
             .idempotency
-            .begin::<bool>(
-                BOOKING_LOCK,
-                &booking,
-                now,
-                Duration::seconds(60),
-                Duration::seconds(60),
-            )
-            .await?;
-        if !matches!(lock, Begin::Started) {
+            .lock(BOOKING_LOCK, &booking, now, lease)
+            .await?
+        {
             repos
                 .idempotency
                 .abandon(scope(update), &update.update_id)

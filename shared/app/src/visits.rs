@@ -233,23 +233,19 @@ pub async fn store_visit_owned<S: Store>(
     // Visits of one vehicle are recorded one at a time: two customers' visits delivered at once
     // must leave the car with the newer one's customer, which is decided from what is stored.
     let vin = visit.vehicle().vin().as_str();
+    let lease = chrono::Duration::seconds(30);
     let mut tries = 0;
-    loop {
-        let now = chrono::Utc::now();
-        let lease = chrono::Duration::seconds(30);
-        match repos
-            .idempotency
-            .begin::<bool>(VEHICLE_LOCK, vin, now, lease, lease)
-            .await?
-        {
-            store::repo::Begin::Started => break,
-            _ if tries < VEHICLE_LOCK_TRIES => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-            }
-            // Still busy after about five seconds: the sender delivers the visit again.
-            _ => return Err(StoreError::Conflict),
+    while !repos
+        .idempotency
+        .lock(VEHICLE_LOCK, vin, chrono::Utc::now(), lease)
+        .await?
+    {
+        // Still busy after about five seconds: the sender delivers the visit again.
+        if tries == VEHICLE_LOCK_TRIES {
+            return Err(StoreError::Conflict);
         }
+        tries += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     let stored = store_vehicle_visit(repos, policy, visit).await;
     repos.idempotency.abandon(VEHICLE_LOCK, vin).await?;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use domain::policy::Policy;
 use domain::triggers::Reaction;
-use store::repo::{Begin, Booking, BookingState, Repos, StoredOffer};
+use store::repo::{Booking, BookingState, Repos, StoredOffer};
 use store::Store;
 
 use super::reserve::{booking_id_of, react, slot_label, work_of};
@@ -80,17 +80,12 @@ pub(super) async fn join_visit<S: Store>(
         ),
     )];
     // The advisors hear of an offer joining a booking once, however often it is pressed.
+    let key = format!("{}:{}:{}", offer.offer_id, open.booking_id, open.attempt);
     let first = repos
         .idempotency
-        .begin::<bool>(
-            JOINED,
-            &format!("{}:{}:{}", offer.offer_id, open.booking_id, open.attempt),
-            now,
-            Duration::days(30),
-            Duration::days(30),
-        )
+        .lock(JOINED, &key, now, Duration::days(30))
         .await?;
-    if matches!(first, Begin::Started) {
+    if first {
         tracing::info!(booking_id = %open.booking_id, offer_id = %offer.offer_id, "offer joined to the car's booking");
         messages.push(OutgoingMessage::text(
             Address::Telegram(settings.advisor_chat_id),

@@ -7,7 +7,7 @@ use domain::policy::Policy;
 use domain::triggers::Reaction;
 use domain::Customer;
 use serde::{Deserialize, Serialize};
-use store::repo::{Begin, Booking, BookingState, HoldOutcome, NewHold, Repos, StoredOffer};
+use store::repo::{Booking, BookingState, HoldOutcome, NewHold, Repos, StoredOffer};
 use store::{Store, StoreError};
 
 use super::buttons::{confirmed_row, customer_row};
@@ -204,17 +204,12 @@ pub(super) async fn hold<S: Store>(
     let (customer_id, offer) = offer_of_sender(repos, offer_id, from).await?;
     let booking_id = booking_id_of(offer_id);
     // One hold of a car at a time: two offers' times pressed together must not take two lifts.
-    let lock = repos
+    let lease = Duration::seconds(30);
+    if !repos
         .idempotency
-        .begin::<bool>(
-            CAR_LOCK,
-            &offer.vin,
-            now,
-            Duration::seconds(30),
-            Duration::seconds(30),
-        )
-        .await?;
-    if !matches!(lock, Begin::Started) {
+        .lock(CAR_LOCK, &offer.vin, now, lease)
+        .await?
+    {
         return Err(UpdateError::InProgress(booking_id));
     }
     let held = hold_car(

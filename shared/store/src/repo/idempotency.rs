@@ -92,6 +92,19 @@ impl<S: Store> Idempotency<S> {
         self.store.put(item, None).await
     }
 
+    /// Takes `key` in `scope` as a lock for `lease` from `now` (a claim no one completes): true
+    /// when taken, false while another holder's lease runs. [`Idempotency::abandon`] lets it go.
+    pub async fn lock(
+        &self,
+        scope: &str,
+        key: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let taken = self.begin::<bool>(scope, key, now, lease, lease).await?;
+        Ok(matches!(taken, Begin::Started))
+    }
+
     /// Drops an in-progress claim after a failure, so a retry can start at once.
     pub async fn abandon(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         match self
